@@ -1,0 +1,47 @@
+// The only module that loads the native addon. Everything else asks for kernels through here.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FloatArray, Kernels } from './kernels.js';
+import { referenceKernels } from './reference.js';
+
+export type { FloatArray, Kernels } from './kernels.js';
+export { referenceKernels } from './reference.js';
+
+/** What the addon exports beyond the kernel table. */
+export interface NativeAddon extends Kernels {
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** Which GEMM library and CPU path are in use, for benchmark logs. */
+  info(): { gemm: string; threads: number; [key: string]: unknown };
+}
+
+function findRepoRoot(): string {
+  // Works from src/native (vitest) and from dist/native (compiled CLI).
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('code2lora: cannot locate the package root to load the native addon');
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads native/build/Release/code2lora_native.node once; a clear error if it was never built. */
+export function loadNative(): NativeAddon {
+  if (addon) return addon;
+  const path = join(findRepoRoot(), 'native', 'build', 'Release', 'code2lora_native.node');
+  if (!existsSync(path)) {
+    throw new Error(`native addon not built (${path} missing): run \`npm run build:native\``);
+  }
+  const require = createRequire(import.meta.url);
+  addon = Object.freeze(require(path) as NativeAddon);
+  return addon;
+}
+
+/** Float64 data runs on the reference kernels (gradient checks); float32 on the native core. */
+export function kernelsFor(x: FloatArray): Kernels {
+  return x instanceof Float64Array ? referenceKernels : loadNative();
+}
