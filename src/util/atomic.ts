@@ -1,0 +1,28 @@
+// writeFileAtomic: a reader sees either the old file or the complete new one, never a torn write.
+// Temp file in the same directory (so rename stays on one filesystem), fsync, rename, fsync the dir.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(tmp, 'wx', 0o644);
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    if (handle) await handle.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw new Error(`writeFileAtomic: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // Make the rename itself durable; some filesystems refuse fsync on a directory, which is harmless.
+  try {
+    const d = await fsp.open(dir, 'r');
+    try { await d.sync(); } finally { await d.close(); }
+  } catch { /* best effort */ }
+}
