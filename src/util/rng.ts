@@ -72,6 +72,24 @@ export class Rng {
     return arr;
   }
 
+  /** Standard normal sample (Box-Muller; the second value is discarded to keep state simple). */
+  normal(): number {
+    let u = this.next();
+    while (u === 0) u = this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** The full generator state, for exact resume of a training run. */
+  getState(): [number, number, number, number] { return [this.s0, this.s1, this.s2, this.s3]; }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 4 || state.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff)) {
+      throw new Error(`Rng.setState: expected four 32-bit unsigned integers, got ${JSON.stringify(state)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state as [number, number, number, number];
+  }
+
   /** An independent stream named `name`: depends only on this Rng's seed and the name, not on how far it has run. */
   fork(name: string): Rng {
     return new Rng((Math.imul(this.seed ^ 0x5bd1e995, 0x27d4eb2d) ^ hashString(name)) >>> 0);
