@@ -1,0 +1,78 @@
+// LoRA as a ProjectionAdapter: delta(x) = (alpha / r) * (x A^T) B^T, never materialising W + BA.
+// A: [r, in], B: [out, r]. Weights are keyed "layer.module" (per layer) or "*.module" (one pair shared
+// by every layer, as the Code2LoRA head emits). They are either trainable parameters or tensors
+// produced by another graph (the hypernetwork), whose gradients then flow back through the tape.
+import { Tape, Tensor, linear, zeros } from '../../tensor/index.js';
+import type { LlamaConfig } from '../../model/llama/config.js';
+import type { ProjectionAdapter, ProjectionName } from '../../model/llama/model.js';
+import type { Rng } from '../../util/rng.js';
+import type { LoraConfig } from './config.js';
+
+export interface LoraPair { A: Tensor; B: Tensor }
+
+/** [out, in] of a projection for a model config. */
+export function projectionShape(cfg: LlamaConfig, module: ProjectionName): [out: number, inF: number] {
+  const C = cfg.hiddenSize, q = cfg.numHeads * cfg.headDim, kv = cfg.numKvHeads * cfg.headDim, I = cfg.intermediateSize;
+  switch (module) {
+    case 'q_proj': return [q, C];
+    case 'k_proj': case 'v_proj': return [kv, C];
+    case 'o_proj': return [C, q];
+    case 'gate_proj': case 'up_proj': return [I, C];
+    case 'down_proj': return [C, I];
+  }
+}
+
+export class LoraAdapter implements ProjectionAdapter {
+  readonly config: LoraConfig;
+  readonly weights: ReadonlyMap<string, LoraPair>;
+  private readonly scaling: number;
+
+  constructor(config: LoraConfig, modelConfig: LlamaConfig, weights: Map<string, LoraPair>) {
+    this.config = config;
+    this.scaling = config.alpha / config.rank;
+    for (const [key, { A, B }] of weights) {
+      const module = key.slice(key.indexOf('.') + 1) as ProjectionName;
+      if (!config.targetModules.includes(module)) throw new Error(`LoRA: ${key} is not a target module (${config.targetModules.join(',')})`);
+      const [out, inF] = projectionShape(modelConfig, module);
+      if (A.shape.length !== 2 || A.shape[0] !== config.rank || A.shape[1] !== inF) {
+        throw new Error(`LoRA: ${key} A has shape [${A.shape.join(',')}], expected [${config.rank},${inF}]`);
+      }
+      if (B.shape.length !== 2 || B.shape[0] !== out || B.shape[1] !== config.rank) {
+        throw new Error(`LoRA: ${key} B has shape [${B.shape.join(',')}], expected [${out},${config.rank}]`);
+      }
+    }
+    this.weights = weights;
+  }
+
+  /** PEFT-style init: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform with a = sqrt(5)), B = 0, so a
+   *  fresh adapter changes nothing. One pair per (layer, module), trainable. */
+  static init(config: LoraConfig, modelConfig: LlamaConfig, rng: Rng): LoraAdapter {
+    const weights = new Map<string, LoraPair>();
+    for (let l = 0; l < modelConfig.numLayers; l++) {
+      for (const m of config.targetModules) {
+        const [out, inF] = projectionShape(modelConfig, m);
+        const A = zeros([config.rank, inF], 'f32', { requiresGrad: true, name: `${l}.${m}.lora_A` });
+        const bound = 1 / Math.sqrt(inF);
+        for (let i = 0; i < A.size; i++) A.data[i] = (rng.next() * 2 - 1) * bound;
+        const B = zeros([out, config.rank], 'f32', { requiresGrad: true, name: `${l}.${m}.lora_B` });
+        weights.set(`${l}.${m}`, { A, B });
+      }
+    }
+    return new LoraAdapter(config, modelConfig, weights);
+  }
+
+  pair(layer: number, module: ProjectionName): LoraPair | undefined {
+    return this.weights.get(`${layer}.${module}`) ?? this.weights.get(`*.${module}`);
+  }
+
+  delta(tape: Tape | null, layer: number, module: ProjectionName, x: Tensor): Tensor | null {
+    const p = this.pair(layer, module);
+    if (!p) return null;
+    const xa = linear(tape, x, p.A); // [.., r]
+    return linear(tape, xa, p.B, this.scaling); // [.., out]
+  }
+
+  parameters(): Tensor[] {
+    return [...this.weights.values()].flatMap((p) => [p.A, p.B]);
+  }
+}

@@ -1,0 +1,87 @@
+// A tensor is a shape over one contiguous row-major buffer, plus an optional gradient buffer.
+// Float32 tensors run on the native core; Float64 tensors run on the reference kernels (tests).
+import type { FloatArray } from '../native/index.js';
+
+export type DType = 'f32' | 'f64';
+
+/** Data and gradient live here; views of one tensor share one storage, so gradients accumulate once. */
+interface Storage {
+  data: FloatArray;
+  grad: FloatArray | null;
+  requiresGrad: boolean;
+}
+
+export class Tensor {
+  readonly shape: readonly number[];
+  name: string;
+  private readonly storage: Storage;
+
+  constructor(data: FloatArray, shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}, storage?: Storage) {
+    const n = shapeSize(shape);
+    if (data.length !== n) {
+      throw new Error(`Tensor${opts.name ? ` ${opts.name}` : ''}: data has ${data.length} elements, shape [${shape.join(',')}] needs ${n}`);
+    }
+    this.shape = Object.freeze([...shape]);
+    this.name = opts.name ?? '';
+    this.storage = storage ?? { data, grad: null, requiresGrad: opts.requiresGrad ?? false };
+  }
+
+  get data(): FloatArray { return this.storage.data; }
+  get grad(): FloatArray | null { return this.storage.grad; }
+  set grad(g: FloatArray | null) { this.storage.grad = g; }
+  get requiresGrad(): boolean { return this.storage.requiresGrad; }
+  set requiresGrad(v: boolean) { this.storage.requiresGrad = v; }
+  get size(): number { return this.storage.data.length; }
+  get dtype(): DType { return this.storage.data instanceof Float64Array ? 'f64' : 'f32'; }
+
+  /** The gradient buffer, allocated (zeros) on first use. */
+  gradBuffer(): FloatArray {
+    if (!this.storage.grad) this.storage.grad = newArray(this.dtype, this.size);
+    return this.storage.grad;
+  }
+
+  zeroGrad(): void { if (this.storage.grad) this.storage.grad.fill(0); }
+
+  /** Same buffer and gradient, new shape (no copy). */
+  view(shape: readonly number[]): Tensor {
+    return new Tensor(this.storage.data, shape, { name: this.name }, this.storage);
+  }
+
+  toString(): string { return `Tensor(${this.name || '?'}, [${this.shape.join(',')}], ${this.dtype})`; }
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`invalid shape [${shape.join(',')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+export function newArray(dtype: DType, n: number): FloatArray {
+  return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function zeros(shape: readonly number[], dtype: DType = 'f32', opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
+  return new Tensor(newArray(dtype, shapeSize(shape)), shape, opts);
+}
+
+export function fromArray(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32',
+  opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
+  const data = newArray(dtype, values.length);
+  data.set(values as ArrayLike<number>);
+  return new Tensor(data, shape, opts);
+}
+
+/** Throws a clear error when a tensor's shape differs from what an op expects. */
+export function expectShape(op: string, what: string, t: Tensor, shape: readonly number[]): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new Error(`${op}: ${what} has shape [${t.shape.join(',')}], expected [${shape.join(',')}]`);
+  }
+}
+
+export function sameDtype(op: string, ...ts: Tensor[]): void {
+  const d = ts[0].dtype;
+  for (const t of ts) if (t.dtype !== d) throw new Error(`${op}: mixed dtypes ${ts.map((x) => x.dtype).join(',')}`);
+}
