@@ -1,5 +1,6 @@
 // writeFileAtomic: a reader sees either the old file or the complete new one, never a torn write.
 // Temp file in the same directory (so rename stays on one filesystem), fsync, rename, fsync the dir.
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,5 +25,28 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   try {
     const d = await fsp.open(dir, 'r');
     try { await d.sync(); } finally { await d.close(); }
+  } catch { /* best effort */ }
+}
+
+/** Synchronous writeFileAtomic, for callers that cannot await (same guarantees). */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`writeFileAtomic: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    const d = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(d); } finally { fs.closeSync(d); }
   } catch { /* best effort */ }
 }
