@@ -4,23 +4,12 @@
 // produced by another graph (the hypernetwork), whose gradients then flow back through the tape.
 import { Tape, Tensor, linear, zeros } from '../../tensor/index.js';
 import type { LlamaConfig } from '../../model/llama/config.js';
+import { projectionDims } from '../../model/llama/weights.js';
 import type { ProjectionAdapter, ProjectionName } from '../../model/llama/model.js';
 import type { Rng } from '../../util/rng.js';
 import type { LoraConfig } from './config.js';
 
 export interface LoraPair { A: Tensor; B: Tensor }
-
-/** [out, in] of a projection for a model config. */
-export function projectionShape(cfg: LlamaConfig, module: ProjectionName): [out: number, inF: number] {
-  const C = cfg.hiddenSize, q = cfg.numHeads * cfg.headDim, kv = cfg.numKvHeads * cfg.headDim, I = cfg.intermediateSize;
-  switch (module) {
-    case 'q_proj': return [q, C];
-    case 'k_proj': case 'v_proj': return [kv, C];
-    case 'o_proj': return [C, q];
-    case 'gate_proj': case 'up_proj': return [I, C];
-    case 'down_proj': return [C, I];
-  }
-}
 
 export class LoraAdapter implements ProjectionAdapter {
   readonly config: LoraConfig;
@@ -33,7 +22,7 @@ export class LoraAdapter implements ProjectionAdapter {
     for (const [key, { A, B }] of weights) {
       const module = key.slice(key.indexOf('.') + 1) as ProjectionName;
       if (!config.targetModules.includes(module)) throw new Error(`LoRA: ${key} is not a target module (${config.targetModules.join(',')})`);
-      const [out, inF] = projectionShape(modelConfig, module);
+      const [out, inF] = projectionDims(modelConfig, module);
       if (A.shape.length !== 2 || A.shape[0] !== config.rank || A.shape[1] !== inF) {
         throw new Error(`LoRA: ${key} A has shape [${A.shape.join(',')}], expected [${config.rank},${inF}]`);
       }
@@ -50,7 +39,7 @@ export class LoraAdapter implements ProjectionAdapter {
     const weights = new Map<string, LoraPair>();
     for (let l = 0; l < modelConfig.numLayers; l++) {
       for (const m of config.targetModules) {
-        const [out, inF] = projectionShape(modelConfig, m);
+        const [out, inF] = projectionDims(modelConfig, m);
         const A = zeros([config.rank, inF], 'f32', { requiresGrad: true, name: `${l}.${m}.lora_A` });
         const bound = 1 / Math.sqrt(inF);
         for (let i = 0; i < A.size; i++) A.data[i] = (rng.next() * 2 - 1) * bound;

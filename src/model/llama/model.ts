@@ -8,11 +8,11 @@ import {
 } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
 import type { LlamaConfig } from './config.js';
-import { llamaTensorSpecs, checkLlamaTensors } from './weights.js';
+import { llamaTensorSpecs, checkLlamaTensors, type LlamaProjection } from './weights.js';
 import type { KVCache } from './kv-cache.js';
 
-export const PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type ProjectionName = (typeof PROJECTIONS)[number];
+export { LLAMA_PROJECTIONS as PROJECTIONS } from './weights.js';
+export type ProjectionName = LlamaProjection;
 
 /** Something that adds to a projection's output (LoRA implements this). The model knows nothing else
  *  about adapters. `x` is the projection input [N, in]; return a tensor [N, out] or null. */
