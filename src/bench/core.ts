@@ -1,0 +1,121 @@
+// `bench core`: one full training step (forward + backward + AdamW) of the same Llama model in
+// code2lora and in PyTorch CPU, in one run, plus sgemm GFLOP/s at the model's shapes.
+import { loadNative } from '../native/index.js';
+import { validateLlamaConfig, llamaConfigToHf, type LlamaConfig } from '../model/llama/config.js';
+import { LlamaModel } from '../model/llama/model.js';
+import { AdamW } from '../nn/optim/adamw.js';
+import { Tape } from '../tensor/index.js';
+import { Rng } from '../util/rng.js';
+import { findTorchPython, runTorchBench } from './torch-peer.js';
+import { benchSgemm } from '../native/bench.js';
+
+export interface CoreBenchOptions {
+  batch: number;
+  seq: number;
+  steps: number;
+  warmup: number;
+  threads: number;
+  seed: number;
+  torch: boolean;
+  python?: string;
+  model?: Partial<LlamaConfig>;
+  log?: (s: string) => void;
+}
+
+export function coreBenchModel(over: Partial<LlamaConfig> = {}): LlamaConfig {
+  return validateLlamaConfig({
+    hiddenSize: 256, numLayers: 6, numHeads: 8, numKvHeads: 8, intermediateSize: 1024, vocabSize: 8192,
+    maxPositionEmbeddings: 1024, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false, ...over,
+  }, 'bench core');
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export function benchOursTrainStep(cfg: LlamaConfig, o: CoreBenchOptions) {
+  const native = loadNative();
+  native.setNumThreads(o.threads);
+  const rng = new Rng(o.seed);
+  const model = LlamaModel.init(cfg, rng.fork('init'));
+  model.setTrainable(true);
+  const opt = new AdamW(new Map(model.params), { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+  const { batch: B, seq: T } = o;
+  const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const data = rng.fork('data');
+  for (let i = 0; i < B * T; i++) { ids[i] = data.int(cfg.vocabSize); targets[i] = data.int(cfg.vocabSize); }
+  const tape = new Tape();
+  const times: number[] = [], fwd: number[] = [], bwd: number[] = [];
+  let loss = 0;
+  for (let s = 0; s < o.warmup + o.steps; s++) {
+    const t0 = performance.now();
+    opt.zeroGrad();
+    const l = model.loss(tape, { ids, B, T }, targets).loss;
+    const t1 = performance.now();
+    tape.backward(l);
+    const t2 = performance.now();
+    opt.update(1e-4);
+    const t3 = performance.now();
+    loss = l.data[0];
+    if (s >= o.warmup) { times.push(t3 - t0); fwd.push(t1 - t0); bwd.push(t2 - t1); }
+  }
+  return {
+    tokens_per_s: (B * T) / (median(times) / 1000),
+    best_tokens_per_s: (B * T) / (Math.min(...times) / 1000),
+    median_step_s: median(times) / 1000,
+    forward_s: median(fwd) / 1000,
+    backward_s: median(bwd) / 1000,
+    loss,
+  };
+}
+
+export async function runCoreBench(o: CoreBenchOptions) {
+  const log = o.log ?? (() => {});
+  const cfg = coreBenchModel(o.model);
+  const native = loadNative();
+  native.setNumThreads(o.threads);
+  log(`model: hidden ${cfg.hiddenSize}, ${cfg.numLayers} layers, ${cfg.numHeads} heads, MLP ${cfg.intermediateSize}, vocab ${cfg.vocabSize}; batch ${o.batch} x ${o.seq}; ${o.threads} threads`);
+  const C = cfg.hiddenSize, I = cfg.intermediateSize, V = cfg.vocabSize, N = o.batch * o.seq;
+  const shapes = [
+    { M: N, N: C, K: C, transA: false, transB: true, what: 'q/k/v/o forward' },
+    { M: N, N: I, K: C, transA: false, transB: true, what: 'gate/up forward' },
+    { M: N, N: C, K: I, transA: false, transB: true, what: 'down forward' },
+    { M: N, N: V, K: C, transA: false, transB: true, what: 'lm_head forward' },
+    { M: N, N: C, K: V, transA: false, transB: false, what: 'lm_head dx' },
+    { M: V, N: C, K: N, transA: true, transB: false, what: 'lm_head dW' },
+    { M: I, N: C, K: N, transA: true, transB: false, what: 'gate/up dW' },
+  ];
+  const sgemm = benchSgemm(shapes);
+  for (const s of sgemm) log(`sgemm ${s.M}x${s.N}x${s.K}${s.transA ? ' tA' : ''}${s.transB ? ' tB' : ''}: ${s.gflops.toFixed(0)} GFLOP/s`);
+  const ours = benchOursTrainStep(cfg, o);
+  log(`code2lora: ${ours.tokens_per_s.toFixed(0)} tok/s (step ${ours.median_step_s.toFixed(3)} s: forward ${ours.forward_s.toFixed(3)}, backward ${ours.backward_s.toFixed(3)})`);
+  let torch: Record<string, unknown> | null = null;
+  let torchError: string | undefined;
+  if (o.torch) {
+    const py = findTorchPython(o.python);
+    if (!py) torchError = 'no python3 with torch found (apt-get install python3-torch)';
+    else {
+      torch = runTorchBench(py, {
+        model: llamaConfigToHf(cfg), batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads: o.threads, seed: o.seed,
+      });
+      log(`pytorch ${torch.torch}: ${(torch.tokens_per_s as number).toFixed(0)} tok/s`);
+    }
+  }
+  const torchTps = torch ? (torch.tokens_per_s as number) : null;
+  const result = {
+    benchmark: 'core',
+    ours_tokens_per_s: ours.tokens_per_s,
+    torch_tokens_per_s: torchTps,
+    ratio: torchTps ? ours.tokens_per_s / torchTps : null,
+    goal_ratio: 1.5,
+    ours,
+    torch,
+    torch_error: torchError,
+    sgemm,
+    config: { model: llamaConfigToHf(cfg), batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads: o.threads, dtype: 'fp32' },
+    env: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, native: native.info(), node: process.version },
+  };
+  if (result.ratio !== null) log(`ratio (ours / pytorch): ${result.ratio.toFixed(2)} (goal >= 1.5)`);
+  return result;
+}

@@ -1,0 +1,43 @@
+// Runs the PyTorch twin (perf/torch/llama_ref.py) as a peer, under the same environment as us.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot locate the code2lora package root');
+}
+
+/** A Python with torch importable: Debian's /usr/bin/python3 first (pyenv shims may shadow it). */
+export function findTorchPython(preferred?: string): string | null {
+  for (const py of [preferred, '/usr/bin/python3', 'python3'].filter(Boolean) as string[]) {
+    const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+export function torchScript(): string {
+  return join(repoRoot(), 'perf', 'torch', 'llama_ref.py');
+}
+
+/** Runs `llama_ref.py bench` with a JSON config; returns its JSON line. */
+export function runTorchBench(python: string, config: object, timeoutMs = 600_000): Record<string, unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'c2l-torch-'));
+  try {
+    const cfgPath = join(dir, 'bench.json');
+    writeFileSync(cfgPath, JSON.stringify(config));
+    const r = spawnSync(python, [torchScript(), 'bench', cfgPath], { encoding: 'utf8', timeout: timeoutMs, env: process.env });
+    if (r.status !== 0) throw new Error(`torch bench failed (exit ${r.status}): ${r.stderr.slice(-2000)}`);
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    return JSON.parse(line) as Record<string, unknown>;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
