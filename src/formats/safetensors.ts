@@ -326,7 +326,7 @@ function decodeTensor(raw: Uint8Array, e: SafetensorsEntry, source: string): Saf
     case 'I32':
       return { dtype: 'I32', shape: e.shape, data: alignedView(raw, 4, (b, o, l) => new Int32Array(b, o, l)) };
     case 'I64': {
-      const src = alignedView(raw, 4, (b, o, l) => new Int32Array(b, o, l * 2)); // (lo, hi) pairs
+      const src = alignedView(raw, 4, (b, o, l) => new Int32Array(b, o, l)); // 2n values: (lo, hi) pairs
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const lo = src[2 * i];
