@@ -75,9 +75,12 @@ function readSharded(dir: string, indexFile: string, into: Map<string, FloatTens
     if (!set) byShard.set(norm, (set = new Set()));
     set.add(name);
   }
-  for (const [shard, names] of byShard) {
+  for (const shard of byShard.keys()) {
     const file = path.join(dir, shard);
     if (!fs.existsSync(file)) throw new Error(`hf dir: ${indexFile} lists shard ${shard}, but ${file} does not exist`);
+  }
+  for (const [shard, names] of byShard) {
+    const file = path.join(dir, shard);
     addShard(into, file, names);
     for (const n of names) {
       if (!into.has(n) && !isIgnorableLlamaTensor(n)) {
