@@ -8,6 +8,7 @@ import { projectionDims } from '../../model/llama/weights.js';
 import type { ProjectionAdapter, ProjectionName } from '../../model/llama/model.js';
 import type { Rng } from '../../util/rng.js';
 import type { LoraConfig } from './config.js';
+import { readPeftAdapter, writePeftAdapter, type LoraWeights } from './peft.js';
 
 export interface LoraPair { A: Tensor; B: Tensor }
 
@@ -17,6 +18,7 @@ export class LoraAdapter implements ProjectionAdapter {
   private readonly scaling: number;
 
   constructor(config: LoraConfig, modelConfig: LlamaConfig, weights: Map<string, LoraPair>) {
+    if (config.dropout !== 0) throw new Error(`LoRA: dropout ${config.dropout} is not supported (use 0)`);
     this.config = config;
     this.scaling = config.alpha / config.rank;
     for (const [key, { A, B }] of weights) {
@@ -59,6 +61,27 @@ export class LoraAdapter implements ProjectionAdapter {
     if (!p) return null;
     const xa = linear(tape, x, p.A); // [.., r]
     return linear(tape, xa, p.B, this.scaling); // [.., out]
+  }
+
+  /** Saves as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
+  savePeft(dir: string, modelConfig: LlamaConfig, baseModelName: string | null): void {
+    const w = new Map<string, LoraWeights>();
+    for (const [key, p] of this.weights) w.set(key, { A: p.A.data as Float32Array, B: p.B.data as Float32Array });
+    writePeftAdapter(dir, this.config, w, modelConfig, baseModelName);
+  }
+
+  /** Loads a PEFT adapter directory for this model config; shapes are checked tensor by tensor. */
+  static loadPeft(dir: string, modelConfig: LlamaConfig, opts: { trainable?: boolean } = {}): LoraAdapter {
+    const peft = readPeftAdapter(dir, modelConfig);
+    const weights = new Map<string, LoraPair>();
+    for (const [key, { A, B }] of peft.weights) {
+      const [out, inF] = projectionDims(modelConfig, key.slice(key.indexOf('.') + 1) as ProjectionName);
+      weights.set(key, {
+        A: new Tensor(A, [peft.config.rank, inF], { requiresGrad: opts.trainable ?? false, name: `${key}.lora_A` }),
+        B: new Tensor(B, [out, peft.config.rank], { requiresGrad: opts.trainable ?? false, name: `${key}.lora_B` }),
+      });
+    }
+    return new LoraAdapter(peft.config, modelConfig, weights);
   }
 
   parameters(): Tensor[] {

@@ -5,12 +5,13 @@ import { runDemo } from '../../train/demo.js';
 
 export function register(program: Command): void {
   program.command('demo')
-    .description('train a tiny byte-level Llama for a few steps on a Python snippet and generate from it')
+    .description('train a tiny byte-level Llama on a Python snippet, then a LoRA adapter on another (saved as PEFT), and complete with both')
     .option('--steps <n>', 'optimiser steps', '60')
+    .option('--lora-steps <n>', 'LoRA steps on the second snippet (base frozen)', '40')
     .option('--seed <n>', 'random seed', '0')
-    .option('--out <dir>', 'save the trained model here as a Hugging Face directory')
-    .action((opts: { steps: string; seed: string; out?: string }) => {
-      runDemo({ steps: parseIntFlag('--steps', opts.steps), seed: parseIntFlag('--seed', opts.seed), out: opts.out, log: (s) => console.log(s) });
+    .option('--out <dir>', 'save the model (Hugging Face directory) and the adapter (PEFT directory) here')
+    .action((opts: { steps: string; loraSteps: string; seed: string; out?: string }) => {
+      runDemo({ steps: parseIntFlag('--steps', opts.steps, 1), loraSteps: parseIntFlag('--lora-steps', opts.loraSteps, 1), seed: parseIntFlag('--seed', opts.seed), out: opts.out, log: (s) => console.log(s) });
     });
 }
 
