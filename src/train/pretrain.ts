@@ -1,0 +1,209 @@
+// Pretraining the base code model on Python source: token streams from files, random windows,
+// periodic held-out loss, atomic checkpoints with exact resume, a loss curve, and a Hugging Face
+// directory (config.json, model.safetensors, tokenizer.json) as the result.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { validateLlamaConfig, llamaConfigToHf, type LlamaConfig, type LlamaConfigInput } from '../model/llama/config.js';
+import { LlamaModel } from '../model/llama/model.js';
+import { saveLlama } from '../model/llama/io.js';
+import { loadNative } from '../native/index.js';
+import type { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { Rng } from '../util/rng.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
+import { lineChartSvg } from '../eval/svg-plot.js';
+import { trainLoop, type StepInfo } from './loop.js';
+
+export interface PretrainConfig {
+  model: LlamaConfigInput;
+  /** tokens per training sequence */
+  seq: number;
+  batch: number;
+  accumulation: number;
+  steps: number;
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  clip: number;
+  weightDecay: number;
+  seed: number;
+  threads: number;
+  evalEvery: number;
+  /** held-out windows per evaluation */
+  evalWindows: number;
+  checkpointEvery: number;
+}
+
+export function defaultPretrainConfig(): PretrainConfig {
+  return {
+    model: {
+      hiddenSize: 256, numLayers: 6, numHeads: 8, numKvHeads: 4, intermediateSize: 768, vocabSize: 8192,
+      maxPositionEmbeddings: 1024, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: true,
+    },
+    seq: 256, batch: 16, accumulation: 1, steps: 2000, lr: 2e-3, minLr: 2e-4, warmupSteps: 100, clip: 1,
+    weightDecay: 0.1, seed: 0, threads: 2, evalEvery: 100, evalWindows: 64, checkpointEvery: 100,
+  };
+}
+
+const KEYS = Object.keys(defaultPretrainConfig());
+
+export function validatePretrainConfig(c: PretrainConfig, source: string): Readonly<PretrainConfig> {
+  for (const k of Object.keys(c)) if (!KEYS.includes(k)) throw new Error(`pretrain config ${source}: unknown key "${k}" (known: ${KEYS.join(', ')})`);
+  for (const k of ['seq', 'batch', 'accumulation', 'steps', 'threads', 'evalEvery', 'evalWindows', 'checkpointEvery'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`pretrain config ${source}: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  for (const k of ['lr', 'minLr', 'clip'] as const) if (!(c[k] > 0)) throw new Error(`pretrain config ${source}: ${k} must be > 0`);
+  const model = validateLlamaConfig(c.model, `${source} (model)`);
+  if (c.seq + 1 > model.maxPositionEmbeddings) throw new Error(`pretrain config ${source}: seq ${c.seq} exceeds max_position_embeddings`);
+  return Object.freeze({ ...c, model });
+}
+
+export interface TokenStream { tokens: Int32Array; bytes: number; files: number }
+
+/** Concatenates the files' tokens, each followed by EOS. Files that are not valid UTF-8 are skipped. */
+export function tokenizeFiles(files: string[], tok: TextTokenizer, onProgress?: (done: number) => void): TokenStream {
+  const chunks: number[][] = [];
+  let total = 0, bytes = 0, kept = 0;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  files.forEach((f, i) => {
+    let text: string;
+    try {
+      text = decoder.decode(readFileSync(f));
+    } catch {
+      return; // non-UTF-8: skipped, as the corpus layer does
+    }
+    const ids = tok.encode(text);
+    ids.push(tok.eosId);
+    chunks.push(ids);
+    total += ids.length;
+    bytes += Buffer.byteLength(text, 'utf8');
+    kept++;
+    onProgress?.(i + 1);
+  });
+  const tokens = new Int32Array(total);
+  let o = 0;
+  for (const c of chunks) { tokens.set(c, o); o += c.length; }
+  return { tokens, bytes, files: kept };
+}
+
+/** Cached token stream: <cache>/<name>.i32 + .json, keyed by the tokenizer and the file list. */
+export function cachedTokenStream(cacheDir: string, name: string, files: string[], tok: TextTokenizer, tokenizerPath: string,
+  onProgress?: (done: number) => void): TokenStream {
+  const key = createHash('sha256').update(readFileSync(tokenizerPath)).update(JSON.stringify(files.map((f) => [f, statSync(f).size])))
+    .digest('hex').slice(0, 16);
+  const bin = join(cacheDir, `${name}-${key}.i32`), meta = join(cacheDir, `${name}-${key}.json`);
+  if (existsSync(bin) && existsSync(meta)) {
+    const m = JSON.parse(readFileSync(meta, 'utf8')) as { bytes: number; files: number };
+    const buf = readFileSync(bin);
+    return { tokens: new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice(), bytes: m.bytes, files: m.files };
+  }
+  const s = tokenizeFiles(files, tok, onProgress);
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileAtomicSync(bin, new Uint8Array(s.tokens.buffer, s.tokens.byteOffset, s.tokens.byteLength));
+  writeFileAtomicSync(meta, JSON.stringify({ bytes: s.bytes, files: s.files, tokens: s.tokens.length }));
+  return s;
+}
+
+function window(stream: Int32Array, start: number, T: number, ids: Int32Array, targets: Int32Array, at: number) {
+  for (let t = 0; t < T; t++) { ids[at + t] = stream[start + t]; targets[at + t] = stream[start + t + 1]; }
+}
+
+/** Mean next-token loss (nats/token) over fixed, evenly spaced held-out windows. */
+export function heldOutLoss(model: LlamaModel, stream: Int32Array, T: number, windows: number, batch: number): number {
+  const n = Math.min(windows, Math.floor((stream.length - 1) / T));
+  if (n < 1) throw new Error(`held-out stream of ${stream.length} tokens is shorter than one window of ${T + 1}`);
+  const stride = Math.floor((stream.length - T - 1) / Math.max(1, n - 1));
+  let sum = 0, count = 0;
+  for (let w0 = 0; w0 < n; w0 += batch) {
+    const B = Math.min(batch, n - w0);
+    const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) window(stream, (w0 + b) * stride, T, ids, targets, b * T);
+    const r = model.loss(null, { ids, B, T }, targets);
+    sum += r.loss.data[0] * r.count; count += r.count;
+  }
+  return sum / count;
+}
+
+export interface PretrainRun {
+  config: PretrainConfig;
+  out: string;
+  tokenizerPath: string;
+  tokenizer: TextTokenizer;
+  train: TokenStream;
+  val: TokenStream;
+  /** recorded next to the checkpoint */
+  command: string;
+  dataManifest: unknown;
+  onStep?: (info: StepInfo & { valLoss?: number }) => void;
+}
+
+export interface PretrainResult {
+  model: LlamaModel;
+  valLoss: number;
+  valBitsPerByte: number;
+  curve: Array<{ step: number; loss: number; tokens: number; seconds: number; valLoss?: number }>;
+}
+
+export function pretrain(run: PretrainRun): PretrainResult {
+  const cfg = validatePretrainConfig(run.config, 'pretrain');
+  const modelCfg: LlamaConfig = validateLlamaConfig({ ...cfg.model, eosTokenId: run.tokenizer.eosId }, 'pretrain');
+  if (run.tokenizer.vocabSize > modelCfg.vocabSize) {
+    throw new Error(`pretrain: tokenizer has ${run.tokenizer.vocabSize} ids but the model's vocabulary is ${modelCfg.vocabSize}`);
+  }
+  loadNative().setNumThreads(cfg.threads);
+  mkdirSync(run.out, { recursive: true });
+  const rng = new Rng(cfg.seed);
+  const model = LlamaModel.init(modelCfg, rng.fork('init'));
+  model.setTrainable(true);
+  const T = cfg.seq, B = cfg.batch;
+  const train = run.train.tokens, val = run.val.tokens;
+  if (train.length < T + 2) throw new Error(`pretrain: training stream has only ${train.length} tokens`);
+  const curvePath = join(run.out, 'loss-curve.json');
+  const curve: PretrainResult['curve'] = existsSync(curvePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
+  const bytesPerToken = run.val.bytes / Math.max(1, val.length);
+  let tokensSeen = curve.length ? curve[curve.length - 1].tokens : 0;
+  let seconds = curve.length ? curve[curve.length - 1].seconds : 0;
+  const statePath = join(run.out, 'training-state.safetensors');
+  const writeCurve = () => {
+    writeFileAtomicSync(curvePath, JSON.stringify(curve));
+    const trainPts = curve.map((c) => [c.tokens / 1e6, c.loss] as [number, number]);
+    const valPts = curve.filter((c) => c.valLoss !== undefined).map((c) => [c.tokens / 1e6, c.valLoss!] as [number, number]);
+    writeFileAtomicSync(join(run.out, 'loss-curve.svg'), lineChartSvg(
+      [{ label: 'train (per step)', points: trainPts }, { label: 'held-out (validation repos)', points: valPts }],
+      { title: 'code2lora base model: pretraining loss', xLabel: 'training tokens (millions)', yLabel: 'loss (nats/token)' }));
+  };
+  trainLoop(new Map(model.params), {
+    steps: cfg.steps, accumulation: cfg.accumulation, lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, clip: cfg.clip,
+    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: cfg.weightDecay }, seed: cfg.seed,
+    checkpointEvery: cfg.checkpointEvery, checkpointPath: statePath,
+  }, {
+    microStep(tape, r) {
+      const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) window(train, r.int(train.length - T - 1), T, ids, targets, b * T);
+      return { loss: model.loss(tape, { ids, B, T }, targets).loss, tokens: B * T };
+    },
+    onStep(info) {
+      tokensSeen += info.tokens; seconds += info.seconds;
+      const point: PretrainResult['curve'][number] = { step: info.step, loss: info.loss, tokens: tokensSeen, seconds };
+      if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) point.valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
+      curve.push(point);
+      run.onStep?.({ ...info, valLoss: point.valLoss });
+    },
+    // The curve is saved with each checkpoint, so a resumed run continues it.
+    onCheckpoint: () => writeCurve(),
+  });
+  writeCurve();
+  const valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
+  const valBitsPerByte = valLoss / Math.LN2 / bytesPerToken;
+  saveLlama(run.out, model, { tokenizerJson: readFileSync(run.tokenizerPath, 'utf8') });
+  const tcfg = join(run.tokenizerPath, '..', 'tokenizer_config.json');
+  if (existsSync(tcfg)) copyFileSync(tcfg, join(run.out, 'tokenizer_config.json'));
+  writeFileAtomicSync(join(run.out, 'training.json'), JSON.stringify({
+    command: run.command, config: { ...cfg, model: llamaConfigToHf(modelCfg) }, data: run.dataManifest,
+    trainTokens: train.length, valTokens: val.length, trainFiles: run.train.files, valFiles: run.val.files,
+    tokensSeen, seconds, valLoss, valBitsPerByte,
+  }, null, 2) + '\n');
+  // The run is complete: the resumable state (3x the model's size) is no longer needed.
+  rmSync(statePath, { force: true });
+  return { model, valLoss, valBitsPerByte, curve };
+}
