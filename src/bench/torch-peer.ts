@@ -1,18 +1,9 @@
 // Runs the PyTorch twin (perf/torch/llama_ref.py) as a peer, under the same environment as us.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('cannot locate the code2lora package root');
-}
+import { join } from 'node:path';
+import { repoRoot } from '../util/repo-root.js';
 
 /** A Python with torch importable: Debian's /usr/bin/python3 first (pyenv shims may shadow it). */
 export function findTorchPython(preferred?: string): string | null {

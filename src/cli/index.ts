@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerBench } from './commands/bench.js';
+import { register as registerComplete } from './commands/complete.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -11,5 +12,6 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   registerDemo(program);
   registerBench(program);
+  registerComplete(program);
   await program.parseAsync(argv);
 }
