@@ -1,0 +1,40 @@
+// Which files of a project are Python, which are tests, and a walk that never follows links.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+/** RepoPeftBench's rule: test_*.py, *_test.py, or any .py under a tests/ or test/ folder. */
+export function isTestFile(relPath: string): boolean {
+  const parts = relPath.split(/[\\/]/);
+  const base = parts[parts.length - 1] ?? '';
+  if (!base.endsWith('.py')) return false;
+  if (base.startsWith('test_') || base.endsWith('_test.py')) return true;
+  return parts.slice(0, -1).some((p) => p === 'tests' || p === 'test');
+}
+
+/** Folders never worth walking: VCS data, caches, virtual environments, installed packages. */
+const SKIP_DIRS = new Set(['.git', '.hg', '.svn', '__pycache__', 'node_modules', '.tox', '.nox', '.venv', 'venv', 'site-packages', '.eggs', '.mypy_cache', '.pytest_cache']);
+
+export function skipDir(name: string): boolean {
+  return SKIP_DIRS.has(name) || (name.startsWith('.') && name !== '.') || name.endsWith('.egg-info');
+}
+
+/** Relative paths (with '/') of regular .py files under root, sorted; symlinks are never followed. */
+export async function listPythonFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (!skipDir(e.name)) await walk(r);
+      } else if (e.isFile() && e.name.endsWith('.py')) out.push(r);
+    }
+  };
+  await walk('');
+  return out.sort();
+}
