@@ -50,3 +50,36 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array): vo
     try { fs.fsyncSync(d); } finally { fs.closeSync(d); }
   } catch { /* best effort */ }
 }
+
+/**
+ * Like writeFileAtomic for large line-oriented output (JSONL): streams `lines` (each written
+ * followed by "\n") into the temp file, so no single string has to hold the whole file.
+ */
+export async function writeLinesAtomic(file: string, lines: Iterable<string>): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(tmp, 'wx', 0o644);
+    let batch: string[] = [];
+    let size = 0;
+    for (const line of lines) {
+      batch.push(line, '\n');
+      size += line.length + 1;
+      if (size >= 1 << 20) {
+        await handle.write(batch.join(''));
+        batch = [];
+        size = 0;
+      }
+    }
+    if (batch.length) await handle.write(batch.join(''));
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    if (handle) await handle.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw new Error(`writeLinesAtomic: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
