@@ -18,13 +18,13 @@ const cfg = validateLlamaConfig({
   maxPositionEmbeddings: 16, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: true,
 }, 'test');
 
-function run(steps: number, checkpointPath?: string) {
+function run(steps: number, checkpointPath?: string, stopAfter?: number) {
   const model = LlamaModel.init(cfg, new Rng(1).fork('init'));
   model.setTrainable(true);
   const params = new Map<string, Tensor>(model.params);
   const loop: TrainLoopConfig = {
     steps, accumulation: 2, lr: 1e-2, minLr: 1e-3, warmupSteps: 2, clip: 1,
-    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01 }, seed: 5, checkpointEvery: 3, checkpointPath,
+    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01 }, seed: 5, checkpointEvery: 4, checkpointPath, stopAfter,
   };
   const B = 2, T = 8;
   const result = trainLoop(params, loop, {
@@ -51,7 +51,7 @@ describe('trainLoop', () => {
   it('resumes bit-exactly after an interruption', () => {
     const full = run(6);
     const path = join(dir, 'state.safetensors');
-    run(3, path); // "killed" after the checkpoint at step 3
+    run(6, path, 3); // interrupted after step 3
     const resumed = run(6, path);
     expect(resumed.result.resumedFrom).toBe(3);
     expect(resumed.result.losses).toEqual(full.result.losses.slice(3));

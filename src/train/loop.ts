@@ -21,6 +21,9 @@ export interface TrainLoopConfig {
   /** write the training state every N updates (0 = only at the end) */
   checkpointEvery: number;
   checkpointPath?: string;
+  /** Stop (with a checkpoint) after this update, as an interrupted run would; the schedule still
+   *  follows `steps`, so a later call resumes exactly. */
+  stopAfter?: number;
 }
 
 export interface StepInfo {
@@ -76,6 +79,10 @@ export function trainLoop(params: Map<string, Tensor>, cfg: TrainLoopConfig, hoo
     const loss = lossSum / cfg.accumulation;
     losses.push(loss);
     hooks.onStep?.({ step, loss, lr, gradNorm, tokens, seconds: (performance.now() - t0) / 1000 });
+    if (cfg.stopAfter === step && step !== cfg.steps) {
+      save(step);
+      return { losses, resumedFrom: start, steps: step };
+    }
     if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step !== cfg.steps) save(step);
   }
   save(cfg.steps);
