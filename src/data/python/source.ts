@@ -2,7 +2,7 @@
 // UTF-8 (or a PEP 263 coding cookie that TextDecoder knows) else refused. Never throws for bad input.
 import { promises as fsp } from 'node:fs';
 
-export type SourceSkip = 'not-a-file' | 'too-large' | 'binary' | 'not-utf8' | 'unreadable' | 'empty';
+export type SourceSkip = 'not-a-file' | 'too-large' | 'binary' | 'not-utf8' | 'unreadable';
 
 export type SourceRead = { ok: true; text: string } | { ok: false; reason: SourceSkip; detail: string };
 
@@ -45,7 +45,7 @@ export async function readPythonSource(file: string, limits: SourceLimits = defa
   }
   if (!st.isFile()) return { ok: false, reason: 'not-a-file', detail: `${file}: not a regular file` };
   if (st.size > limits.maxBytes) return { ok: false, reason: 'too-large', detail: `${file}: ${st.size} bytes > ${limits.maxBytes}` };
-  if (st.size === 0) return { ok: false, reason: 'empty', detail: `${file}: empty` };
+  if (st.size === 0) return { ok: true, text: '' };
   let buf: Buffer;
   try {
     buf = await fsp.readFile(file);

@@ -26,6 +26,8 @@ export interface KeptCut {
   target: string;
   /** 1-based line of the target start. */
   line: number;
+  /** The whole assertion statement, whitespace collapsed (identifies it across versions of a file). */
+  statement: string;
 }
 
 export interface FilterResult {
@@ -57,7 +59,7 @@ export function applyFilters(found: Found[], src: string, cfg: FilterConfig = de
     if (!s) { s = new Set(); seen.set(f.host, s); }
     if (s.has(key)) { dropped['duplicate-target']++; continue; }
     s.add(key);
-    kept.push({ family: r.family, host: f.host, targetStart: r.targetStart, targetEnd: r.targetEnd, target, line: f.stmt.startPosition.row + 1 + countNewlines(src, f.stmt.startIndex, r.targetStart) });
+    kept.push({ family: r.family, host: f.host, targetStart: r.targetStart, targetEnd: r.targetEnd, target, line: f.stmt.startPosition.row + 1 + countNewlines(src, f.stmt.startIndex, r.targetStart), statement: collapse(f.stmt.text) });
   }
   return { kept, dropped };
 }

@@ -1,0 +1,68 @@
+// stats.json: repositories, tasks per split and family, median prefix/target lengths in characters
+// and, given a token counter, in tokens (over a seeded sample when there are many tasks).
+import { Rng } from '../../util/rng.js';
+import { FAMILIES, zeroCounts, type DropReason, type Family, type FileSkip, type Task } from './types.js';
+
+export interface LengthStats {
+  prefixChars: number;
+  targetChars: number;
+  prefixTokens?: number;
+  targetTokens?: number;
+  /** Tasks whose tokens were counted. */
+  tokenSample?: number;
+}
+
+export interface TaskStats {
+  repos: Record<string, number>;
+  tasks: Record<string, number>;
+  families: Record<Family, number>;
+  familiesBySplit: Record<string, Record<Family, number>>;
+  median: LengthStats;
+  medianBySplit: Record<string, LengthStats>;
+  files?: { test: number; read: number; skipped: Partial<Record<FileSkip, number>> };
+  dropped?: Partial<Record<DropReason, number>>;
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export interface StatsOptions {
+  countTokens?: (text: string) => number;
+  /** Most tasks tokenised per split (seeded sample). */
+  tokenSample?: number;
+  seed?: number;
+}
+
+function lengths(tasks: Task[], opts: StatsOptions, name: string): LengthStats {
+  const out: LengthStats = { prefixChars: median(tasks.map((t) => t.prefix.length)), targetChars: median(tasks.map((t) => t.target.length)) };
+  if (opts.countTokens && tasks.length > 0) {
+    const cap = opts.tokenSample ?? 2000;
+    const sample = tasks.length <= cap ? tasks : new Rng(opts.seed ?? 0).fork(`tokens:${name}`).shuffle([...tasks]).slice(0, cap);
+    out.prefixTokens = median(sample.map((t) => (opts.countTokens as (s: string) => number)(t.prefix)));
+    out.targetTokens = median(sample.map((t) => (opts.countTokens as (s: string) => number)(t.target)));
+    out.tokenSample = sample.length;
+  }
+  return out;
+}
+
+/** Statistics of tasks grouped by split; `repoRoles` counts repositories per role. */
+export function computeStats(splits: Record<string, Task[]>, repoCounts: Record<string, number>, opts: StatsOptions = {}): TaskStats {
+  const all = Object.values(splits).flat();
+  const familiesBySplit: Record<string, Record<Family, number>> = {};
+  const tasks: Record<string, number> = {};
+  const medianBySplit: Record<string, LengthStats> = {};
+  const families = zeroCounts(FAMILIES);
+  for (const [name, ts] of Object.entries(splits)) {
+    tasks[name] = ts.length;
+    const f = zeroCounts(FAMILIES);
+    for (const t of ts) { f[t.family]++; families[t.family]++; }
+    familiesBySplit[name] = f;
+    medianBySplit[name] = lengths(ts, opts, name);
+  }
+  tasks.total = all.length;
+  return { repos: repoCounts, tasks, families, familiesBySplit, median: lengths(all, opts, 'all'), medianBySplit };
+}
