@@ -32,15 +32,16 @@ export function median(xs: number[]): number {
 
 export interface StatsOptions {
   countTokens?: (text: string) => number;
-  /** Most tasks tokenised per split (seeded sample). */
+  /** Most tasks tokenised for the overall medians (seeded sample; default 2000). */
   tokenSample?: number;
+  /** Most tasks tokenised per split (default 500). */
+  tokenSamplePerSplit?: number;
   seed?: number;
 }
 
-function lengths(tasks: Task[], opts: StatsOptions, name: string): LengthStats {
+function lengths(tasks: Task[], opts: StatsOptions, name: string, cap: number): LengthStats {
   const out: LengthStats = { prefixChars: median(tasks.map((t) => t.prefix.length)), targetChars: median(tasks.map((t) => t.target.length)) };
-  if (opts.countTokens && tasks.length > 0) {
-    const cap = opts.tokenSample ?? 2000;
+  if (opts.countTokens && tasks.length > 0 && cap > 0) {
     const sample = tasks.length <= cap ? tasks : new Rng(opts.seed ?? 0).fork(`tokens:${name}`).shuffle([...tasks]).slice(0, cap);
     out.prefixTokens = median(sample.map((t) => (opts.countTokens as (s: string) => number)(t.prefix)));
     out.targetTokens = median(sample.map((t) => (opts.countTokens as (s: string) => number)(t.target)));
@@ -61,8 +62,8 @@ export function computeStats(splits: Record<string, Task[]>, repoCounts: Record<
     const f = zeroCounts(FAMILIES);
     for (const t of ts) { f[t.family]++; families[t.family]++; }
     familiesBySplit[name] = f;
-    medianBySplit[name] = lengths(ts, opts, name);
+    medianBySplit[name] = lengths(ts, opts, name, opts.tokenSamplePerSplit ?? 500);
   }
   tasks.total = all.length;
-  return { repos: repoCounts, tasks, families, familiesBySplit, median: lengths(all, opts, 'all'), medianBySplit };
+  return { repos: repoCounts, tasks, families, familiesBySplit, median: lengths(all, opts, 'all', opts.tokenSample ?? 2000), medianBySplit };
 }
