@@ -1,8 +1,6 @@
 // `code2lora bench ...`: speed benchmarks that print figures and write JSON.
 import type { Command } from 'commander';
 import { writeFileAtomicSync } from '../../util/atomic.js';
-import { runCoreBench } from '../../bench/core.js';
-import { runGenerateBench } from '../../bench/generate.js';
 import { parseIntFlag } from './demo.js';
 
 function writeJson(file: string | undefined, result: unknown): void {
@@ -26,6 +24,8 @@ export function register(program: Command): void {
     .option('--no-torch', 'skip the PyTorch peer')
     .option('--python <path>', 'python with torch (default: /usr/bin/python3)')
     .action(async (o) => {
+      // Benchmarks load lazily so other commands start fast.
+      const { runCoreBench } = await import('../../bench/core.js');
       const result = await runCoreBench({
         batch: parseIntFlag('--batch', o.batch, 1), seq: parseIntFlag('--seq', o.seq, 2), steps: parseIntFlag('--steps', o.steps, 1),
         warmup: parseIntFlag('--warmup', o.warmup), threads: parseIntFlag('--threads', o.threads, 1), seed: parseIntFlag('--seed', o.seed),
@@ -42,7 +42,8 @@ export function register(program: Command): void {
     .option('--repeats <n>', 'best of this many runs', '3')
     .option('--threads <n>', 'threads', '2')
     .option('--seed <n>', 'random seed', '0')
-    .action((o) => {
+    .action(async (o) => {
+      const { runGenerateBench } = await import('../../bench/generate.js');
       const result = runGenerateBench({
         prompt: parseIntFlag('--prompt', o.prompt, 1), newTokens: parseIntFlag('--new-tokens', o.newTokens, 1),
         batch: parseIntFlag('--batch', o.batch, 1), repeats: parseIntFlag('--repeats', o.repeats, 1),

@@ -6,8 +6,8 @@ import { runDemo } from '../../train/demo.js';
 export function register(program: Command): void {
   program.command('demo')
     .description('train a tiny byte-level Llama on a Python snippet, then a LoRA adapter on another (saved as PEFT), and complete with both')
-    .option('--steps <n>', 'optimiser steps', '60')
-    .option('--lora-steps <n>', 'LoRA steps on the second snippet (base frozen)', '40')
+    .option('--steps <n>', 'optimiser steps', '200')
+    .option('--lora-steps <n>', 'LoRA steps on the second snippet (base frozen)', '100')
     .option('--seed <n>', 'random seed', '0')
     .option('--out <dir>', 'save the model (Hugging Face directory) and the adapter (PEFT directory) here')
     .action((opts: { steps: string; loraSteps: string; seed: string; out?: string }) => {
