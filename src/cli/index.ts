@@ -5,6 +5,7 @@ import { register as registerCorpus } from './commands/corpus.js';
 import { register as registerTasks } from './commands/tasks.js';
 import { register as registerTokenizer } from './commands/tokenizer.js';
 import { register as registerComplete } from './commands/complete.js';
+import { register as registerEval } from './commands/eval.js';
 import { register as registerBench } from './commands/bench.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
   registerTasks(program);
   registerTokenizer(program);
   registerComplete(program);
+  registerEval(program);
   registerBench(program);
   await program.parseAsync(argv);
 }
