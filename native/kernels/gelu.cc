@@ -1,0 +1,28 @@
+// GELU, exact erf form (PyTorch nn.GELU default): out = x * Phi(x), Phi(x) = 0.5 (1 + erf(x/sqrt2)).
+// Backward: dx += dout * (Phi(x) + x * exp(-x^2/2) / sqrt(2 pi)). Phi comes from a float erfc with
+// ~2e-7 relative error (simd.h), so the left tail keeps its relative accuracy.
+#include "ops.h"
+
+namespace c2l {
+namespace C2L_ISA {
+
+void gelu_forward(float* out, const float* x, int64_t n) {
+  parallel_for(n, kElemGrain / 4, [&](int64_t i0, int64_t i1, int) {
+    C2L_SIMD
+    for (int64_t i = i0; i < i1; i++) out[i] = x[i] * normal_cdf(x[i]);
+  });
+}
+
+void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
+  parallel_for(n, kElemGrain / 4, [&](int64_t i0, int64_t i1, int) {
+    C2L_SIMD
+    for (int64_t i = i0; i < i1; i++) {
+      const float xi = x[i];
+      const float pdf = 0.39894228040143268f * exp_f(-0.5f * xi * xi);
+      dx[i] += dout[i] * (normal_cdf(xi) + xi * pdf);
+    }
+  });
+}
+
+}  // namespace C2L_ISA
+}  // namespace c2l

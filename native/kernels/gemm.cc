@@ -1,0 +1,190 @@
+// fp32 GEMM on BLIS (Debian libblis 0.9.0), plus the CPU dispatch of the kernel table.
+//
+// Choice by measurement (native/bench/gemm_bench.cc, best of 7, GFLOP/s, 1 thread / 2 threads,
+// measured on the project machine: 2 vCPUs reported as AMD family 0x19 model 0x11, AVX-512):
+//   shape (M,N,K,tA,tB)        BLIS skx    BLIS zen3(auto)  OpenBLAS Haswell   OpenBLAS auto(Cooperlake)
+//   2048,768,256,n,n           105 / 191   106              105 / 201          103 / 202
+//   2048,1024,256,n,t          104 / 192   107              106 / 170          101 / 186
+//   2048,256,1024,n,n          100 / 177   100              104 / 170           99 / 188
+//   2048,8192,256,n,t          104 / 199   107              109 / 174          104 / 193
+//   256,768,2048,t,n            90 / 178    74              103 / 206           99 / 199
+//   256,256,32,n,t (attention)  84 / 107    50               99 / 146           93 / 116
+// On this CPU (AVX-512 executed on 256-bit units) every library reaches ~105 GFLOP/s per core, the
+// FMA peak. The stack notes measured a Zen 5 (full 512-bit units) where OPENBLAS_CORETYPE=Haswell
+// (set in this environment on purpose and kept in tests and CI) halves OpenBLAS, while BLIS with
+// its AVX-512 'skx' kernels and a hand-written AVX-512 kernel both reached ~250/500 GFLOP/s. So:
+//   - BLIS, because its speed does not depend on OPENBLAS_CORETYPE, because its expert API takes a
+//     per-call thread count (rntm_t), which lets the pool below be the only threading layer, and
+//     because it selects its kernels at run time (no SIGILL on a CPU without AVX-512);
+//   - not a hand-written kernel: no faster than BLIS skx in the stack-notes measurement, and BLIS
+//     already covers all transposes, strides and edge sizes.
+//
+// BLIS sub-configuration. BLIS 0.9.0 detects Intel SKX-class and AMD family 0x17/0x19 CPUs only;
+// a Zen 5 (family 0x1A) falls to the slow 'generic' kernels (45/90 GFLOP/s in the stack notes). The
+// only selection BLIS 0.9 offers is the BLIS_ARCH_TYPE environment variable, an index into its
+// arch_t enum (bli_type_defs.h: BLIS_ARCH_SKX = 0, BLIS_ARCH_HASWELL = 3, BLIS_ARCH_ZEN3 = 6, ...),
+// read once when BLIS initialises (bli_arch_set_id, on the first BLIS call). gemm_init() therefore
+// runs before any BLIS call and, when this CPU and OS support AVX-512 F/DQ/BW/VL, sets
+// BLIS_ARCH_TYPE to BLIS_ARCH_SKX unless the user set it. A user value is kept only if it names a
+// sub-configuration this CPU can run; otherwise it is replaced (BLIS would abort the process on an
+// id it was not built with, and an AVX-512 id on a CPU without it would die with SIGILL). Without
+// AVX-512 the variable is left unset and BLIS auto-detects (haswell/zen kernels or generic).
+// Note: BLIS_ARCH_TYPE is index-based and the index must be read from this BLIS's header, which
+// is why the code uses the enum constants rather than literal numbers.
+//
+// Threading: matmul() splits C into one block per pool thread (rows if M >= N, else columns) and
+// makes one single-threaded BLIS call per block (rntm with 1 thread). BLIS's own OpenMP threads are
+// never started, so they cannot spin against the pool's threads on a 2-core machine.
+#include <blis.h>
+
+#include <cpuid.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace c2l {
+namespace {
+
+struct CpuFlags {
+  bool avx512 = false;  // F + DQ + BW + VL with OS support (what BLIS skx and -march=x86-64-v4 use)
+  bool avx2 = false;    // AVX2 + FMA + F16C + BMI1/2 + LZCNT + MOVBE with OS support (x86-64-v3)
+  std::string names;
+};
+
+const CpuFlags& cpu_flags() {
+  static const CpuFlags flags = [] {
+    CpuFlags f;
+    __builtin_cpu_init();
+    // __builtin_cpu_supports also checks that the OS saves the AVX / AVX-512 register state (XCR0).
+    f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    f.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+             __builtin_cpu_supports("f16c");
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) f.avx2 = f.avx2 && (c & (1u << 22));           // MOVBE
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d)) f.avx2 = f.avx2 && (c & (1u << 5));   // LZCNT
+#define C2L_FLAG(name) \
+    if (__builtin_cpu_supports(name)) f.names += (f.names.empty() ? "" : " ") + std::string(name);
+    C2L_FLAG("avx512f") C2L_FLAG("avx512dq") C2L_FLAG("avx512bw") C2L_FLAG("avx512vl")
+    C2L_FLAG("avx512bf16") C2L_FLAG("avx2") C2L_FLAG("fma")
+#undef C2L_FLAG
+    return f;
+  }();
+  return flags;
+}
+
+std::once_flag g_gemm_once;
+std::string g_gemm_desc;
+std::string g_gemm_arch;
+
+// Sub-configurations the Debian x86_64 BLIS build registers, with what each needs from the CPU.
+bool arch_runs_here(long id) {
+  const CpuFlags& f = cpu_flags();
+  switch (id) {
+    case BLIS_ARCH_SKX: return f.avx512;
+    case BLIS_ARCH_HASWELL:
+    case BLIS_ARCH_ZEN3:
+    case BLIS_ARCH_ZEN2:
+    case BLIS_ARCH_ZEN: return f.avx2;
+    case BLIS_ARCH_SANDYBRIDGE: return __builtin_cpu_supports("avx");
+    case BLIS_ARCH_PENRYN:
+    case BLIS_ARCH_GENERIC: return true;
+    default: return false;
+  }
+}
+
+void do_gemm_init() {
+  std::string how;
+  const char* user = std::getenv("BLIS_ARCH_TYPE");
+  char* end = nullptr;
+  const long user_id = user ? std::strtol(user, &end, 10) : -1;
+  const bool user_ok = user && end != user && *end == '\0' && arch_runs_here(user_id);
+  if (user_ok) {
+    how = "BLIS_ARCH_TYPE=" + std::string(user) + " from the environment";
+  } else {
+    if (user) unsetenv("BLIS_ARCH_TYPE");
+    if (cpu_flags().avx512) {
+      setenv("BLIS_ARCH_TYPE", std::to_string(static_cast<int>(BLIS_ARCH_SKX)).c_str(), 1);
+      how = "forced to skx (AVX-512) via BLIS_ARCH_TYPE";
+    } else {
+      how = "auto-detected";
+    }
+    if (user) how += "; ignored BLIS_ARCH_TYPE=" + std::string(user) + " (not usable on this CPU)";
+  }
+  bli_init();
+  g_gemm_arch = bli_arch_string(bli_arch_query_id());
+  g_gemm_desc = std::string("blis ") + bli_info_get_version_str() + " (" + g_gemm_arch + ", " + how + ")";
+}
+
+inline void blis_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  rntm_t rntm = BLIS_RNTM_INITIALIZER;
+  bli_rntm_set_num_threads(1, &rntm);
+  // Row-major storage: row stride = leading dimension, column stride = 1.
+  bli_sgemm_ex(transA ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, transB ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+    M, N, K, &alpha, const_cast<float*>(A), lda, 1, const_cast<float*>(B), ldb, 1, &beta, C, ldc, 1,
+    nullptr, &rntm);
+}
+
+}  // namespace
+
+void gemm_init() { std::call_once(g_gemm_once, do_gemm_init); }
+const char* gemm_description() { gemm_init(); return g_gemm_desc.c_str(); }
+const char* gemm_arch() { gemm_init(); return g_gemm_arch.c_str(); }
+
+void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  gemm_init();
+  blis_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void matmul(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool transA,
+  bool transB, float alpha, float beta) {
+  gemm_init();
+  const int64_t lda = transA ? M : K, ldb = transB ? K : N, ldc = N;
+  // Below ~4 MFLOP a second thread costs more than it saves.
+  const int64_t min_flops_per_part = int64_t{1} << 21;
+  const int64_t parts_by_work = (2 * M * N * K) / min_flops_per_part;
+  if (parts_by_work < 2 || num_threads() < 2) {
+    blis_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  const bool split_rows = M >= N;
+  const int64_t extent = split_rows ? M : N;
+  const int64_t unit = split_rows ? 32 : 16;  // keep blocks aligned to BLIS skx micro-tiles
+  const int64_t units = (extent + unit - 1) / unit;
+  parallel_for(units, 1, [&](int64_t u0, int64_t u1, int) {
+    const int64_t lo = u0 * unit, hi = u1 * unit < extent ? u1 * unit : extent;
+    if (lo >= hi) return;
+    if (split_rows) {
+      const float* a = transA ? A + lo : A + lo * lda;
+      blis_serial(transA, transB, hi - lo, N, K, alpha, a, lda, B, ldb, beta, C + lo * ldc, ldc);
+    } else {
+      const float* b = transB ? B + lo * ldb : B + lo;
+      blis_serial(transA, transB, M, hi - lo, K, alpha, A, lda, b, ldb, beta, C + lo, ldc);
+    }
+  });
+}
+
+// ---- kernel table dispatch ----------------------------------------------------------------------
+
+const KernelTable& kernels() {
+  static const KernelTable* chosen = [] {
+    const CpuFlags& f = cpu_flags();
+    if (f.avx512) return &avx512::table();
+    if (f.avx2) return &avx2::table();
+    return &base::table();
+  }();
+  return *chosen;
+}
+
+const char* cpu_features() { return cpu_flags().names.c_str(); }
+
+}  // namespace c2l
