@@ -4,6 +4,7 @@ import { register as registerDemo } from './commands/demo.js';
 import { register as registerCorpus } from './commands/corpus.js';
 import { register as registerTasks } from './commands/tasks.js';
 import { register as registerTokenizer } from './commands/tokenizer.js';
+import { register as registerPretrain } from './commands/pretrain.js';
 import { register as registerComplete } from './commands/complete.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerBench } from './commands/bench.js';
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
   registerCorpus(program);
   registerTasks(program);
   registerTokenizer(program);
+  registerPretrain(program);
   registerComplete(program);
   registerEval(program);
   registerBench(program);

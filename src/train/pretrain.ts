@@ -60,7 +60,11 @@ export function validatePretrainConfig(c: PretrainConfig, source: string): Reado
 
 export interface TokenStream { tokens: Int32Array; bytes: number; files: number }
 
-/** Concatenates the files' tokens, each followed by EOS. Files that are not valid UTF-8 are skipped. */
+/** Files larger than this are data or generated code, not source worth learning from. */
+export const MAX_SOURCE_FILE_BYTES = 1_000_000;
+
+/** Concatenates the files' tokens, each followed by EOS. Files that are not valid UTF-8 or larger
+ *  than MAX_SOURCE_FILE_BYTES are skipped. */
 export function tokenizeFiles(files: string[], tok: TextTokenizer, onProgress?: (done: number) => void): TokenStream {
   const chunks: number[][] = [];
   let total = 0, bytes = 0, kept = 0;
@@ -68,6 +72,7 @@ export function tokenizeFiles(files: string[], tok: TextTokenizer, onProgress?: 
   files.forEach((f, i) => {
     let text: string;
     try {
+      if (statSync(f).size > MAX_SOURCE_FILE_BYTES) return;
       text = decoder.decode(readFileSync(f));
     } catch {
       return; // non-UTF-8: skipped, as the corpus layer does

@@ -1,0 +1,62 @@
+// `code2lora pretrain`: trains the base code model on a corpus's training repositories.
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { corpusSourceFiles } from '../../data/corpus/source-files.js';
+import { readManifest } from '../../data/corpus/manifest.js';
+import { cachedTokenStream, defaultPretrainConfig, pretrain, validatePretrainConfig, type PretrainConfig } from '../../train/pretrain.js';
+import { loadTokenizer } from '../../tokenizer/tokenizer.js';
+import { progressBar } from '../progress.js';
+import { parseIntFlag } from './demo.js';
+
+export function register(program: Command): void {
+  program.command('pretrain')
+    .description('pretrain the Llama base model on the non-test Python source of the training repositories (never the cross-repo val/test ones)')
+    .requiredOption('--corpus <dir>', 'corpus cache (manifest.json) from `code2lora corpus fetch`')
+    .requiredOption('--tasks <dir>', 'built task folder: its cr-val/cr-test repositories are held out (cr-val gives the held-out loss)')
+    .requiredOption('--tokenizer <file>', 'tokenizer.json (from `code2lora tokenizer train`)')
+    .requiredOption('--out <dir>', 'output Hugging Face directory (checkpoints and the loss curve go here too)')
+    .option('--config <file>', 'JSON with PretrainConfig fields overriding the defaults (unknown keys are rejected)')
+    .option('--steps <n>', 'override the number of optimiser steps')
+    .option('--seed <n>', 'override the seed')
+    .option('--print-config', 'print the effective config and exit')
+    .action(async (o) => {
+      let cfg: PretrainConfig = defaultPretrainConfig();
+      if (o.config) {
+        const over = JSON.parse(readFileSync(o.config, 'utf8')) as Partial<PretrainConfig>;
+        cfg = { ...cfg, ...over, model: { ...cfg.model, ...(over.model ?? {}) } };
+      }
+      if (o.steps) cfg.steps = parseIntFlag('--steps', o.steps, 1);
+      if (o.seed) cfg.seed = parseIntFlag('--seed', o.seed);
+      cfg = validatePretrainConfig(cfg, o.config ?? 'defaults');
+      if (o.printConfig) { console.log(JSON.stringify(cfg, null, 2)); return; }
+      const tok = loadTokenizer(o.tokenizer);
+      const files = await corpusSourceFiles(o.corpus, [o.tasks]);
+      const manifest = await readManifest(o.corpus);
+      console.error(`pretrain: ${files.trainRepos.length} training repositories (${files.train.length} files), ${files.valRepos.length} validation repositories (${files.val.length} files), ${files.testRepos.length} test repositories never read`);
+      const cache = join(o.out, 'token-cache');
+      const tbar = progressBar('tokenize train', files.train.length);
+      const train = cachedTokenStream(cache, 'train', files.train, tok, o.tokenizer, (d) => tbar.update(d));
+      tbar.stop();
+      const val = cachedTokenStream(cache, 'val', files.val, tok, o.tokenizer);
+      console.error(`pretrain: ${train.tokens.length} training tokens (${(train.bytes / train.tokens.length).toFixed(2)} bytes/token), ${val.tokens.length} held-out tokens`);
+      const bar = progressBar('pretrain', cfg.steps, ['loss', 'val', 'tok_s']);
+      const command = ['code2lora', ...process.argv.slice(2)].join(' ');
+      let tokS = 0;
+      const r = pretrain({
+        config: cfg, out: o.out, tokenizerPath: o.tokenizer, tokenizer: tok, train, val, command,
+        dataManifest: {
+          corpus: o.corpus, archive: manifest.archive, seed: manifest.seed,
+          trainRepos: files.trainRepos, valRepos: files.valRepos, heldOutTestRepos: files.testRepos,
+          projects: manifest.projects.filter((p) => !files.testRepos.includes(p.name)).map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
+        },
+        onStep(i) {
+          tokS = tokS ? 0.9 * tokS + 0.1 * (i.tokens / i.seconds) : i.tokens / i.seconds;
+          bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '', tok_s: tokS.toFixed(0) });
+          if (i.valLoss !== undefined && !process.stderr.isTTY) console.error(`step ${i.step}: held-out loss ${i.valLoss.toFixed(4)}`);
+        },
+      });
+      bar.stop();
+      console.log(`held-out loss ${r.valLoss.toFixed(4)} nats/token, ${r.valBitsPerByte.toFixed(4)} bits/byte; model written to ${o.out}`);
+    });
+}
