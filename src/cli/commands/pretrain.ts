@@ -1,7 +1,6 @@
 // `code2lora pretrain`: trains the base code model on a corpus's training repositories.
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { corpusSourceFiles } from '../../data/corpus/source-files.js';
 import { readManifest } from '../../data/corpus/manifest.js';
 import { cachedTokenStream, defaultPretrainConfig, pretrain, validatePretrainConfig, type PretrainConfig } from '../../train/pretrain.js';
@@ -19,6 +18,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'JSON with PretrainConfig fields overriding the defaults (unknown keys are rejected)')
     .option('--steps <n>', 'override the number of optimiser steps')
     .option('--seed <n>', 'override the seed')
+    .option('--cache <dir>', 'where tokenized streams are cached', '.cache/tokens')
     .option('--print-config', 'print the effective config and exit')
     .action(async (o) => {
       let cfg: PretrainConfig = defaultPretrainConfig();
@@ -34,7 +34,7 @@ export function register(program: Command): void {
       const files = await corpusSourceFiles(o.corpus, [o.tasks]);
       const manifest = await readManifest(o.corpus);
       console.error(`pretrain: ${files.trainRepos.length} training repositories (${files.train.length} files), ${files.valRepos.length} validation repositories (${files.val.length} files), ${files.testRepos.length} test repositories never read`);
-      const cache = join(o.out, 'token-cache');
+      const cache = o.cache as string;
       const tbar = progressBar('tokenize train', files.train.length);
       const train = cachedTokenStream(cache, 'train', files.train, tok, o.tokenizer, (d) => tbar.update(d));
       tbar.stop();
