@@ -114,9 +114,17 @@ function argumentTarget(call: SyntaxNode, family: Family, index: 0 | 1 | 'auto',
     if (k.type === 'keyword_argument' || k.type === 'list_splat' || k.type === 'dictionary_splat') break;
     positional++;
   }
-  const idx = index === 'auto' ? (positional >= 2 ? 1 : 0) : index;
-  if (idx >= positional) return { family, malformed: `expected positional argument ${idx + 1}, call has ${positional}` };
-  const arg = kids[idx] as SyntaxNode;
+  const idx = index === 'auto' ? (positional >= 2 || (positional === 0 && kids.length >= 2) ? 1 : 0) : index;
+  let arg: SyntaxNode;
+  if (idx < positional) arg = kids[idx] as SyntaxNode;
+  else if (positional === 0 && idx < kids.length && kids.every((k) => k.type === 'keyword_argument')) {
+    // All-keyword style, e.g. assertEqual(first=a, second=b): the value of the argument in that place.
+    const kw = kids[idx] as SyntaxNode;
+    const name = kw.childForFieldName('name')?.text ?? '';
+    const value = kw.childForFieldName('value');
+    if (!value || name === 'msg' || name === 'message') return { family, malformed: `keyword argument ${name} is not a value` };
+    arg = value;
+  } else return { family, malformed: `expected positional argument ${idx + 1}, call has ${positional}` };
   if (arg.type === 'parenthesized_list_splat') return { family, malformed: 'splat argument' };
   let end = arg.endIndex;
   if (idx === kids.length - 1) {

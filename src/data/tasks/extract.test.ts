@@ -76,10 +76,14 @@ describe('family: self.assert*', () => {
   it('uses the second argument of unknown two-argument helpers and ignores other objects', () => {
     expect(targets(cls('        self.assertJSONEqual(resp, expected)\n        mock.assert_called_once_with(1)\n        self.helper(1)\n'))).toEqual(['expected)']);
   });
-  it('marks calls with too few or keyword-only arguments as malformed', () => {
-    const r = run(cls('        self.assertEqual(a)\n        self.assertEqual(first=a, second=b)\n        self.assertTrue(*args)\n'));
+  it('marks calls with too few arguments, a splat or only a msg as malformed', () => {
+    const r = run(cls('        self.assertEqual(a)\n        self.assertTrue(*args)\n        self.assertTrue(msg="m")\n'));
     expect(r.tasks).toEqual([]);
     expect(r.dropped.malformed).toBe(3);
+  });
+  it('reads the all-keyword style by position', () => {
+    expect(targets(cls('        self.assertEqual(first=a, second=b)\n        self.assertIn(\n            member=x,\n            container=str(y),\n        )\n')))
+      .toEqual(['b)', 'str(y)']);
   });
 });
 
