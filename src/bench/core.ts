@@ -86,7 +86,7 @@ export async function runCoreBench(o: CoreBenchOptions) {
     { M: V, N: C, K: N, transA: true, transB: false, what: 'lm_head dW' },
     { M: I, N: C, K: N, transA: true, transB: false, what: 'gate/up dW' },
   ];
-  const sgemm = benchSgemm(shapes);
+  const sgemm = await benchSgemm(shapes);
   for (const s of sgemm) log(`sgemm ${s.M}x${s.N}x${s.K}${s.transA ? ' tA' : ''}${s.transB ? ' tB' : ''}: ${s.gflops.toFixed(0)} GFLOP/s`);
   const ours = benchOursTrainStep(cfg, o);
   log(`code2lora: ${ours.tokens_per_s.toFixed(0)} tok/s (step ${ours.median_step_s.toFixed(3)} s: forward ${ours.forward_s.toFixed(3)}, backward ${ours.backward_s.toFixed(3)})`);
