@@ -5,24 +5,40 @@
 namespace c2l {
 namespace C2L_ISA {
 
+namespace {
+
+struct Coefs {
+  float b1, b2, c1, c2, inv_bc1, inv_bc2, lr, eps, wd;
+};
+
+void adamw_range(float* param, const float* grad, float* m, float* v, Coefs k, int64_t i0, int64_t i1) {
+  C2L_SIMD
+  for (int64_t i = i0; i < i1; i++) {
+    const float g = grad[i];
+    const float mi = k.b1 * m[i] + k.c1 * g;
+    const float vi = k.b2 * v[i] + k.c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    const float p = param[i];
+    param[i] = p - k.lr * (mi * k.inv_bc1 / (std::sqrt(vi * k.inv_bc2) + k.eps) + k.wd * p);
+  }
+}
+
+}  // namespace
+
 void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, double beta1,
   double beta2, float eps, float weightDecay, double step) {
-  const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
-  const float c1 = static_cast<float>(1.0 - beta1), c2 = static_cast<float>(1.0 - beta2);
-  const float inv_bc1 = static_cast<float>(1.0 / (1.0 - std::pow(beta1, step)));
-  const float inv_bc2 = static_cast<float>(1.0 / (1.0 - std::pow(beta2, step)));
-  parallel_for(n, kElemGrain, [&](int64_t i0, int64_t i1, int) {
-    C2L_SIMD
-    for (int64_t i = i0; i < i1; i++) {
-      const float g = grad[i];
-      const float mi = b1 * m[i] + c1 * g;
-      const float vi = b2 * v[i] + c2 * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      const float p = param[i];
-      param[i] = p - lr * (mi * inv_bc1 / (std::sqrt(vi * inv_bc2) + eps) + weightDecay * p);
-    }
-  });
+  Coefs k;
+  k.b1 = static_cast<float>(beta1);
+  k.b2 = static_cast<float>(beta2);
+  k.c1 = static_cast<float>(1.0 - beta1);
+  k.c2 = static_cast<float>(1.0 - beta2);
+  k.inv_bc1 = static_cast<float>(1.0 / (1.0 - std::pow(beta1, step)));
+  k.inv_bc2 = static_cast<float>(1.0 / (1.0 - std::pow(beta2, step)));
+  k.lr = lr;
+  k.eps = eps;
+  k.wd = weightDecay;
+  parallel_for(n, kElemGrain, [=](int64_t i0, int64_t i1, int) { adamw_range(param, grad, m, v, k, i0, i1); });
 }
 
 }  // namespace C2L_ISA

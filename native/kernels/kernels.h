@@ -61,6 +61,9 @@ namespace base { const KernelTable& table(); }
 
 /** The table for this CPU (avx512 > avx2 > base), chosen on first use. */
 const KernelTable& kernels();
+/** Switches to the "avx512", "avx2" or "base" build, or back to the "best"; false (no change) when
+ *  this CPU cannot run it. A test hook: lets one machine check every build against the reference. */
+bool select_isa(const char* isa);
 /** CPU feature summary for info(): e.g. "avx512f avx512bw avx512vl avx512dq avx2 fma". */
 const char* cpu_features();
 
@@ -75,6 +78,12 @@ void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, flo
 /** The same on contiguous arrays, split over the thread pool (each part one serial BLIS call). */
 void matmul(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool transA,
   bool transB, float alpha, float beta);
+
+/** How matmul spreads one product over the pool (exposed for the benchmark harness). */
+enum class GemmSplit { kNone, kRows, kCols, kK };
+GemmSplit choose_split(int64_t M, int64_t N, int64_t K, int threads);
+void matmul_split(GemmSplit split, float* C, const float* A, const float* B, int64_t M, int64_t N,
+  int64_t K, bool transA, bool transB, float alpha, float beta);
 
 /** Sets up BLIS (sub-configuration choice, see gemm.cc) before its first use; idempotent. */
 void gemm_init();

@@ -9,9 +9,9 @@
 namespace c2l {
 namespace C2L_ISA {
 
-// thread_scratch slots: 0..2 for buffers used inside a task, kCallerSlot for per-chunk partial sums
+// thread_scratch slots: 0..4 for buffers used inside a task, kCallerSlot for per-chunk partial sums
 // allocated by the calling thread before parallel_for (the caller also runs chunk 0).
-constexpr int kCallerSlot = 3;
+constexpr int kCallerSlot = kScratchSlots - 1;
 
 /** Rows per chunk so that one chunk holds at least ~16K values. */
 static inline int64_t row_grain(int64_t C) {

@@ -195,14 +195,14 @@ void parallel_range(int64_t n, int64_t grain, RangeFn fn, void* ctx) {
 
 float* thread_scratch(size_t n, int slot) {
   struct Buffers {
-    float* ptr[4] = {nullptr, nullptr, nullptr, nullptr};
-    size_t cap[4] = {0, 0, 0, 0};
+    float* ptr[kScratchSlots] = {};
+    size_t cap[kScratchSlots] = {};
     ~Buffers() {
       for (float* p : ptr) std::free(p);
     }
   };
   thread_local Buffers buffers;
-  if (slot < 0 || slot > 3) slot = 0;
+  if (slot < 0 || slot >= kScratchSlots) slot = 0;
   if (buffers.cap[slot] < n) {
     const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
     void* fresh = std::aligned_alloc(64, bytes);

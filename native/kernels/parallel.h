@@ -24,8 +24,10 @@ void set_num_threads(int n);
 /** CPUs this process may run on (sched_getaffinity), the default thread count. */
 int available_cpus();
 
-/** A 64-byte-aligned per-thread buffer of at least n floats, reused across calls; slot 0..3 lets a
- *  kernel hold several at once. Contents are unspecified. Throws std::bad_alloc on failure. */
+constexpr int kScratchSlots = 6;
+/** A 64-byte-aligned per-thread buffer of at least n floats, reused across calls; slots
+ *  0..kScratchSlots-1 let a kernel hold several at once. Contents are unspecified. Throws
+ *  std::bad_alloc on failure. */
 float* thread_scratch(size_t n, int slot);
 
 template <class F>

@@ -150,6 +150,7 @@ class Args {
   }
 
   napi_env env() const { return env_; }
+  napi_value raw(size_t i) const { return argv_[i]; }
 
  private:
   static constexpr size_t kMaxArgs = 16;
@@ -537,6 +538,21 @@ napi_value getNumThreads(napi_env env, napi_callback_info) {
   return r;
 }
 
+napi_value setIsa(napi_env env, napi_callback_info info) {
+  return guarded(env, "setIsa", [&]() -> napi_value {
+    Args a(env, info, "setIsa", 1);
+    char name[16] = {0};
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, a.raw(0), name, sizeof name, &len) != napi_ok)
+      a.fail("isa must be a string");
+    if (!c2l::select_isa(name))
+      a.fail(std::string("cannot use '") + name + "' here (avx512, avx2, base or best, as this CPU supports)");
+    napi_value r;
+    napi_create_string_utf8(env, kernels().isa, NAPI_AUTO_LENGTH, &r);
+    return r;
+  });
+}
+
 void set_string(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v);
@@ -599,6 +615,7 @@ NAPI_MODULE_INIT() {
     {"setNumThreads", setNumThreads},
     {"getNumThreads", getNumThreads},
     {"info", info},
+    {"setIsa", setIsa},
   };
   for (const Entry& e : entries) {
     napi_value fn;

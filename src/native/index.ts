@@ -15,6 +15,9 @@ export interface NativeAddon extends Kernels {
   getNumThreads(): number;
   /** Which GEMM library and CPU path are in use, for benchmark logs. */
   info(): { gemm: string; threads: number; [key: string]: unknown };
+  /** Test hook: switch to the 'avx512', 'avx2' or 'base' build of the kernels, or back to 'best';
+   *  throws if this CPU cannot run it. Returns the build now in use. */
+  setIsa(isa: string): string;
 }
 
 function findRepoRoot(): string {
