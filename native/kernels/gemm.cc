@@ -1,26 +1,34 @@
 // fp32 GEMM on BLIS (Debian libblis 0.9.0), plus the CPU dispatch of the kernel table.
 //
-// Choice by measurement (native/bench/gemm_bench.cc, best of 7, GFLOP/s, 1 thread / 2 threads,
-// measured on the project machine: 2 vCPUs reported as AMD family 0x19 model 0x11, AVX-512):
-//   shape (M,N,K,tA,tB)        BLIS skx    BLIS zen3(auto)  OpenBLAS Haswell   OpenBLAS auto(Cooperlake)
-//   2048,768,256,n,n           105 / 191   106              105 / 201          103 / 202
-//   2048,1024,256,n,t          104 / 192   107              106 / 170          101 / 186
-//   2048,256,1024,n,n          100 / 177   100              104 / 170           99 / 188
-//   2048,8192,256,n,t          104 / 199   107              109 / 174          104 / 193
-//   256,768,2048,t,n            90 / 178    74              103 / 206           99 / 199
-//   256,256,32,n,t (attention)  84 / 107    50               99 / 146           93 / 116
-// On this CPU (AVX-512 executed on 256-bit units) every library reaches ~105 GFLOP/s per core, the
-// FMA peak. The stack notes measured a Zen 5 (full 512-bit units) where OPENBLAS_CORETYPE=Haswell
-// (set in this environment on purpose and kept in tests and CI) halves OpenBLAS, while BLIS with
-// its AVX-512 'skx' kernels and a hand-written AVX-512 kernel both reached ~250/500 GFLOP/s. So:
+// Choice by measurement (native/bench/gemm_bench.cc, best of 7, GFLOP/s as 1 thread / 2 threads
+// with the library's own threading; project VM: 2 vCPUs reported as AMD family 0x19 model 0x11,
+// AVX-512 F/DQ/BW/VL/BF16, quiet machine):
+//   M,N,K,op            BLIS skx   BLIS zen3 (auto)  OpenBLAS Haswell  OpenBLAS auto (Cooperlake)
+//   2048,768,256,nn     102/207     97/210           107/200           102/191
+//   2048,1024,256,nt    101/208    108/213           107/203            98/183
+//   2048,256,1024,nn     95/199    100/205           103/206            96/185
+//   2048,8192,256,nt    101/203    104/207           105/197           102/187
+//   2048,256,8192,nn     93/180     99/193            99/201            94/186
+//   8192,256,2048,tn     89/177     97/187            94/186            97/180
+//   256,768,2048,tn      89/178     74/139           104/201            99/195
+//   256,256,32,nt        85/122     49/92             99/144            93/140
+// On this CPU, which executes AVX-512 on 256-bit units, every library sits at the FMA peak of
+// ~105 GFLOP/s per core, within +-10% of each other. The stack notes measured a Zen 5 (full 512-bit
+// units): there OPENBLAS_CORETYPE=Haswell (set in this environment on purpose and kept in tests
+// and CI) halves OpenBLAS, while BLIS with its AVX-512 'skx' kernels and a hand-written AVX-512
+// kernel both reach ~250 / 500 GFLOP/s. Hence:
 //   - BLIS, because its speed does not depend on OPENBLAS_CORETYPE, because its expert API takes a
 //     per-call thread count (rntm_t), which lets the pool below be the only threading layer, and
 //     because it selects its kernels at run time (no SIGILL on a CPU without AVX-512);
-//   - not a hand-written kernel: no faster than BLIS skx in the stack-notes measurement, and BLIS
-//     already covers all transposes, strides and edge sizes.
+//   - not a hand-written GEMM: no faster than BLIS skx in the stack-notes measurement, and BLIS
+//     covers all transposes, strides and edge sizes. (The attention products, tiny and strided,
+//     do use hand-written micro-kernels: see attention.cc.)
+// With our pool splitting each product (below), 2 threads reach 177-207 GFLOP/s at the model
+// shapes, matching or beating BLIS's own threading (e.g. 201 vs 191 at 2048,768,256).
 //
-// BLIS sub-configuration. BLIS 0.9.0 detects Intel SKX-class and AMD family 0x17/0x19 CPUs only;
-// a Zen 5 (family 0x1A) falls to the slow 'generic' kernels (45/90 GFLOP/s in the stack notes). The
+// BLIS sub-configuration. BLIS 0.9.0's auto-detection (frame/base/bli_cpuid.c) gives AMD CPUs no
+// AVX-512 kernels at all: family 0x19 (Zen 3 and Zen 4, like this VM) gets the AVX2 'zen3' kernels,
+// and a Zen 5 (family 0x1A) falls to the slow 'generic' ones (45/90 GFLOP/s in the stack notes). The
 // only selection BLIS 0.9 offers is the BLIS_ARCH_TYPE environment variable, an index into its
 // arch_t enum (bli_type_defs.h: BLIS_ARCH_SKX = 0, BLIS_ARCH_HASWELL = 3, BLIS_ARCH_ZEN3 = 6, ...),
 // read once when BLIS initialises (bli_arch_set_id, on the first BLIS call). gemm_init() therefore
@@ -32,17 +40,17 @@
 // Note: BLIS_ARCH_TYPE is index-based and the index must be read from this BLIS's header, which
 // is why the code uses the enum constants rather than literal numbers.
 //
-// Threading: matmul() splits C into one block per pool thread (rows if M >= N, else columns) and
-// makes one single-threaded BLIS call per block (rntm with 1 thread). BLIS's own OpenMP threads are
-// never started, so they cannot spin against the pool's threads on a 2-core machine.
+// Threading: matmul() splits the product over the pool, by row blocks, column blocks or K slices
+// (choose_split), and makes one single-threaded BLIS call per part (rntm with 1 thread). BLIS's own
+// OpenMP threads are never started, so they cannot spin against the pool's threads on 2 cores.
 #include <blis.h>
 
 #include <cpuid.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>

@@ -154,6 +154,8 @@ describe.each(ISAS)('kernels, %s build', (isa) => {
         { B: 2, Tq: 70, Tk: 70, Tkv: 70, H: 4, KV: 2, D: 8, pad: [0, 5] }],
       ['model-sized heads D=32, T=130, no mask', { B: 2, Tq: 130, Tk: 130, Tkv: 130, H: 8, KV: 8, D: 32, pad: null }],
       ['decode with cache: Tq=3 < Tk=10 < Tkv=16, padded', { B: 2, Tq: 3, Tk: 10, Tkv: 16, H: 4, KV: 2, D: 6, pad: [2, 0] }],
+    ['decode with cache, D=16 (vector path): Tq=5 < Tk=40 < Tkv=48, H=4 KV=1',
+      { B: 2, Tq: 5, Tk: 40, Tkv: 48, H: 4, KV: 1, D: 16, pad: [3, 0] }],
       ['one token', { B: 1, Tq: 1, Tk: 1, Tkv: 1, H: 2, KV: 1, D: 4, pad: null }],
     ];
     for (const [name, c] of cases) {
