@@ -62,7 +62,7 @@ export interface BpeTrainConfig {
 }
 
 export function defaultBpeTrainConfig(): BpeTrainConfig {
-  return { vocabSize: 8192, specialTokens: [EOS_TOKEN, PAD_TOKEN], minFrequency: 2, pattern: SPLIT_PATTERNS.code };
+  return { vocabSize: 4096, specialTokens: [EOS_TOKEN, PAD_TOKEN], minFrequency: 2, pattern: SPLIT_PATTERNS.code };
 }
 
 /** Checks a (partial) config, fills defaults, returns it frozen. */

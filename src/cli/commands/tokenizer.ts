@@ -185,7 +185,7 @@ export function register(program: Command): void {
     .option('--tasks <dirs...>', 'with --corpus: built task folders; repositories in their cr-val.jsonl / cr-test.jsonl are left out')
     .option('--exclude <globs...>', 'drop paths matching these globs; a relative glob matches any path tail (e.g. \'**/_vendor/**\')')
     .requiredOption('--out <dir>', 'folder to write tokenizer.json and tokenizer_config.json into')
-    .option('--vocab <n>', 'vocabulary size, specials (2) and bytes (256) included', '8192')
+    .option('--vocab <n>', 'vocabulary size, specials (2) and bytes (256) included (see src/tokenizer/VOCAB.md)', '4096')
     .option('--max-bytes <n>', 'use at most this much text (a seeded sample of the files), e.g. 50M')
     .option('--seed <n>', 'seed for the file sample taken under --max-bytes', '0')
     .option('--pattern <name|regex>', `split regex: ${Object.keys(SPLIT_PATTERNS).join(', ')} or a raw Oniguruma regex`, 'code')
