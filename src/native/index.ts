@@ -12,6 +12,8 @@ export { referenceKernels } from './reference.js';
 /** What the addon exports beyond the kernel table. */
 export interface NativeAddon extends Kernels {
   setNumThreads(n: number): void;
+  /** Makes glibc reuse freed large blocks instead of fresh mmaps (see native/src/addon.cc). */
+  tuneAllocator(): boolean;
   getNumThreads(): number;
   /** Which GEMM library and CPU path are in use, for benchmark logs. */
   info(): { gemm: string; threads: number; [key: string]: unknown };
@@ -41,6 +43,9 @@ export function loadNative(): NativeAddon {
   }
   const require = createRequire(import.meta.url);
   addon = Object.freeze(require(path) as NativeAddon);
+  // Done once, here, because this is the one place every process using the core passes through;
+  // it changes how this process's malloc serves large blocks (faster, memory kept for reuse).
+  addon.tuneAllocator();
   return addon;
 }
 
