@@ -54,7 +54,7 @@ export function validatePretrainConfig(c: PretrainConfig, source: string): Reado
   }
   for (const k of ['lr', 'minLr', 'clip'] as const) if (!(c[k] > 0)) throw new Error(`pretrain config ${source}: ${k} must be > 0`);
   const model = validateLlamaConfig(c.model, `${source} (model)`);
-  if (c.seq + 1 > model.maxPositionEmbeddings) throw new Error(`pretrain config ${source}: seq ${c.seq} exceeds max_position_embeddings`);
+  if (c.seq > model.maxPositionEmbeddings) throw new Error(`pretrain config ${source}: seq ${c.seq} exceeds max_position_embeddings`);
   return Object.freeze({ ...c, model });
 }
 
