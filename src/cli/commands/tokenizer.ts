@@ -9,7 +9,7 @@ import {
 } from '../../tokenizer/bpe-train.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { isTestFile, listPythonFiles } from '../../data/python/files.js';
-import { readManifest } from '../../data/corpus/manifest.js';
+import { corpusSourceFiles } from '../../data/corpus/source-files.js';
 import { progressBar, type Progress } from '../progress.js';
 import { parseIntFlag } from './demo.js';
 
@@ -94,49 +94,6 @@ export function expandFileArgs(args: readonly string[], filesFrom: string | unde
     .sort();
 }
 
-/** Repositories named by the cross-repo validation and test files (cr-val.jsonl, cr-test.jsonl) of task folders. */
-export function crossRepoHeldOut(taskDirs: readonly string[]): Set<string> {
-  const repos = new Set<string>();
-  for (const dir of taskDirs) {
-    let found = 0;
-    for (const split of ['cr-val', 'cr-test']) {
-      const file = path.join(dir, `${split}.jsonl`);
-      if (!fs.existsSync(file)) continue;
-      found++;
-      fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-        if (line.trim() === '') return;
-        let repo: unknown;
-        try { repo = (JSON.parse(line) as { repo?: unknown }).repo; } catch { throw new Error(`--tasks: ${file}:${i + 1}: not valid JSON`); }
-        if (typeof repo !== 'string') throw new Error(`--tasks: ${file}:${i + 1}: task without a "repo" name`);
-        repos.add(repo);
-      });
-    }
-    if (found === 0) throw new Error(`--tasks: ${dir} holds neither cr-val.jsonl nor cr-test.jsonl (run \`code2lora tasks build\` first)`);
-  }
-  return repos;
-}
-
-/**
- * Non-test .py files of a corpus's repositories minus the cross-repo validation and test repositories
- * of the given task folders, so no evaluation repository ever reaches the tokenizer. The split is read
- * from the built tasks rather than recomputed: the task builder splits only repositories that yield tasks.
- */
-export async function corpusTrainingFiles(corpusDir: string, taskDirs: readonly string[]): Promise<{ files: string[]; repos: number; heldOutRepos: number }> {
-  const manifest = await readManifest(corpusDir);
-  if (manifest.projects.length === 0) throw new Error(`--corpus: ${corpusDir} has no projects in its manifest.json`);
-  if (taskDirs.length === 0) throw new Error('--corpus needs --tasks <dir...>: the built task folders whose cross-repo val/test repositories must be left out');
-  const heldOut = crossRepoHeldOut(taskDirs);
-  const files: string[] = [];
-  let repos = 0;
-  for (const p of manifest.projects) {
-    if (heldOut.has(p.name)) continue;
-    repos++;
-    const root = path.join(corpusDir, p.dir);
-    for (const rel of await listPythonFiles(root)) if (!isTestFile(rel)) files.push(path.join(root, rel));
-  }
-  return { files: files.sort(), repos, heldOutRepos: manifest.projects.length - repos };
-}
-
 /** Byte counts with an optional k/M/G suffix (powers of 1000): 50M, 1.5G, 200000. */
 export function parseBytesFlag(flag: string, v: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(v.trim());
@@ -200,9 +157,9 @@ export function register(program: Command): void {
       });
       let files: string[];
       if (o.corpus) {
-        const c = await corpusTrainingFiles(o.corpus, o.tasks ?? []);
-        files = expandFileArgs(c.files, undefined, o.exclude);
-        if (!o.json) console.error(`tokenizer: ${c.repos} training repositories (${c.heldOutRepos} cross-repo val/test repositories left out), ${files.length} non-test .py files`);
+        const c = await corpusSourceFiles(o.corpus, o.tasks ?? []);
+        files = expandFileArgs(c.train, undefined, o.exclude);
+        if (!o.json) console.error(`tokenizer: ${c.trainRepos.length} training repositories (${c.valRepos.length + c.testRepos.length} cross-repo val/test repositories left out), ${files.length} non-test .py files`);
       } else files = expandFileArgs(o.files ?? [], o.filesFrom, o.exclude);
       if (files.length === 0) throw new Error('tokenizer train: no files to train on');
       const bars = phaseBars();
