@@ -8,7 +8,6 @@ import {
   SPLIT_PATTERNS, measureTokenizer, resolvePattern, trainTokenizerFromFiles, validateBpeTrainConfig,
 } from '../../tokenizer/bpe-train.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
-import { isTestFile, listPythonFiles } from '../../data/python/files.js';
 import { corpusSourceFiles } from '../../data/corpus/source-files.js';
 import { progressBar, type Progress } from '../progress.js';
 import { parseIntFlag } from './demo.js';
