@@ -22,7 +22,7 @@ export function completeText(o: CompleteOptions) {
   if (truncated) ids = ids.slice(ids.length - maxPrompt); // keep the end, nearest the cursor
   const t0 = performance.now();
   const [g] = generateGreedy(model, [ids], {
-    maxNewTokens: o.maxNewTokens, eosId: tok.eosId, stopStrings: o.stopStrings, decode: (x) => tok.decode(x),
+    maxNewTokens: o.maxNewTokens, eosId: tok.eosId, stopStrings: o.stopStrings, decode: (x) => tok.decode(x), adapter,
   });
   return { completion: g.text ?? '', tokens: g.ids.length, stop: g.stop, promptTokens: ids.length, truncated, seconds: (performance.now() - t0) / 1000 };
 }

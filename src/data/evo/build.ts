@@ -18,7 +18,7 @@ import { assignRepos, chronologicalRoles, defaultSplitConfig, validateSplitConfi
 import { computeStats, type TaskStats } from '../tasks/stats.js';
 import { STATIC_SPLITS, type CommitRecord, type EvoTask, type SplitName } from '../tasks/types.js';
 import { GitObjectReader, gitBuffer, gitOutput } from './git.js';
-import { firstParentHistory, isNullSha, resolveRev, type HistoryCommit } from './history.js';
+import { firstParentHistory, isNullSha, resolveRev } from './history.js';
 import { productionPathspecs } from './paths.js';
 
 export interface EvoConfig {
