@@ -1,0 +1,36 @@
+// The shipped base model: its weights match the recorded SHA256, it loads through the Hugging Face
+// path, and greedy completion is deterministic and equal to the completion recorded at training time.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultModelDir } from '../../src/model/default-model.js';
+import { completeText } from '../../src/eval/complete.js';
+import { repoRoot } from '../../src/util/repo-root.js';
+
+const dir = defaultModelDir();
+
+describe('shipped model models/code2lora-base', () => {
+  it('exists with config, weights, tokenizer, loss curve and training record', () => {
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'SHA256SUMS', 'training.json', 'loss-curve.svg', 'README.md']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+  });
+
+  it('weights match the recorded SHA256', () => {
+    const sums = readFileSync(join(dir, 'SHA256SUMS'), 'utf8');
+    const line = sums.split('\n').find((l) => l.endsWith('  model.safetensors'));
+    expect(line, 'SHA256SUMS lists model.safetensors').toBeDefined();
+    const actual = createHash('sha256').update(readFileSync(join(dir, 'model.safetensors'))).digest('hex');
+    expect(actual).toBe(line!.split(' ')[0]);
+  });
+
+  it('completes deterministically, as recorded', () => {
+    const prompt = readFileSync(join(repoRoot(), 'examples', 'test_prompt.py'), 'utf8');
+    const a = completeText({ prompt, maxNewTokens: 32, stopStrings: ['\n'] });
+    const b = completeText({ prompt, maxNewTokens: 32, stopStrings: ['\n'] });
+    expect(b.completion).toBe(a.completion);
+    const recorded = JSON.parse(readFileSync(join(dir, 'example-completion.json'), 'utf8')) as { completion: string };
+    expect(a.completion).toBe(recorded.completion);
+  });
+});
