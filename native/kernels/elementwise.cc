@@ -42,7 +42,7 @@ void axpy(float* y, const float* x, float alpha, int64_t n) {
 }
 
 double sum_squares(const float* x, int64_t n) {
-  double partial[64] = {0};
+  double partial[kMaxChunks] = {0};
   parallel_for(n, kElemGrain * 2, [&](int64_t i0, int64_t i1, int chunk) {
     partial[chunk] = sum_squares_range(x, i0, i1);
   });

@@ -1,6 +1,6 @@
 // GELU, exact erf form (PyTorch nn.GELU default): out = x * Phi(x), Phi(x) = 0.5 (1 + erf(x/sqrt2)).
-// Backward: dx += dout * (Phi(x) + x * exp(-x^2/2) / sqrt(2 pi)). Phi comes from a float erfc with
-// ~2e-7 relative error (simd.h), so the left tail keeps its relative accuracy.
+// Backward: dx += dout * (Phi(x) + x * exp(-x^2/2) / sqrt(2 pi)). Phi comes from a float erfc
+// (simd.h, normal_cdf) that keeps its relative accuracy in the left tail.
 #include "ops.h"
 
 namespace c2l {

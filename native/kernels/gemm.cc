@@ -43,7 +43,10 @@
 // Threading: matmul() splits the product over the pool, by row blocks, column blocks or K slices
 // (choose_split), and makes one single-threaded BLIS call per part (rntm with 1 thread). BLIS's own
 // OpenMP threads are never started, so they cannot spin against the pool's threads on 2 cores.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtype-limits"  // blis.h compares an unsigned id with 0
 #include <blis.h>
+#pragma GCC diagnostic pop
 
 #include <cpuid.h>
 
@@ -187,7 +190,7 @@ void matmul_split(GemmSplit split, float* C, const float* A, const float* B, int
     const int64_t units = (K + unit - 1) / unit;
     const int nparts = static_cast<int>(units < parts ? units : parts);
     float* partial = nparts > 1 ? thread_scratch(static_cast<size_t>(nparts - 1) * M * N, kGemmSlot) : nullptr;
-    parallel_for(nparts, 1, [&](int64_t t0, int64_t t1, int) {
+    parallel_for_parts(nparts, [&](int64_t t0, int64_t t1, int) {
       for (int64_t t = t0; t < t1; t++) {
         const int64_t k0 = units * t / nparts * unit, k1 = std::min(K, units * (t + 1) / nparts * unit);
         const float* a = transA ? A + k0 * lda : A + k0;
@@ -208,7 +211,7 @@ void matmul_split(GemmSplit split, float* C, const float* A, const float* B, int
   const int64_t extent = rows ? M : N;
   const int64_t unit = rows ? 32 : 16;  // keep blocks aligned to BLIS skx micro-tiles
   const int64_t units = (extent + unit - 1) / unit;
-  parallel_for(units, 1, [&](int64_t u0, int64_t u1, int) {
+  parallel_for_parts(units, [&](int64_t u0, int64_t u1, int) {
     const int64_t lo = u0 * unit, hi = std::min(u1 * unit, extent);
     if (lo >= hi) return;
     if (rows) {

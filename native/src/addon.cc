@@ -1,7 +1,7 @@
 // code2lora_native: the one registration file of the addon.
 //
-// Every function of the Kernels contract (src/native/kernels.ts) plus setNumThreads, getNumThreads
-// and info. Each export checks its arguments before touching memory: array types (Float32Array,
+// Every function of the Kernels contract (src/native/kernels.ts) plus setNumThreads, getNumThreads,
+// info and setIsa (a test hook that switches between the avx512 / avx2 / base kernel builds). Each export checks its arguments before touching memory: array types (Float32Array,
 // Int32Array, Uint8Array, null where the contract allows it), dims (positive integers), lengths
 // (each array long enough for the dims), index ranges (ids, positions, targets), shape relations
 // (H % KV, even D, Tq <= Tk <= Tkv) and overlaps where an in-place call would give wrong results
