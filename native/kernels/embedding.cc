@@ -1,6 +1,6 @@
 // Embedding lookup: out[i, :] = table[ids[i], :]. Backward: dtable[ids[i], :] += dout[i, :].
-// The backward splits by id (chunk t owns ids with id % chunks == t), so no two threads touch the
-// same table row and each row still receives its contributions in order of i.
+// The backward splits by id (owner t of k handles ids with id % k == t), so no two threads touch
+// the same table row and each row still receives its contributions in order of i.
 #include "ops.h"
 
 namespace c2l {
@@ -31,9 +31,10 @@ void embedding_forward(float* out, const float* table, const int32_t* ids, int64
 }
 
 void embedding_backward(float* dtable, const float* dout, const int32_t* ids, int64_t n, int64_t C) {
-  const int chunks = parallel_chunks(n, row_grain(C));
-  parallel_for(chunks, 1, [=](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; t++) backward_owned(dtable, dout, ids, n, C, chunks, t);
+  // One owner per thread: each owner scans all n ids.
+  const int owners = parallel_chunks(n, row_grain(C), 1);
+  parallel_for_parts(owners, [=](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; t++) backward_owned(dtable, dout, ids, n, C, owners, t);
   });
 }
 
