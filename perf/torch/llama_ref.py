@@ -102,8 +102,9 @@ class Llama(torch.nn.Module):
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
             rep = H // KV
-            k = k.repeat_interleave(rep, dim=2)
-            v = v.repeat_interleave(rep, dim=2)
+            if rep > 1:
+                k = k.repeat_interleave(rep, dim=2)
+                v = v.repeat_interleave(rep, dim=2)
             q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B,H,T,D]
             s = (q @ k.transpose(-1, -2)) / math.sqrt(D)
             # A query with no visible key (a left pad) outputs zeros, as in code2lora, without NaNs.
