@@ -9,7 +9,7 @@
     'kernel_sources': [
       'kernels/rmsnorm.cc', 'kernels/rope.cc', 'kernels/attention.cc', 'kernels/swiglu.cc',
       'kernels/cross_entropy.cc', 'kernels/embedding.cc', 'kernels/elementwise.cc',
-      'kernels/gelu.cc', 'kernels/layernorm.cc', 'kernels/adamw.cc', 'kernels/table.cc',
+      'kernels/gelu.cc', 'kernels/layernorm.cc', 'kernels/adamw.cc', 'kernels/skinny_gemm.cc', 'kernels/table.cc',
     ],
   },
   'target_defaults': {

@@ -226,6 +226,10 @@ void matmul_split(GemmSplit split, float* C, const float* A, const float* B, int
 
 void matmul(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool transA,
   bool transB, float alpha, float beta) {
+  if (M <= kSkinnyMaxRows && !transA && transB) {
+    kernels().skinny_gemm_nt(C, A, B, M, N, K, alpha, beta);
+    return;
+  }
   matmul_split(choose_split(M, N, K, num_threads()), C, A, B, M, N, K, transA, transB, alpha, beta);
 }
 

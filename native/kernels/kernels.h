@@ -15,6 +15,9 @@ namespace c2l {
 
 struct KernelTable {
   const char* isa;
+  // C[M,N] = alpha * A[M,K] @ B[N,K]^T + beta * C for M <= kSkinnyMaxRows (decoding); see gemm.cc.
+  void (*skinny_gemm_nt)(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K,
+    float alpha, float beta);
   void (*rmsnorm_forward)(float* out, float* rstd, const float* x, const float* weight, int64_t rows,
     int64_t C, float eps);
   void (*rmsnorm_backward)(float* dx, float* dweight, const float* dout, const float* x,
@@ -74,6 +77,9 @@ const char* cpu_features();
  *  never reads C. Runs on the calling thread only: safe inside a parallel_for task. */
 void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+/** Products with at most this many rows of A (and B transposed) skip BLIS for skinny_gemm_nt. */
+constexpr int64_t kSkinnyMaxRows = 8;
 
 /** The same on contiguous arrays, split over the thread pool (each part one serial BLIS call). */
 void matmul(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool transA,

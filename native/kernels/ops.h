@@ -28,6 +28,8 @@ static inline void reduce_partials(float* dst, const float* partial, int chunks,
   }
 }
 
+void skinny_gemm_nt(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, float alpha,
+  float beta);
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* weight, int64_t rows,
   int64_t C, float eps);
 void rmsnorm_backward(float* dx, float* dweight, const float* dout, const float* x,

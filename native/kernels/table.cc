@@ -9,6 +9,7 @@ namespace C2L_ISA {
 const KernelTable& table() {
   static const KernelTable t = {
     C2L_XSTR(C2L_ISA),
+    skinny_gemm_nt,
     rmsnorm_forward, rmsnorm_backward,
     rope_forward, rope_backward,
     attention_forward, attention_backward,
