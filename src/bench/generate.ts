@@ -6,6 +6,7 @@ import { LoraAdapter } from '../adapters/lora/layer.js';
 import { defaultLoraConfig } from '../adapters/lora/config.js';
 import { Rng } from '../util/rng.js';
 import { coreBenchModel } from './core.js';
+import { projectionDims } from '../model/llama/weights.js';
 
 export interface GenerateBenchOptions { prompt: number; newTokens: number; batch: number; repeats: number; threads: number; seed: number; log?: (s: string) => void }
 
@@ -35,9 +36,21 @@ export function runGenerateBench(o: GenerateBenchOptions) {
   const base = time(null);
   const adapted = time(lora);
   const overhead = base.tokens_per_s / adapted.tokens_per_s - 1;
-  log(`greedy decoding, batch ${o.batch}, prompt ${o.prompt}, ${o.newTokens} new tokens: base ${base.tokens_per_s.toFixed(1)} tok/s, with LoRA r=${lora.config.rank} on 7 projections ${adapted.tokens_per_s.toFixed(1)} tok/s (overhead ${(overhead * 100).toFixed(1)}%)`);
+  // The floor for any unmerged LoRA: its multiply-adds per token relative to the base model's.
+  const r = lora.config.rank;
+  let baseMacs = cfg.hiddenSize * cfg.vocabSize, loraMacs = 0;
+  for (const m of lora.config.targetModules) {
+    const [out, inF] = projectionDims(cfg, m);
+    baseMacs += cfg.numLayers * out * inF;
+    loraMacs += cfg.numLayers * r * (out + inF);
+  }
+  for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
+    if (!lora.config.targetModules.includes(m)) { const [out, inF] = projectionDims(cfg, m); baseMacs += cfg.numLayers * out * inF; }
+  }
+  const flopFraction = loraMacs / baseMacs;
+  log(`greedy decoding, batch ${o.batch}, prompt ${o.prompt}, ${o.newTokens} new tokens: base ${base.tokens_per_s.toFixed(1)} tok/s, with LoRA r=${lora.config.rank} on 7 projections ${adapted.tokens_per_s.toFixed(1)} tok/s (overhead ${(overhead * 100).toFixed(1)}%; the adapter's own multiply-adds are ${(flopFraction * 100).toFixed(1)}% of the base model's at this width)`);
   return {
-    benchmark: 'generate', base, lora: adapted, lora_overhead: overhead,
+    benchmark: 'generate', base, lora: adapted, lora_overhead: overhead, lora_flop_fraction: flopFraction,
     config: { model: cfg, prompt: o.prompt, newTokens: o.newTokens, batch: o.batch, rank: lora.config.rank, threads: o.threads },
   };
 }

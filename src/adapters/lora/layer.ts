@@ -1,8 +1,9 @@
-// LoRA as a ProjectionAdapter: delta(x) = (alpha / r) * (x A^T) B^T, never materialising W + BA.
+// LoRA as a ProjectionAdapter: y + (alpha / r) * (x A^T) B^T, never materialising W + BA.
 // A: [r, in], B: [out, r]. Weights are keyed "layer.module" (per layer) or "*.module" (one pair shared
 // by every layer, as the Code2LoRA head emits). They are either trainable parameters or tensors
 // produced by another graph (the hypernetwork), whose gradients then flow back through the tape.
-import { Tape, Tensor, linear, zeros } from '../../tensor/index.js';
+import { Tape, Tensor, add, linear, needsGrad, zeros } from '../../tensor/index.js';
+import { kernelsFor } from '../../native/index.js';
 import type { LlamaConfig } from '../../model/llama/config.js';
 import { projectionDims } from '../../model/llama/weights.js';
 import type { ProjectionAdapter, ProjectionName } from '../../model/llama/model.js';
@@ -56,11 +57,17 @@ export class LoraAdapter implements ProjectionAdapter {
     return this.weights.get(`${layer}.${module}`) ?? this.weights.get(`*.${module}`);
   }
 
-  delta(tape: Tape | null, layer: number, module: ProjectionName, x: Tensor): Tensor | null {
+  apply(tape: Tape | null, layer: number, module: ProjectionName, x: Tensor, y: Tensor): Tensor {
     const p = this.pair(layer, module);
-    if (!p) return null;
+    if (!p) return y;
     const xa = linear(tape, x, p.A); // [.., r]
-    return linear(tape, xa, p.B, this.scaling); // [.., out]
+    if (!needsGrad(tape, x, p.A, p.B, y)) {
+      // Inference: y += scaling * xa @ B^T in one call, straight into the base output (no temporaries).
+      const N = xa.size / this.config.rank;
+      kernelsFor(y.data).matmul(y.data, xa.data, p.B.data, N, p.B.shape[0], this.config.rank, false, true, this.scaling, 1);
+      return y;
+    }
+    return add(tape, y, linear(tape, xa, p.B, this.scaling)); // [.., out]
   }
 
   /** Saves as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */

@@ -15,9 +15,11 @@ export { LLAMA_PROJECTIONS as PROJECTIONS } from './weights.js';
 export type ProjectionName = LlamaProjection;
 
 /** Something that adds to a projection's output (LoRA implements this). The model knows nothing else
- *  about adapters. `x` is the projection input [N, in]; return a tensor [N, out] or null. */
+ *  about adapters. `x` is the projection input [N, in], `y` the base output [N, out], fresh and owned
+ *  by the caller; returns the adapted output: a new tensor on the tape, or `y` itself updated in
+ *  place when no gradient is needed (inference), or `y` unchanged for a projection it does not touch. */
 export interface ProjectionAdapter {
-  delta(tape: Tape | null, layer: number, module: ProjectionName, x: Tensor): Tensor | null;
+  apply(tape: Tape | null, layer: number, module: ProjectionName, x: Tensor, y: Tensor): Tensor;
 }
 
 /** A batch of left-padded sequences. mask: 1 = real token; positions default to the HF rule
@@ -102,8 +104,7 @@ export class LlamaModel {
       const p = `model.layers.${l}.`;
       const proj = (name: ProjectionName, input: Tensor, weight: string): Tensor => {
         const y = linear(tape, input, this.param(p + weight));
-        const d = adapter?.delta(tape, l, name, input);
-        return d ? add(tape, y, d) : y;
+        return adapter ? adapter.apply(tape, l, name, input, y) : y;
       };
       // attention block
       const h = rmsnorm(tape, x, this.param(p + 'input_layernorm.weight'), cfg.rmsNormEps);
