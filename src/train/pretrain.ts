@@ -140,6 +140,8 @@ export interface PretrainRun {
   command: string;
   dataManifest: unknown;
   onStep?: (info: StepInfo & { valLoss?: number }) => void;
+  /** Stop after this step with a checkpoint, as a killed run would (tests); null result then. */
+  stopAfter?: number;
 }
 
 export interface PretrainResult {
@@ -149,7 +151,7 @@ export interface PretrainResult {
   curve: Array<{ step: number; loss: number; tokens: number; seconds: number; valLoss?: number }>;
 }
 
-export function pretrain(run: PretrainRun): PretrainResult {
+export function pretrain(run: PretrainRun): PretrainResult | null {
   const cfg = validatePretrainConfig(run.config, 'pretrain');
   const modelCfg: LlamaConfig = validateLlamaConfig({ ...cfg.model, eosTokenId: run.tokenizer.eosId }, 'pretrain');
   if (run.tokenizer.vocabSize > modelCfg.vocabSize) {
@@ -177,10 +179,10 @@ export function pretrain(run: PretrainRun): PretrainResult {
       [{ label: 'train (per step)', points: trainPts }, { label: 'held-out (validation repos)', points: valPts }],
       { title: 'code2lora base model: pretraining loss', xLabel: 'training tokens (millions)', yLabel: 'loss (nats/token)' }));
   };
-  trainLoop(new Map(model.params), {
+  const loop = trainLoop(new Map(model.params), {
     steps: cfg.steps, accumulation: cfg.accumulation, lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, clip: cfg.clip,
     adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: cfg.weightDecay }, seed: cfg.seed,
-    checkpointEvery: cfg.checkpointEvery, checkpointPath: statePath,
+    checkpointEvery: cfg.checkpointEvery, checkpointPath: statePath, stopAfter: run.stopAfter,
   }, {
     microStep(tape, r) {
       const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
@@ -197,6 +199,7 @@ export function pretrain(run: PretrainRun): PretrainResult {
     // The curve is saved with each checkpoint, so a resumed run continues it.
     onCheckpoint: () => writeCurve(),
   });
+  if (loop.steps < cfg.steps) return null; // interrupted on purpose: the checkpoint holds the state
   writeCurve();
   const valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
   const valBitsPerByte = valLoss / Math.LN2 / bytesPerToken;

@@ -57,6 +57,7 @@ export function register(program: Command): void {
         },
       });
       bar.stop();
+      if (!r) return;
       console.log(`held-out loss ${r.valLoss.toFixed(4)} nats/token, ${r.valBitsPerByte.toFixed(4)} bits/byte; model written to ${o.out}`);
     });
 }

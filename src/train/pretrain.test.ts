@@ -1,0 +1,59 @@
+// Pretraining end to end on a tiny corpus: an interrupted run resumed from its checkpoint ends with
+// the same weights, loss curve and held-out loss as an uninterrupted one; outputs are complete.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WordCounter, trainBpe, validateBpeTrainConfig, writeTokenizerDir } from '../tokenizer/bpe-train.js';
+import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import { pretrain, tokenizeFiles, validatePretrainConfig, type PretrainConfig } from './pretrain.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'c2l-pretrain-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const source = (i: number) => `def f${i}(x):\n    return x * ${i} + 1\n\n\nclass C${i}:\n    def m(self):\n        return f${i}(${i})\n`;
+
+describe('pretrain', () => {
+  const files = Array.from({ length: 8 }, (_, i) => {
+    const f = join(dir, 'src', `m${i}.py`);
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(f, source(i).repeat(3));
+    return f;
+  });
+  writeFileSync(join(dir, 'src', 'latin1.py'), Buffer.from([0x23, 0x20, 0xe9, 0x0a])); // not UTF-8: skipped
+  const counter = new WordCounter(validateBpeTrainConfig({ vocabSize: 300 }));
+  for (const f of files) counter.add(readFileSync(f, 'utf8'));
+  writeTokenizerDir(join(dir, 'tok'), trainBpe(counter).model);
+  const tokenizerPath = join(dir, 'tok', 'tokenizer.json');
+  const tokenizer = loadTokenizer(tokenizerPath);
+  const train = tokenizeFiles([...files.slice(0, 6), join(dir, 'src', 'latin1.py')], tokenizer);
+  const val = tokenizeFiles(files.slice(6), tokenizer);
+  const config: PretrainConfig = validatePretrainConfig({
+    model: { hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 64, vocabSize: 320,
+      maxPositionEmbeddings: 32, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: true },
+    seq: 16, batch: 2, accumulation: 1, steps: 6, lr: 3e-3, minLr: 3e-4, warmupSteps: 1, clip: 1, weightDecay: 0.1,
+    seed: 3, threads: 1, evalEvery: 3, evalWindows: 2, checkpointEvery: 2,
+  }, 'test') as PretrainConfig;
+  const run = (out: string, stopAfter?: number) => pretrain({
+    config, out, tokenizerPath, tokenizer, train, val, command: 'test', dataManifest: { files: files.length }, stopAfter,
+  });
+
+  it('skips files that are not UTF-8', () => {
+    expect(train.files).toBe(6);
+  });
+
+  it('resumes an interrupted run exactly and writes a complete model directory', () => {
+    const full = run(join(dir, 'a'))!;
+    expect(run(join(dir, 'b'), 3)).toBeNull();
+    expect(existsSync(join(dir, 'b', 'training-state.safetensors'))).toBe(true);
+    const resumed = run(join(dir, 'b'))!;
+    expect(resumed.valLoss).toBe(full.valLoss);
+    expect(resumed.curve.map((c) => c.loss)).toEqual(full.curve.map((c) => c.loss));
+    expect(readFileSync(join(dir, 'b', 'model.safetensors')).equals(readFileSync(join(dir, 'a', 'model.safetensors')))).toBe(true);
+    for (const f of ['config.json', 'tokenizer.json', 'loss-curve.svg', 'loss-curve.json', 'training.json']) {
+      expect(existsSync(join(dir, 'b', f)), f).toBe(true);
+    }
+    expect(existsSync(join(dir, 'b', 'training-state.safetensors'))).toBe(false);
+    expect(full.curve.filter((c) => c.valLoss !== undefined).map((c) => c.step)).toEqual([3, 6]);
+  });
+});
