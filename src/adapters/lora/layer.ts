@@ -60,13 +60,18 @@ export class LoraAdapter implements ProjectionAdapter {
   apply(tape: Tape | null, layer: number, module: ProjectionName, x: Tensor, y: Tensor): Tensor {
     const p = this.pair(layer, module);
     if (!p) return y;
-    const xa = linear(tape, x, p.A); // [.., r]
+    const r = this.config.rank;
     if (!needsGrad(tape, x, p.A, p.B, y)) {
-      // Inference: y += scaling * xa @ B^T in one call, straight into the base output (no temporaries).
-      const N = xa.size / this.config.rank;
-      kernelsFor(y.data).matmul(y.data, xa.data, p.B.data, N, p.B.shape[0], this.config.rank, false, true, this.scaling, 1);
+      // Inference: xa = x A^T into a reused scratch row block, then y += scaling * xa B^T straight
+      // into the base output: two kernel calls, no allocations.
+      const inF = p.A.shape[1], N = x.size / inF;
+      const k = kernelsFor(y.data);
+      const xa = this.scratchFor(y.data, N * r);
+      k.matmul(xa, x.data, p.A.data, N, r, inF, false, true, 1, 0);
+      k.matmul(y.data, xa, p.B.data, N, p.B.shape[0], r, false, true, this.scaling, 1);
       return y;
     }
+    const xa = linear(tape, x, p.A); // [.., r]
     return add(tape, y, linear(tape, xa, p.B, this.scaling)); // [.., out]
   }
 
@@ -89,6 +94,15 @@ export class LoraAdapter implements ProjectionAdapter {
       });
     }
     return new LoraAdapter(peft.config, modelConfig, weights);
+  }
+
+  private scratch: Float32Array | Float64Array | null = null;
+
+  /** A buffer of n values of y's float type, reused across inference calls. */
+  private scratchFor(like: Float32Array | Float64Array, n: number): Float32Array | Float64Array {
+    const ok = this.scratch && this.scratch.constructor === like.constructor && this.scratch.length >= n;
+    if (!ok) this.scratch = like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+    return this.scratch!.subarray(0, n);
   }
 
   parameters(): Tensor[] {
