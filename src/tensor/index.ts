@@ -1,4 +1,4 @@
-export { Tensor, zeros, fromArray, newArray, shapeSize, expectShape, type DType } from './tensor.js';
+export { Tensor, zeros, empty, newArrayUninitialized, fromArray, newArray, shapeSize, expectShape, type DType } from './tensor.js';
 export { Tape, needsGrad } from './tape.js';
 export { linear, matmul } from './ops/linear.js';
 export { add, scale, swiglu, gelu } from './ops/elementwise.js';

@@ -1,7 +1,7 @@
 // Causal grouped-query self-attention over q[B,T,H,D], k/v[B,T,KV,D] with a key padding mask.
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, zeros, newArray, sameDtype } from '../tensor.js';
+import { Tensor, empty, newArray, sameDtype } from '../tensor.js';
 
 export function attention(tape: Tape | null, q: Tensor, k: Tensor, v: Tensor, keyMask: Uint8Array | null): Tensor {
   if (q.shape.length !== 4 || k.shape.length !== 4) {
@@ -17,7 +17,7 @@ export function attention(tape: Tape | null, q: Tensor, k: Tensor, v: Tensor, ke
   sameDtype('attention', q, k, v);
   const kern = kernelsFor(q.data);
   const scale = 1 / Math.sqrt(D);
-  const out = zeros(q.shape, q.dtype);
+  const out = empty(q.shape, q.dtype);
   const train = needsGrad(tape, q, k, v);
   // probs [B, H, T, T] is what backward needs; inference skips it.
   const probs = train ? newArray(q.dtype, B * H * T * T) : null;

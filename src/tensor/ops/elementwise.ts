@@ -1,14 +1,14 @@
 // add, scale and swiglu: elementwise ops, all on the kernel table (no JS loops on hot paths).
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, zeros, expectShape, sameDtype } from '../tensor.js';
+import { Tensor, empty, zeros, expectShape, sameDtype } from '../tensor.js';
 
 /** out = a + b (same shapes). */
 export function add(tape: Tape | null, a: Tensor, b: Tensor): Tensor {
   expectShape('add', 'b', b, a.shape);
   sameDtype('add', a, b);
   const k = kernelsFor(a.data);
-  const out = zeros(a.shape, a.dtype);
+  const out = empty(a.shape, a.dtype);
   k.add(out.data, a.data, b.data, a.size);
   if (needsGrad(tape, a, b)) {
     out.requiresGrad = true;
@@ -38,7 +38,7 @@ export function swiglu(tape: Tape | null, gate: Tensor, up: Tensor): Tensor {
   expectShape('swiglu', 'up', up, gate.shape);
   sameDtype('swiglu', gate, up);
   const k = kernelsFor(gate.data);
-  const out = zeros(gate.shape, gate.dtype);
+  const out = empty(gate.shape, gate.dtype);
   k.swigluForward(out.data, gate.data, up.data, gate.size);
   if (needsGrad(tape, gate, up)) {
     out.requiresGrad = true;
@@ -56,7 +56,7 @@ export function swiglu(tape: Tape | null, gate: Tensor, up: Tensor): Tensor {
 /** GELU (exact erf form). */
 export function gelu(tape: Tape | null, x: Tensor): Tensor {
   const k = kernelsFor(x.data);
-  const out = zeros(x.shape, x.dtype);
+  const out = empty(x.shape, x.dtype);
   k.geluForward(out.data, x.data, x.size);
   if (needsGrad(tape, x)) {
     out.requiresGrad = true;

@@ -1,7 +1,7 @@
 // Embedding lookup: out[n, C] = table[ids[n], :].
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, zeros } from '../tensor.js';
+import { Tensor, empty } from '../tensor.js';
 
 export function embedding(tape: Tape | null, table: Tensor, ids: Int32Array, shape: readonly number[]): Tensor {
   const [V, C] = table.shape;
@@ -9,7 +9,7 @@ export function embedding(tape: Tape | null, table: Tensor, ids: Int32Array, sha
     if (ids[i] < 0 || ids[i] >= V) throw new Error(`embedding: token id ${ids[i]} at position ${i} is outside the vocabulary [0, ${V})`);
   }
   const k = kernelsFor(table.data);
-  const out = zeros([...shape, C], table.dtype);
+  const out = empty([...shape, C], table.dtype);
   if (out.size !== ids.length * C) throw new Error(`embedding: ${ids.length} ids do not fill shape [${shape.join(',')}]`);
   k.embeddingForward(out.data, table.data, ids, ids.length, C);
   if (needsGrad(tape, table)) {

@@ -1,7 +1,7 @@
 // linear: y[N, out] = alpha * x[N, in] @ W[out, in]^T (Hugging Face weight layout, no bias).
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, zeros, sameDtype } from '../tensor.js';
+import { Tensor, empty, sameDtype } from '../tensor.js';
 
 export function linear(tape: Tape | null, x: Tensor, W: Tensor, alpha = 1): Tensor {
   const inF = x.shape[x.shape.length - 1];
@@ -12,7 +12,7 @@ export function linear(tape: Tape | null, x: Tensor, W: Tensor, alpha = 1): Tens
   }
   sameDtype('linear', x, W);
   const k = kernelsFor(x.data);
-  const y = zeros([...x.shape.slice(0, -1), outF], x.dtype);
+  const y = empty([...x.shape.slice(0, -1), outF], x.dtype);
   k.matmul(y.data, x.data, W.data, N, outF, inF, false, true, alpha, 0);
   if (needsGrad(tape, x, W)) {
     y.requiresGrad = true;
@@ -37,7 +37,7 @@ export function matmul(tape: Tape | null, A: Tensor, B: Tensor, transA = false, 
   if (Ka !== Kb) throw new Error(`matmul: inner dims differ, a=[${A.shape.join(',')}]${transA ? 'T' : ''} b=[${B.shape.join(',')}]${transB ? 'T' : ''}`);
   const K = Ka;
   const k = kernelsFor(A.data);
-  const C = zeros([M, N], A.dtype);
+  const C = empty([M, N], A.dtype);
   k.matmul(C.data, A.data, B.data, M, N, K, transA, transB, 1, 0);
   if (needsGrad(tape, A, B)) {
     C.requiresGrad = true;

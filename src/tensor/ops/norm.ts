@@ -1,7 +1,7 @@
 // RMSNorm and LayerNorm over the last dimension.
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, zeros, newArray, sameDtype } from '../tensor.js';
+import { Tensor, empty, newArray, sameDtype } from '../tensor.js';
 
 function lastDim(op: string, x: Tensor, w: Tensor | null): [rows: number, C: number] {
   const C = x.shape[x.shape.length - 1];
@@ -15,7 +15,7 @@ export function rmsnorm(tape: Tape | null, x: Tensor, weight: Tensor, eps: numbe
   const [rows, C] = lastDim('rmsnorm', x, weight);
   sameDtype('rmsnorm', x, weight);
   const k = kernelsFor(x.data);
-  const out = zeros(x.shape, x.dtype);
+  const out = empty(x.shape, x.dtype);
   const rstd = newArray(x.dtype, rows);
   k.rmsnormForward(out.data, rstd, x.data, weight.data, rows, C, eps);
   if (needsGrad(tape, x, weight)) {
@@ -33,7 +33,7 @@ export function layernorm(tape: Tape | null, x: Tensor, weight: Tensor | null, b
   const [rows, C] = lastDim('layernorm', x, weight);
   if (bias) lastDim('layernorm', x, bias);
   const k = kernelsFor(x.data);
-  const out = zeros(x.shape, x.dtype);
+  const out = empty(x.shape, x.dtype);
   const mean = newArray(x.dtype, rows);
   const rstd = newArray(x.dtype, rows);
   k.layernormForward(out.data, mean, rstd, x.data, weight?.data ?? null, bias?.data ?? null, rows, C, eps);

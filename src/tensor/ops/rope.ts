@@ -1,7 +1,7 @@
 // Rotary position embedding (Hugging Face rotate_half pairs) on x[B, T, H, D].
 import { kernelsFor, type FloatArray } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, zeros, newArray, type DType } from '../tensor.js';
+import { Tensor, empty, newArray, type DType } from '../tensor.js';
 
 export interface RopeTables { cos: FloatArray; sin: FloatArray; maxPos: number; half: number }
 
@@ -31,7 +31,7 @@ export function rope(tape: Tape | null, x: Tensor, tables: RopeTables, positions
     if (p < 0 || p >= tables.maxPos) throw new Error(`rope: position ${p} outside [0, ${tables.maxPos}) (max_position_embeddings)`);
   }
   const k = kernelsFor(x.data);
-  const out = zeros(x.shape, x.dtype);
+  const out = empty(x.shape, x.dtype);
   k.ropeForward(out.data, x.data, tables.cos, tables.sin, positions, B * T, H, D);
   if (needsGrad(tape, x)) {
     out.requiresGrad = true;
