@@ -1,17 +1,29 @@
-// writeFileAtomic: a reader sees either the old file or the complete new one, never a torn write.
+// Atomic writes: a reader sees either the old file or the complete new one, never a torn write.
 // Temp file in the same directory (so rename stays on one filesystem), fsync, rename, fsync the dir.
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Makes the rename itself durable; some filesystems refuse fsync on a directory, which is harmless. */
+function syncDir(dir: string): void {
+  try {
+    const d = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(d); } finally { fs.closeSync(d); }
+  } catch { /* best effort */ }
+}
+
+/** Writes through `fill` into a fresh temp file, fsyncs, renames over `file`; cleans up on failure. */
+async function writeAtomicWith(what: string, file: string, fill: (handle: fsp.FileHandle) => Promise<void>): Promise<void> {
+  const tmp = tempPathFor(file);
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx', 0o644);
-    await handle.writeFile(data);
+    await fill(handle);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -19,19 +31,18 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   } catch (err) {
     if (handle) await handle.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(`writeFileAtomic: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${what}: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  // Make the rename itself durable; some filesystems refuse fsync on a directory, which is harmless.
-  try {
-    const d = await fsp.open(dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
-  } catch { /* best effort */ }
+  syncDir(path.dirname(file));
+}
+
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await writeAtomicWith('writeFileAtomic', file, (h) => h.writeFile(data));
 }
 
 /** Synchronous writeFileAtomic, for callers that cannot await (same guarantees). */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPathFor(file);
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx', 0o644);
@@ -45,10 +56,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array): vo
     fs.rmSync(tmp, { force: true });
     throw new Error(`writeFileAtomic: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  try {
-    const d = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(d); } finally { fs.closeSync(d); }
-  } catch { /* best effort */ }
+  syncDir(path.dirname(file));
 }
 
 /**
@@ -56,11 +64,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array): vo
  * followed by "\n") into the temp file, so no single string has to hold the whole file.
  */
 export async function writeLinesAtomic(file: string, lines: Iterable<string>): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(tmp, 'wx', 0o644);
+  await writeAtomicWith('writeLinesAtomic', file, async (handle) => {
     let batch: string[] = [];
     let size = 0;
     for (const line of lines) {
@@ -73,13 +77,5 @@ export async function writeLinesAtomic(file: string, lines: Iterable<string>): P
       }
     }
     if (batch.length) await handle.write(batch.join(''));
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    if (handle) await handle.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(`writeLinesAtomic: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  });
 }
