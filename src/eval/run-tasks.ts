@@ -3,12 +3,11 @@
 // overall and per family. This is the benchmark's "Pretrained" row when run without an adapter.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadLlama } from '../model/llama/io.js';
 import { generateGreedy } from '../model/llama/generate.js';
 import type { LlamaModel, ProjectionAdapter } from '../model/llama/model.js';
-import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer.js';
+import type { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { cutPromptLeft, loadModelWithTokenizer } from './prompting.js';
 import { LoraAdapter } from '../adapters/lora/layer.js';
-import { resolveModelDir } from '../model/default-model.js';
 import { loadNative } from '../native/index.js';
 import type { Task } from '../data/tasks/types.js';
 import { editSimilarity, exactMatch } from './metrics.js';
@@ -59,17 +58,13 @@ export function readTasks(tasksDir: string, split: string): Task[] {
 }
 
 /** Prompt tokens for a task: the prefix, cut from the left to fit the context (never the target). */
-export function taskPrompt(tok: TextTokenizer, prefix: string, maxPromptTokens: number): { ids: number[]; truncated: boolean } {
-  const ids = tok.encode(prefix);
-  if (ids.length <= maxPromptTokens) return { ids, truncated: false };
-  return { ids: ids.slice(ids.length - maxPromptTokens), truncated: true };
-}
+export { cutPromptLeft as taskPrompt } from './prompting.js';
 
 export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[], o: {
   maxNewTokens: number; batch: number; adapter?: ProjectionAdapter | null; onProgress?: (done: number, total: number) => void;
 }): { predictions: string[]; truncated: number; generated: number } {
   const maxPrompt = model.config.maxPositionEmbeddings - o.maxNewTokens;
-  const prompts = tasks.map((t) => taskPrompt(tok, t.prefix, maxPrompt));
+  const prompts = tasks.map((t) => cutPromptLeft(tok, t.prefix, maxPrompt));
   // Group by length so left padding wastes little work.
   const order = tasks.map((_, i) => i).sort((a, b) => prompts[a].ids.length - prompts[b].ids.length);
   const predictions = new Array<string>(tasks.length);
@@ -89,9 +84,7 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
 
 export function evaluateTasks(o: EvalOptions): EvalReport {
   loadNative().setNumThreads(o.threads);
-  const dir = resolveModelDir(o.modelDir);
-  const { model } = loadLlama(dir);
-  const tok = loadTokenizer(join(dir, 'tokenizer.json'));
+  const { dir, model, tokenizer: tok } = loadModelWithTokenizer(o.modelDir);
   const adapter = o.adapterDir ? LoraAdapter.loadPeft(o.adapterDir, model.config) : null;
   let tasks = readTasks(o.tasksDir, o.split);
   if (o.limit > 0 && tasks.length > o.limit) {

@@ -1,8 +1,8 @@
 // The only module that loads the native addon. Everything else asks for kernels through here.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../util/repo-root.js';
 import type { FloatArray, Kernels } from './kernels.js';
 import { referenceKernels } from './reference.js';
 
@@ -22,22 +22,12 @@ export interface NativeAddon extends Kernels {
   setIsa(isa: string): string;
 }
 
-function findRepoRoot(): string {
-  // Works from src/native (vitest) and from dist/native (compiled CLI).
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('code2lora: cannot locate the package root to load the native addon');
-}
-
 let addon: NativeAddon | undefined;
 
 /** Loads native/build/Release/code2lora_native.node once; a clear error if it was never built. */
 export function loadNative(): NativeAddon {
   if (addon) return addon;
-  const path = join(findRepoRoot(), 'native', 'build', 'Release', 'code2lora_native.node');
+  const path = join(repoRoot(), 'native', 'build', 'Release', 'code2lora_native.node');
   if (!existsSync(path)) {
     throw new Error(`native addon not built (${path} missing): run \`npm run build:native\``);
   }

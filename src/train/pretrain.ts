@@ -201,7 +201,8 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   });
   if (loop.steps < cfg.steps) return null; // interrupted on purpose: the checkpoint holds the state
   writeCurve();
-  const valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
+  // The last step always evaluates (see onStep); reuse it rather than run the same pass again.
+  const valLoss = curve[curve.length - 1]?.valLoss ?? heldOutLoss(model, val, T, cfg.evalWindows, B);
   const valBitsPerByte = valLoss / Math.LN2 / bytesPerToken;
   saveLlama(run.out, model, { tokenizerJson: readFileSync(run.tokenizerPath, 'utf8') });
   const tcfg = join(run.tokenizerPath, '..', 'tokenizer_config.json');

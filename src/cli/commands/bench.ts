@@ -1,14 +1,6 @@
 // `code2lora bench ...`: speed benchmarks that print figures and write JSON.
 import type { Command } from 'commander';
-import { writeFileAtomicSync } from '../../util/atomic.js';
-import { parseIntFlag } from './demo.js';
-
-function writeJson(file: string | undefined, result: unknown): void {
-  if (file) {
-    writeFileAtomicSync(file, JSON.stringify(result, null, 2) + '\n');
-    console.log(`wrote ${file}`);
-  }
-}
+import { parseIntFlag, writeJsonFile } from '../flags.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('speed benchmarks (print figures, write JSON)');
@@ -31,7 +23,7 @@ export function register(program: Command): void {
         warmup: parseIntFlag('--warmup', o.warmup), threads: parseIntFlag('--threads', o.threads, 1), seed: parseIntFlag('--seed', o.seed),
         torch: o.torch, python: o.python, log: (s) => console.log(s),
       });
-      writeJson(o.json, result);
+      writeJsonFile(o.json, result);
     });
   bench.command('generate')
     .description('greedy decoding tokens/s with and without a LoRA adapter (KV cache)')
@@ -49,6 +41,6 @@ export function register(program: Command): void {
         batch: parseIntFlag('--batch', o.batch, 1), repeats: parseIntFlag('--repeats', o.repeats, 1),
         threads: parseIntFlag('--threads', o.threads, 1), seed: parseIntFlag('--seed', o.seed), log: (s) => console.log(s),
       });
-      writeJson(o.json, result);
+      writeJsonFile(o.json, result);
     });
 }

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { completeText } from '../../eval/complete.js';
-import { parseIntFlag } from './demo.js';
+import { parseIntFlag } from '../flags.js';
 
 export function register(program: Command): void {
   program.command('complete')

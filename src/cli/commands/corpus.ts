@@ -3,14 +3,9 @@ import type { Command } from 'commander';
 import { defaultFetchConfig, fetchCorpus, type FetchReport } from '../../data/corpus/fetch.js';
 import { addToCorpus, defaultAddConfig, type AddResult } from '../../data/corpus/add.js';
 import { progressBar, type Progress } from '../progress.js';
+import { intFlag } from '../flags.js';
 
-function int(flag: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
-}
+const int = intFlag;
 
 function printFetch(r: FetchReport): void {
   const mb = (r.downloadedBytes / 1e6).toFixed(1);

@@ -2,6 +2,7 @@
 // through the native core, autograd, AdamW and KV-cache decoding.
 import type { Command } from 'commander';
 import { runDemo } from '../../train/demo.js';
+import { parseIntFlag } from '../flags.js';
 
 export function register(program: Command): void {
   program.command('demo')
@@ -13,10 +14,4 @@ export function register(program: Command): void {
     .action((opts: { steps: string; loraSteps: string; seed: string; out?: string }) => {
       runDemo({ steps: parseIntFlag('--steps', opts.steps, 1), loraSteps: parseIntFlag('--lora-steps', opts.loraSteps, 1), seed: parseIntFlag('--seed', opts.seed), out: opts.out, log: (s) => console.log(s) });
     });
-}
-
-export function parseIntFlag(flag: string, v: string, min = 0): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got "${v}"`);
-  return n;
 }

@@ -1,9 +1,8 @@
 // `code2lora eval`: assertion completion on a task split, with confidence intervals.
 import type { Command } from 'commander';
 import { evaluateTasks } from '../../eval/run-tasks.js';
-import { writeFileAtomicSync } from '../../util/atomic.js';
 import { progressBar } from '../progress.js';
-import { parseIntFlag } from './demo.js';
+import { parseIntFlag, writeJsonFile } from '../flags.js';
 
 export function register(program: Command): void {
   program.command('eval')
@@ -35,6 +34,6 @@ export function register(program: Command): void {
         `edit similarity ${pct(r.editSimilarity.estimate)} [${pct(r.editSimilarity.lo)}, ${pct(r.editSimilarity.hi)}] (95% CI, repository bootstrap)`);
       for (const [f, s] of Object.entries(r.perFamily)) console.log(`  ${f.padEnd(14)} ${String(s.tasks).padStart(6)} tasks  EM ${pct(s.exactMatch)}%  ES ${pct(s.editSimilarity)}`);
       console.log(`  ${r.seconds.toFixed(1)} s, ${r.generatedTokensPerS.toFixed(0)} generated tokens/s, ${r.truncatedPrompts} prompts cut from the left`);
-      if (o.json) { writeFileAtomicSync(o.json, JSON.stringify(r, null, 2) + '\n'); console.log(`wrote ${o.json}`); }
+      writeJsonFile(o.json, r);
     });
 }

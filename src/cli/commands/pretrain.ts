@@ -6,7 +6,7 @@ import { readManifest } from '../../data/corpus/manifest.js';
 import { cachedTokenStream, defaultPretrainConfig, pretrain, validatePretrainConfig, type PretrainConfig } from '../../train/pretrain.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { progressBar } from '../progress.js';
-import { parseIntFlag } from './demo.js';
+import { parseIntFlag } from '../flags.js';
 
 export function register(program: Command): void {
   program.command('pretrain')

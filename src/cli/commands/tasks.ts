@@ -7,14 +7,9 @@ import type { TaskStats } from '../../data/tasks/stats.js';
 import { FAMILIES, STATIC_SPLITS } from '../../data/tasks/types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { progressBar, type Progress } from '../progress.js';
+import { intFlag } from '../flags.js';
 
-function int(flag: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
-}
+const int = intFlag;
 
 function num(flag: string): (v: string) => number {
   return (v) => {

@@ -10,7 +10,7 @@ import {
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { corpusSourceFiles } from '../../data/corpus/source-files.js';
 import { progressBar, type Progress } from '../progress.js';
-import { parseIntFlag } from './demo.js';
+import { parseIntFlag } from '../flags.js';
 
 // ---------------------------------------------------------------------------------------------
 // File arguments: paths, directories (walked for .py) and globs (`*`, `?`, `**`)

@@ -3,6 +3,7 @@
 import { loadNative } from '../../native/index.js';
 import { Tensor, zeros } from '../../tensor/index.js';
 import type { LlamaConfig } from './config.js';
+import { defaultPositions } from './model.js';
 
 export class KVCache {
   readonly B: number;
@@ -38,12 +39,7 @@ export class KVCache {
   /** Positions of the new tokens, continuing each sequence's count of real tokens. */
   positionsFor(mask: Uint8Array, B: number, T: number): Int32Array {
     this.checkRoom(B, T);
-    const pos = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      let c = this.realCount[b];
-      for (let t = 0; t < T; t++) pos[b * T + t] = mask[b * T + t] ? c++ : 0;
-    }
-    return pos;
+    return defaultPositions(mask, B, T, this.realCount);
   }
 
   /** Records the new tokens' mask; returns the compact key mask [B, length + T]. */

@@ -141,7 +141,8 @@ export class LlamaModel {
   }
 }
 
-/** HF Llama positions for left padding: cumsum(mask) - 1, pads at 0. */
+/** HF Llama positions for left padding: cumsum(mask) - 1, pads at 0; `offset[b]` real tokens already
+ *  seen by sequence b (a KV cache continuing it). */
 export function defaultPositions(mask: Uint8Array, B: number, T: number, offset?: Int32Array): Int32Array {
   const pos = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
