@@ -7,3 +7,7 @@ export { embedding } from './ops/embedding.js';
 export { rope, ropeTables, type RopeTables } from './ops/rope.js';
 export { attention } from './ops/attention.js';
 export { crossEntropy, type CrossEntropyResult } from './ops/cross-entropy.js';
+export { sliceRows, concatRows, concatCols } from './ops/rows.js';
+export { meanRows, maxRows } from './ops/pool.js';
+export { l2NormalizeRows } from './ops/l2norm.js';
+export { tanh, exp, clamp, mul, scaleBy, addBias } from './ops/pointwise.js';
