@@ -1,11 +1,15 @@
 // Bootstrap confidence intervals (percentile method) for a mean score, and for the mean difference
 // between two methods scored on the same tasks (paired: one resample of task indices serves both).
 // With `groups` (e.g. each task's repository) whole groups are resampled: a cluster bootstrap,
-// honest when tasks of one repository are correlated.
+// honest when tasks of one repository are correlated. bootstrapGroupMean gives the per-repository
+// average (mean over repositories of each repository's mean) with its repository-bootstrap interval.
 import { Rng } from '../util/rng.js';
 
+/** Resamples per interval unless told otherwise: the paper's 5,000. */
+export const DEFAULT_SAMPLES = 5000;
+
 export interface BootstrapOptions {
-  /** Resamples (default 1000). */
+  /** Resamples (default 5000, the paper's setting). */
   samples?: number;
   /** Confidence level (default 0.95). */
   level?: number;
@@ -41,7 +45,7 @@ export function quantile(sorted: number[], q: number): number {
 }
 
 function check(values: number[], opts: BootstrapOptions, what: string): { samples: number; level: number; rng: Rng } {
-  const samples = opts.samples ?? 1000;
+  const samples = opts.samples ?? DEFAULT_SAMPLES;
   const level = opts.level ?? 0.95;
   if (!Number.isInteger(samples) || samples <= 0) throw new Error(`${what}: samples must be a positive integer, got ${samples}`);
   if (!(level > 0 && level < 1)) throw new Error(`${what}: level must be in (0, 1), got ${level}`);
@@ -107,4 +111,25 @@ export function bootstrapDiff(a: number[], b: number[], opts: BootstrapOptions =
   const alpha = (1 - level) / 2;
   const above = means.filter((m) => m > 0).length;
   return { estimate: mean(d), lo: quantile(means, alpha), hi: quantile(means, 1 - alpha), level, samples, n: d.length, probAGreater: above / samples };
+}
+
+/** Mean of each group's values, groups in sorted order of their labels. */
+export function groupMeans(values: number[], groups: string[]): { group: string; mean: number; n: number }[] {
+  if (groups.length !== values.length) throw new Error(`groupMeans: ${groups.length} group labels for ${values.length} values`);
+  const acc = new Map<string, { sum: number; n: number }>();
+  values.forEach((v, i) => {
+    const g = groups[i] as string;
+    const e = acc.get(g);
+    if (e) { e.sum += v; e.n++; } else acc.set(g, { sum: v, n: 1 });
+  });
+  return [...acc.keys()].sort().map((g) => { const e = acc.get(g) as { sum: number; n: number }; return { group: g, mean: e.sum / e.n, n: e.n }; });
+}
+
+/**
+ * Per-group average: the mean over groups of each group's mean (every repository weighs the same),
+ * with a bootstrap CI that resamples whole groups. `n` of the interval is the number of groups.
+ */
+export function bootstrapGroupMean(values: number[], groups: string[], opts: Omit<BootstrapOptions, 'groups'> = {}): Interval {
+  if (values.length === 0) throw new Error('bootstrapGroupMean: no values');
+  return bootstrapMean(groupMeans(values, groups).map((g) => g.mean), opts);
 }

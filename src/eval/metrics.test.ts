@@ -1,25 +1,72 @@
 import { describe, expect, it } from 'vitest';
-import { editSimilarity, exactMatch, normalize, postprocess, scoreAll, sequenceRatio } from './metrics.js';
-import { bootstrapDiff, bootstrapMean, quantile } from './bootstrap.js';
+import { editSimilarity, exactMatch, normalize, postprocess, pySplit, pyStrip, scoreAll, scoreTask, sequenceRatio, stripComments } from './metrics.js';
+import { bootstrapDiff, bootstrapGroupMean, bootstrapMean, DEFAULT_SAMPLES, groupMeans, quantile } from './bootstrap.js';
 
-describe('post-processing and normalisation', () => {
-  it('keeps the first line for one-line targets and cuts at the first comma when the target has none', () => {
+describe('scorer, step by step (the released scorer, METHOD.md §2)', () => {
+  it('step 0: removes FIM markers and trims the prediction with Python whitespace', () => {
+    expect(postprocess('<|fim_middle|>5)', '5)')).toBe('5)');
+    expect(postprocess('\n\nresult', 'result')).toBe('result'); // trimmed before the first-line rule
+    expect(pyStrip('\x1c\u00a0 x \u3000')).toBe('x'); // \x1c is Python whitespace, not JavaScript's
+    expect(pyStrip('\ufeffx')).toBe('\ufeffx'); // the BOM is JavaScript whitespace, not Python's
+    expect(pySplit('  a\t b\n')).toEqual(['a', 'b']);
+    expect(pySplit(' \n ')).toEqual([]);
+  });
+  it('step 1: keeps the first line only when the target has none', () => {
     expect(postprocess('b)\n        self.assertEqual(c, d)', 'b)')).toBe('b)');
-    expect(postprocess('ValueError, f, 1)', 'ValueError')).toBe('ValueError');
-    expect(postprocess('(1, 2)\nmore', '(1, 2)')).toBe('(1, 2)');
-    expect(postprocess('{\n  "a": 1,\n}', '{\n  "a": 1,\n}')).toBe('{\n  "a": 1,\n}');
+    expect(postprocess('{\n  "a": 1\n}', '{\n  "a": 1\n}')).toBe('{\n  "a": 1\n}');
+    expect(postprocess('None)\n', 'None)')).toBe('None)');
   });
-  it('collapses whitespace and trims trailing colons, commas and spaces', () => {
-    expect(normalize('  foo(a,   b)\t\n ,: ')).toBe('foo(a, b)');
-    expect(normalize('x:')).toBe('x');
+  it('step 2: cuts comments at the first # on both sides, even inside a string literal', () => {
+    expect(stripComments('x  # the answer')).toBe('x');
+    expect(stripComments('x) # comment')).toBe('x)');
+    expect(stripComments('"#fff")')).toBe('"');
+    expect(stripComments('# only a comment')).toBe('');
+    expect(postprocess('"#000")', '"#fff")')).toBe('"');
+    // both sides reduce to '"', so a wrong colour scores as right: the quirk kept for comparability
+    expect(scoreTask('"#000")', '"#fff")')).toMatchObject({ exact: 1, edit: 1, prediction: '"', target: '"' });
   });
-  it('exact match uses both', () => {
+  it('step 3: the comma cut when the target has no comma', () => {
+    expect(postprocess('ValueError, f, 1)', 'ValueError)')).toBe('ValueError');
+    expect(postprocess('"a, b"', '"a, b"')).toBe('"a, b"'); // the target has a comma: no cut
+    expect(postprocess('1, 2', '# c')).toBe('1, 2'); // empty stripped target: no step 3
+  });
+  it('step 3: the single-token rule', () => {
+    expect(postprocess('True and x', 'True')).toBe('True');
+    expect(postprocess('f(x)\ty', 'f(x)')).toBe('f(x)');
+    expect(postprocess('foo(a, b)', 'foo(a,b)')).toBe('foo(a,'); // one-token target with a comma
+    expect(postprocess('[1, 2, 3]', '[1,2,3]')).toBe('[1,');
+    expect(postprocess('a b', 'a + b')).toBe('a b'); // the target has several tokens: no cut
+    expect(postprocess('x\u00a0y', 'x')).toBe('x'); // NBSP separates tokens in Python
+  });
+  it('step 4: normalisation for exact match', () => {
+    expect(normalize('  foo(a,   b)\t ,: ')).toBe('foo(a, b)'); // ', ' -> ',' once, then the run of two spaces collapses
+    expect(normalize('value:')).toBe('value');
+    expect(normalize('foo(a , b)')).toBe('foo(a,b)'); // ", " first gives "a ,b", then " ," gives "a,b"
+    expect(normalize('foo(a,  b)')).toBe('foo(a, b)'); // one replacement per ", ": a second space survives
+    expect(normalize('x,\n:')).toBe('x,'); // the trailing set has no newline: ':' goes, ',' stays
+    expect(normalize('{ "a": 1,\n}')).toBe('{ "a": 1, }'); // ',\n' is not ', ': the comma keeps its space
+    expect(exactMatch('value:', 'value')).toBe(true);
+    expect(exactMatch('foo(a , b)', 'foo(a, b)')).toBe(true);
+    expect(exactMatch('foo(a,  b)', 'foo(a, b)')).toBe(false);
+    expect(exactMatch('{ "a": 1 }', '{\n "a": 1\n}')).toBe(true);
+    expect(exactMatch('{\n    "a": 1}', '{"a": 1}')).toBe(false);
     expect(exactMatch(' 42\n    assert y == 3', '42')).toBe(true);
     expect(exactMatch('TypeError):\n        f()', 'TypeError)')).toBe(true);
-    expect(exactMatch('"a, b"', '"a, b"')).toBe(true);
-    expect(exactMatch('"a"', '"a, b"')).toBe(false);
-    expect(exactMatch('{\n    "a": 1}', '{"a": 1}')).toBe(false); // one-line target: only the first line counts
-    expect(exactMatch('{ "a": 1 }', '{\n "a": 1\n}')).toBe(true);
+    expect(exactMatch('abc', '# only a comment')).toBe(false);
+    expect(exactMatch('', '')).toBe(true);
+  });
+  it('step 5: edit similarity on the step-3 prediction and step-2 target, not normalised', () => {
+    // 'TypeError):' vs 'TypeError)': 10 matches, 2*10/21
+    expect(editSimilarity('TypeError):\n        f()', 'TypeError)')).toBeCloseTo(20 / 21, 12);
+    // 'value:' vs 'value': 2*5/11 (step 4 would have made it 1)
+    expect(editSimilarity('value:', 'value')).toBeCloseTo(10 / 11, 12);
+    // '{ "a": 1 }' vs '{\n "a": 1\n}': 9 matching characters of 10 + 11
+    expect(editSimilarity('{ "a": 1 }', '{\n "a": 1\n}')).toBeCloseTo(18 / 21, 12);
+    expect(editSimilarity('foo(a , b)', 'foo(a, b)')).toBeCloseTo(18 / 19, 12);
+    expect(editSimilarity('"a"', '"a, b"')).toBeCloseTo(2 / 3, 12);
+    expect(editSimilarity('x)  ', 'x) # comment')).toBe(1);
+    expect(editSimilarity('abc', '# only a comment')).toBe(0);
+    expect(editSimilarity('', '')).toBe(1);
   });
 });
 
@@ -69,6 +116,22 @@ describe('bootstrap', () => {
     const flat = bootstrapMean(corr, { samples: 2000, seed: 3 });
     const clustered = bootstrapMean(corr, { samples: 2000, seed: 3, groups });
     expect(clustered.hi - clustered.lo).toBeGreaterThan(2 * (flat.hi - flat.lo));
+  });
+  it('defaults to 5,000 resamples, the paper\'s setting', () => {
+    expect(DEFAULT_SAMPLES).toBe(5000);
+    expect(bootstrapMean([1, 0, 1]).samples).toBe(5000);
+  });
+  it('per-repository average: the mean of repository means, every repository weighing the same', () => {
+    // repo a: 9 tasks, all right; repo b: 1 task, wrong. Per task 0.9, per repository 0.5.
+    const v = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
+    const g = [...Array(9).fill('a'), 'b'];
+    expect(groupMeans(v, g)).toEqual([{ group: 'a', mean: 1, n: 9 }, { group: 'b', mean: 0, n: 1 }]);
+    const ci = bootstrapGroupMean(v, g, { samples: 1000, seed: 4 });
+    expect(ci.estimate).toBe(0.5);
+    expect(ci.n).toBe(2);
+    expect(ci.lo).toBe(0); // both resampled repositories are b in about a quarter of the resamples
+    expect(ci.hi).toBe(1);
+    expect(() => groupMeans([1], [])).toThrow(/0 group labels for 1 values/);
   });
   it('quantile interpolates like numpy', () => {
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);

@@ -1,37 +1,66 @@
-// Assertion-completion metrics (METHOD.md §2):
-//  - post-processing of a raw completion: keep its first line when the target is one line, and cut it
-//    at the first comma when the target has none;
-//  - normalisation of both sides: collapse whitespace runs, trim, drop trailing ':' ',' and spaces;
-//  - exact match on the normalised strings, and edit similarity = difflib.SequenceMatcher(a, b).ratio()
-//    (autojunk on, no junk function), re-implemented here over Unicode code points.
+// Assertion-completion metrics: the paper's released scorer (RepoPeftBench, METHOD.md §2), step by step.
+//  0. Remove FIM marker tokens from the prediction and trim it (Python str.strip()).
+//  1. If the target has no newline, keep only the prediction's first line.
+//  2. Strip comments from both sides: cut at the first '#' (even inside a string literal: a quirk of
+//     the released scorer, kept for comparability) and trim.
+//  3. If the stripped target is not empty: when it has no comma, cut the prediction at its first comma
+//     and trim; when it is one whitespace-free token and the prediction has several, keep the
+//     prediction's first token. Trim.
+//  4. Exact match after normalisation of both sides: trim, drop trailing ':' ',' ' ' '\t', replace
+//     ", " and " ," by ",", collapse whitespace runs to one space.
+//  5. Edit similarity = difflib.SequenceMatcher(None, a, b).ratio() of the step-3 prediction and the
+//     step-2 target, without the step-4 normalisation; re-implemented below over Unicode code points.
+// "Whitespace" and "trim" are Python's (str.split() / str.strip()), not JavaScript's \s.
 
-/** Post-process a raw model completion against its target. */
+/** Python's str.isspace() characters: what str.strip() removes and str.split() splits on. */
+const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const WS_RUN = new RegExp(`[${PY_WS}]+`, 'g');
+const LEAD = new RegExp(`^[${PY_WS}]+`);
+const TRAIL = new RegExp(`[${PY_WS}]+$`);
+const TRAIL_PUNCT = /[:, \t]+$/;
+
+/** The Qwen fill-in-the-middle markers the released scorer removes from predictions. */
+export const FIM_TOKENS = ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'] as const;
+
+/** Python str.strip(). */
+export function pyStrip(s: string): string {
+  return s.replace(LEAD, '').replace(TRAIL, '');
+}
+
+/** Python str.split() with no argument: whitespace-separated fields, no empty ones. */
+export function pySplit(s: string): string[] {
+  const t = pyStrip(s);
+  return t === '' ? [] : t.split(WS_RUN);
+}
+
+/** Step 2: cut at the first '#' (anywhere, string literals included) and trim. */
+export function stripComments(s: string): string {
+  const h = s.indexOf('#');
+  return pyStrip(h >= 0 ? s.slice(0, h) : s);
+}
+
+/** Steps 0-3: the cleaned prediction that both metrics compare. */
 export function postprocess(prediction: string, target: string): string {
   let p = prediction;
-  if (!target.includes('\n')) {
-    const nl = p.indexOf('\n');
-    if (nl >= 0) p = p.slice(0, nl);
+  for (const t of FIM_TOKENS) p = p.split(t).join('');
+  p = pyStrip(p);
+  if (!target.includes('\n') && p.includes('\n')) p = p.slice(0, p.indexOf('\n'));
+  p = stripComments(p);
+  const ref = stripComments(target);
+  if (ref !== '') {
+    if (!ref.includes(',') && p.includes(',')) p = pyStrip(p.slice(0, p.indexOf(',')));
+    if (pySplit(ref).length === 1) {
+      const tokens = pySplit(p);
+      if (tokens.length > 1) p = tokens[0] as string;
+    }
   }
-  if (!target.includes(',')) {
-    const c = p.indexOf(',');
-    if (c >= 0) p = p.slice(0, c);
-  }
-  return p;
+  return pyStrip(p);
 }
 
-/** Collapse whitespace, trim, and remove trailing ':', ',' and spaces. */
+/** Step 4: trim, drop trailing ':' ',' ' ' '\t', ", " and " ," -> ",", collapse whitespace runs. */
 export function normalize(s: string): string {
-  return s.replace(/\s+/g, ' ').trim().replace(/[:,\s]+$/, '');
-}
-
-/** Exact match after post-processing and normalisation. */
-export function exactMatch(prediction: string, target: string): boolean {
-  return normalize(postprocess(prediction, target)) === normalize(target);
-}
-
-/** Edit similarity in [0, 1] after post-processing and normalisation. */
-export function editSimilarity(prediction: string, target: string): number {
-  return sequenceRatio(normalize(postprocess(prediction, target)), normalize(target));
+  const t = pyStrip(s).replace(TRAIL_PUNCT, '').replaceAll(', ', ',').replaceAll(' ,', ',');
+  return pySplit(t).join(' ');
 }
 
 export interface TaskScore {
@@ -39,10 +68,37 @@ export interface TaskScore {
   edit: number;
 }
 
+export interface CleanScore extends TaskScore {
+  /** The prediction after steps 0-3. */
+  prediction: string;
+  /** The target after step 2. */
+  target: string;
+}
+
+/** Score one prediction against its target (exact: 0 or 1), with the cleaned strings. */
+export function scoreTask(prediction: string, target: string): CleanScore {
+  const p = postprocess(prediction, target);
+  const t = stripComments(target);
+  return { exact: normalize(p) === normalize(t) ? 1 : 0, edit: sequenceRatio(p, t), prediction: p, target: t };
+}
+
+/** Exact match after post-processing and normalisation. */
+export function exactMatch(prediction: string, target: string): boolean {
+  return scoreTask(prediction, target).exact === 1;
+}
+
+/** Edit similarity in [0, 1] of the cleaned prediction and the comment-stripped target. */
+export function editSimilarity(prediction: string, target: string): number {
+  return scoreTask(prediction, target).edit;
+}
+
 /** Score aligned predictions and targets (exact: 0 or 1). */
 export function scoreAll(predictions: string[], targets: string[]): TaskScore[] {
   if (predictions.length !== targets.length) throw new Error(`scoreAll: ${predictions.length} predictions for ${targets.length} targets`);
-  return predictions.map((p, i) => ({ exact: exactMatch(p, targets[i] as string) ? 1 : 0, edit: editSimilarity(p, targets[i] as string) }));
+  return predictions.map((p, i) => {
+    const s = scoreTask(p, targets[i] as string);
+    return { exact: s.exact, edit: s.edit };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
