@@ -2,7 +2,7 @@
 // <cache>/manifest.json, written atomically; one entry per project folder under <cache>/projects/.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export type ProjectSource =
   | { kind: 'debian'; suite: string; package: string; url: string; size: number }

@@ -11,7 +11,7 @@ import { loadNative } from '../native/index.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
-import { lineChartSvg } from '../eval/svg-plot.js';
+import { lineChartSvg } from '../util/svg-plot.js';
 import { trainLoop, type StepInfo } from './loop.js';
 
 export interface PretrainConfig {

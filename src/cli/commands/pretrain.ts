@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { corpusSourceFiles } from '../../data/corpus/source-files.js';
-import { readManifest } from '../../data/corpus/manifest.js';
+import { readManifest } from '../../data/manifest.js';
 import { cachedTokenStream, defaultPretrainConfig, pretrain, validatePretrainConfig, type PretrainConfig } from '../../train/pretrain.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { progressBar } from '../progress.js';

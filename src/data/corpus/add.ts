@@ -9,10 +9,10 @@ import { defaultTarLimits, extractTarStream, validateTarLimits, type TarLimits }
 import { loadPythonParser } from '../python/parser.js';
 import { skipDir } from '../python/files.js';
 import { defaultSourceLimits, type SourceLimits } from '../python/source.js';
-import { readManifest, writeManifest, type ProjectEntry } from './manifest.js';
+import { readManifest, writeManifest, type ProjectEntry } from '../manifest.js';
 import { scanProject } from './scan.js';
 import { placeProject } from './place.js';
-import { gitOutput, isGitWorkTreeRoot } from '../evo/git.js';
+import { gitOutput, isGitWorkTreeRoot } from '../../util/git.js';
 
 export interface AddConfig {
   cacheDir: string;

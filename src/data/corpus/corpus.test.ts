@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { buildTar, type TarMemberSpec } from '../tar/writer.js';
 import { defaultFetchConfig, fetchCorpus } from './fetch.js';
 import { addToCorpus, defaultAddConfig } from './add.js';
-import { readManifest } from './manifest.js';
+import { readManifest } from '../manifest.js';
 import { buildStaticTasks, defaultBuildConfig } from '../tasks/build.js';
 
 const hasGpg = spawnSync('gpg', ['--version']).status === 0 && spawnSync('gpgv', ['--version']).status === 0;

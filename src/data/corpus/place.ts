@@ -3,7 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
-import type { ProjectEntry } from './manifest.js';
+import type { ProjectEntry } from '../manifest.js';
 
 export const PROJECT_MARKER = '.code2lora-project.json';
 

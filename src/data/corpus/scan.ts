@@ -4,7 +4,7 @@ import type { PythonParser } from '../python/parser.js';
 import { isTestFile, listPythonFiles } from '../python/files.js';
 import { defaultSourceLimits, readPythonSource, type SourceLimits } from '../python/source.js';
 import { countAssertions } from '../tasks/extract.js';
-import type { ProjectCounts } from './manifest.js';
+import type { ProjectCounts } from '../manifest.js';
 
 export async function scanProject(parser: PythonParser, dir: string, limits: SourceLimits = defaultSourceLimits()): Promise<ProjectCounts> {
   const py = await listPythonFiles(dir);

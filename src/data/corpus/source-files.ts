@@ -4,7 +4,7 @@
 // in-repo evaluation tasks come from the training repositories' tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readManifest } from './manifest.js';
+import { readManifest } from '../manifest.js';
 import { isTestFile, listPythonFiles } from '../python/files.js';
 
 export type CrossRepoRole = 'cr-val' | 'cr-test';

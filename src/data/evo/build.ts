@@ -17,7 +17,7 @@ import { taskId } from '../tasks/extract.js';
 import { assignRepos, chronologicalRoles, defaultSplitConfig, validateSplitConfig, type SplitConfig } from '../tasks/splits.js';
 import { computeStats, type TaskStats } from '../tasks/stats.js';
 import { STATIC_SPLITS, type CommitRecord, type EvoTask, type SplitName } from '../tasks/types.js';
-import { GitObjectReader, gitBuffer, gitOutput } from './git.js';
+import { GitObjectReader, gitBuffer, gitOutput } from '../../util/git.js';
 import { firstParentHistory, isNullSha, resolveRev } from './history.js';
 import { productionPathspecs } from './paths.js';
 

@@ -1,6 +1,6 @@
 // First-parent history of a local git repository, oldest first, with the files each commit changed
 // (against its first parent), read with one `git log` call.
-import { gitBuffer, gitOutput } from './git.js';
+import { gitBuffer, gitOutput } from '../../util/git.js';
 
 export interface FileChange {
   status: string;
@@ -51,6 +51,7 @@ export async function firstParentHistory(dir: string, rev: string, maxCommits = 
     const tok = (tokens[i] as string).replace(/^\n+/, '');
     if (tok === '') continue;
     if (tok.startsWith('\x01')) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: \x01/\x02 are the record separators of our own --format
       const m = /^\x01([0-9a-f]+) ?([0-9a-f ]*)\x02(.*)$/s.exec(tok);
       if (!m) throw new Error(`git log in ${dir}: cannot read commit header ${JSON.stringify(tok.slice(0, 80))}`);
       const parents = (m[2] as string).trim().split(' ').filter(Boolean);

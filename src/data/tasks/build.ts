@@ -2,7 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, writeLinesAtomic } from '../../util/atomic.js';
-import { readManifest } from '../corpus/manifest.js';
+import { readManifest } from '../manifest.js';
 import { loadPythonParser } from '../python/parser.js';
 import { isTestFile, listPythonFiles } from '../python/files.js';
 import { defaultSourceLimits, readPythonSource, type SourceLimits } from '../python/source.js';

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultLlamaConfig, validateLlamaConfig } from '../model/llama/config.js';
-import { llamaTensorSpecs } from '../model/llama/weights.js';
-import { readHfDir, writeHfDir } from './hfdir.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { defaultLlamaConfig, validateLlamaConfig } from './config.js';
+import { llamaTensorSpecs } from './weights.js';
+import { readHfDir, writeHfDir } from './hf-dir.js';
+import { readSafetensors, writeSafetensors } from '../../formats/safetensors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'c2l-hf-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -2,12 +2,12 @@
 // model.safetensors.index.json), plus tokenizer.json when present.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { llamaConfigFromHf, llamaConfigToHf, type HfTorchDtype, type LlamaConfig } from '../model/llama/config.js';
-import { checkLlamaTensors, isIgnorableLlamaTensor } from '../model/llama/weights.js';
-import { writeFileAtomicSync } from '../util/atomic.js';
+import { llamaConfigFromHf, llamaConfigToHf, type HfTorchDtype, type LlamaConfig } from './config.js';
+import { checkLlamaTensors, isIgnorableLlamaTensor } from './weights.js';
+import { writeFileAtomicSync } from '../../util/atomic.js';
 import {
   floatData, readSafetensors, writeSafetensors, type FloatTensor, type SafetensorsFloatDtype, type TensorMapLike,
-} from './safetensors.js';
+} from '../../formats/safetensors.js';
 
 export interface HfDir {
   config: LlamaConfig;

@@ -1,5 +1,5 @@
 // Load and save a LlamaModel as a Hugging Face directory (config.json + model.safetensors).
-import { readHfDir, writeHfDir, type WriteHfDirOptions } from '../../formats/hfdir.js';
+import { readHfDir, writeHfDir, type WriteHfDirOptions } from './hf-dir.js';
 import { Tensor } from '../../tensor/index.js';
 import { LlamaModel } from './model.js';
 

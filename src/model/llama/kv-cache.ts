@@ -3,7 +3,7 @@
 import { loadNative } from '../../native/index.js';
 import { Tensor, zeros } from '../../tensor/index.js';
 import type { LlamaConfig } from './config.js';
-import { defaultPositions } from './model.js';
+import { defaultPositions } from './positions.js';
 
 export class KVCache {
   readonly B: number;

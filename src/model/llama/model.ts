@@ -10,6 +10,7 @@ import type { Rng } from '../../util/rng.js';
 import type { LlamaConfig } from './config.js';
 import { llamaTensorSpecs, checkLlamaTensors, type LlamaProjection } from './weights.js';
 import type { KVCache } from './kv-cache.js';
+import { defaultPositions } from './positions.js';
 
 export { LLAMA_PROJECTIONS as PROJECTIONS } from './weights.js';
 export type ProjectionName = LlamaProjection;
@@ -139,20 +140,6 @@ export class LlamaModel {
     const { logits } = this.forward(tape, batch, { adapter });
     return crossEntropy(tape, logits, targets);
   }
-}
-
-/** HF Llama positions for left padding: cumsum(mask) - 1, pads at 0; `offset[b]` real tokens already
- *  seen by sequence b (a KV cache continuing it). */
-export function defaultPositions(mask: Uint8Array, B: number, T: number, offset?: Int32Array): Int32Array {
-  const pos = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    let c = offset ? offset[b] : 0;
-    for (let t = 0; t < T; t++) {
-      if (mask[b * T + t]) { pos[b * T + t] = c; c++; }
-      else pos[b * T + t] = 0;
-    }
-  }
-  return pos;
 }
 
 function lastPositions(hidden: Tensor, B: number, T: number, C: number): Tensor {
