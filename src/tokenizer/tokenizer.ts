@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { checkTokenizerJson } from './check-json.js';
 
 export interface TextTokenizer {
   /** Where the tokenizer came from (for messages). */
@@ -31,6 +32,7 @@ export interface LoadTokenizerOptions {
 
 const EOS_CANDIDATES = ['<|endoftext|>', '</s>', '<|end_of_text|>', '<eos>', '<|eos|>', '<|im_end|>'];
 const BOS_CANDIDATES = ['<s>', '<|begin_of_text|>', '<bos>', '<|bos|>'];
+const PROBE_TEXT = 'def f(x):\n    return x + 1\n';
 const PAD_CANDIDATES = ['<pad>', '<|pad|>', '<|padding|>', '[PAD]'];
 
 function tokenContent(v: unknown): string | undefined {
@@ -70,6 +72,7 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
     normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...tj,
   };
   if (!normalizedJson.model) throw new Error(`tokenizer: ${source}: missing "model"`);
+  checkTokenizerJson(normalizedJson, source);
   const cfgIn = (typeof tokenizerConfig === 'object' && tokenizerConfig !== null && !Array.isArray(tokenizerConfig))
     ? tokenizerConfig as Record<string, unknown> : {};
   // Decoding must be the exact inverse of encoding: never "clean up" spaces before punctuation.
@@ -85,6 +88,10 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
   for (const id of vocab.values()) if (id > maxId) maxId = id;
   if (maxId < 0) throw new Error(`tokenizer: ${source}: empty vocabulary`);
   const vocabSize = maxId + 1;
+  // Last guard against a component the library accepted but cannot use: text must become tokens.
+  if (tok.encode(PROBE_TEXT, { add_special_tokens: false }).ids.length === 0) {
+    throw new Error(`tokenizer: ${source}: encodes ${JSON.stringify(PROBE_TEXT)} to no tokens (normalizer or pre_tokenizer drops all text)`);
+  }
 
   const resolve = (what: string, override: string | undefined, configured: unknown, candidates: string[]): number | undefined => {
     const name = override ?? tokenContent(configured);
