@@ -7,6 +7,7 @@ import {
   bf16BitsToF32, f16BitsToF32, f32BitsToBf16Bits, f32BitsToF16Bits, parseSafetensors, readSafetensors,
   readSafetensorsHeader, serializeSafetensors, writeSafetensors, type TensorToWrite,
 } from './safetensors.js';
+import { requiredTool } from '../../test/support/required-tool.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'c2l-st-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -204,11 +205,11 @@ describe('corrupt safetensors: errors name the file and the tensor', () => {
 // --- cross-check with Python (json + struct + numpy; torch for bf16) --------------------------------
 
 const PY = '/usr/bin/python3';
-const hasTorch = ((): boolean => {
+const hasTorch = requiredTool(`PyTorch and NumPy (${PY} -c "import torch, numpy")`, ((): boolean => {
   try {
     return spawnSync(PY, ['-c', 'import torch, numpy'], { timeout: 15_000 }).status === 0;
   } catch { return false; }
-})();
+})(), 'apt-get install python3-torch python3-numpy (scripts/setup does)');
 
 const PY_LIB = `
 import json, struct, sys, numpy as np, torch

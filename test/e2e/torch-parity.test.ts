@@ -15,6 +15,7 @@ import { LoraAdapter } from '../../src/adapters/lora/layer.js';
 import { validateLoraConfig } from '../../src/adapters/lora/config.js';
 import { Tape, crossEntropy } from '../../src/tensor/index.js';
 import { Rng } from '../../src/util/rng.js';
+import { requiredTool } from '../support/required-tool.js';
 
 const python = findTorchPython();
 const dir = mkdtempSync(join(tmpdir(), 'c2l-parity-'));
@@ -27,6 +28,7 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('parity with PyTorch 1.13', () => {
+  requiredTool('PyTorch (python3 -c "import torch")', python !== null, 'apt-get install python3-torch (scripts/setup does)');
   it.skipIf(!python)('logits, loss and LoRA gradients agree (relative error < 1e-4)', () => {
     const cfg = validateLlamaConfig({
       hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 160, vocabSize: 97,

@@ -12,8 +12,10 @@ import { defaultFetchConfig, fetchCorpus } from './fetch.js';
 import { addToCorpus, defaultAddConfig } from './add.js';
 import { readManifest } from '../manifest.js';
 import { buildStaticTasks, defaultBuildConfig } from '../tasks/build.js';
+import { requiredTool } from '../../../test/support/required-tool.js';
 
-const hasGpg = spawnSync('gpg', ['--version']).status === 0 && spawnSync('gpgv', ['--version']).status === 0;
+const hasGpg = requiredTool('gpg and gpgv', spawnSync('gpg', ['--version']).status === 0 && spawnSync('gpgv', ['--version']).status === 0,
+  'apt-get install gnupg gpgv (scripts/setup does)');
 
 let work: string;
 let archive: string;
