@@ -11,10 +11,10 @@ import { llamaConfigFromHf, validateLlamaConfig } from '../../model/llama/config
 import { LlamaModel } from '../../model/llama/model.js';
 import { parseSafetensors, serializeSafetensors } from '../../formats/safetensors.js';
 import { LoraAdapter } from '../lora/layer.js';
-import { SegmentLoraAdapter } from '../lora/segment.js';
 import { validateLoraConfig } from '../lora/config.js';
 import { defaultHyperHeadConfig, hyperHeadOutputWidth, hyperHeadParameterCount, validateHyperHeadConfig, type HyperHeadConfig } from './config.js';
 import { HyperHead, hyperHeadToF64 } from './head.js';
+import { hyperSegmentAdapter } from './mixed.js';
 
 const model = validateLlamaConfig({
   hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 24, vocabSize: 11,
@@ -128,8 +128,7 @@ describe('HyperHead gradients through the model (float64 finite differences)', (
       const params = head.parameters();
       const inputs = [...names.map((n) => params.get(n)!), emb];
       const loss = (tape: Tape | null) => {
-        const outs = head.forward(tape, emb);
-        const seg = new SegmentLoraAdapter(outs.map((o) => ({ rows: 1, adapter: new LoraAdapter(head.loraConfig(), model, o) })), batch.T);
+        const seg = hyperSegmentAdapter(head, head.forward(tape, emb), [1, 1], batch.T);
         return m.loss(tape, batch, targets, seg).loss;
       };
       const r = gradCheck((tape) => loss(tape), inputs, { samples: 5 });
