@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { evaluateTasks } from '../../eval/run-tasks.js';
 import { progressBar } from '../progress.js';
 import { parseIntFlag, writeJsonFile } from '../flags.js';
+import { RAG_VARIANTS, defaultRagConfig, type RagVariant } from '../../retrieval/rag.js';
 
 export function register(program: Command): void {
   program.command('eval')
@@ -14,12 +15,21 @@ export function register(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens generated at most per task', '64')
     .option('--batch <n>', 'tasks decoded together', '8')
     .option('--limit <n>', 'evaluate a seeded sample of this many tasks (0 = all)', '0')
+    .option('--tasks-per-repo <n>', 'evaluate a seeded sample of at most N tasks per repository (0 = all; for ablations)', '0')
+    .option('--rag <variant>', `retrieval-augmented prompts: ${RAG_VARIANTS.join(' | ')} (BM25 over the task's repository, never its own file)`)
+    .option('--rag-top-k <n>', 'most chunks retrieved per prompt', String(defaultRagConfig().topK))
+    .option('--rag-share <x>', 'share of the prompt budget retrieval may take', String(defaultRagConfig().retrievalShare))
+    .option('--corpus <dir>', 'corpus RAG retrieves from (default: the one recorded in the tasks\' stats.json)')
     .option('--seed <n>', 'seed for sampling and the bootstrap', '0')
     .option('--threads <n>', 'threads', '2')
     .option('--json <file>', 'write the report (with every prediction) as JSON')
     .action((o) => {
       let bar: ReturnType<typeof progressBar> | undefined;
+      if (o.rag !== undefined && !(RAG_VARIANTS as readonly string[]).includes(o.rag)) throw new Error(`--rag must be one of ${RAG_VARIANTS.join(', ')}, got "${o.rag}"`);
+      const rag = o.rag === undefined ? undefined
+        : { ...defaultRagConfig(o.rag as RagVariant), topK: parseIntFlag('--rag-top-k', o.ragTopK, 1), retrievalShare: Number(o.ragShare) };
       const r = evaluateTasks({
+        rag, corpusDir: o.corpus, tasksPerRepo: parseIntFlag('--tasks-per-repo', o.tasksPerRepo),
         tasksDir: o.tasks, split: o.split, modelDir: o.model, adapterDir: o.adapter,
         maxNewTokens: parseIntFlag('--max-new-tokens', o.maxNewTokens, 1), batch: parseIntFlag('--batch', o.batch, 1),
         limit: parseIntFlag('--limit', o.limit), seed: parseIntFlag('--seed', o.seed), threads: parseIntFlag('--threads', o.threads, 1),
@@ -34,6 +44,7 @@ export function register(program: Command): void {
         `edit similarity ${pct(r.editSimilarity.estimate)} [${pct(r.editSimilarity.lo)}, ${pct(r.editSimilarity.hi)}] (95% CI, repository bootstrap)`);
       for (const [f, s] of Object.entries(r.perFamily)) console.log(`  ${f.padEnd(14)} ${String(s.tasks).padStart(6)} tasks  EM ${pct(s.exactMatch)}%  ES ${pct(s.editSimilarity)}`);
       console.log(`  ${r.seconds.toFixed(1)} s, ${r.generatedTokensPerS.toFixed(0)} generated tokens/s, ${r.truncatedPrompts} prompts cut from the left`);
+      console.log(`  ${r.promptTokensPerTask.toFixed(0)} prompt tokens per task, of them ${r.retrievedTokensPerTask.toFixed(0)} retrieved`);
       writeJsonFile(o.json, r);
     });
 }
