@@ -11,27 +11,14 @@
 //  5. Edit similarity = difflib.SequenceMatcher(None, a, b).ratio() of the step-3 prediction and the
 //     step-2 target, without the step-4 normalisation; re-implemented below over Unicode code points.
 // "Whitespace" and "trim" are Python's (str.split() / str.strip()), not JavaScript's \s.
+import { pySplit, pyStrip } from '../util/pystr.js';
 
-/** Python's str.isspace() characters: what str.strip() removes and str.split() splits on. */
-const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const WS_RUN = new RegExp(`[${PY_WS}]+`, 'g');
-const LEAD = new RegExp(`^[${PY_WS}]+`);
-const TRAIL = new RegExp(`[${PY_WS}]+$`);
+export { pySplit, pyStrip };
+
 const TRAIL_PUNCT = /[:, \t]+$/;
 
 /** The Qwen fill-in-the-middle markers the released scorer removes from predictions. */
 export const FIM_TOKENS = ['<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'] as const;
-
-/** Python str.strip(). */
-export function pyStrip(s: string): string {
-  return s.replace(LEAD, '').replace(TRAIL, '');
-}
-
-/** Python str.split() with no argument: whitespace-separated fields, no empty ones. */
-export function pySplit(s: string): string[] {
-  const t = pyStrip(s);
-  return t === '' ? [] : t.split(WS_RUN);
-}
 
 /** Step 2: cut at the first '#' (anywhere, string literals included) and trim. */
 export function stripComments(s: string): string {

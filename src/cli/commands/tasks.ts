@@ -1,10 +1,11 @@
 // `code2lora tasks build|evo`: thin actions over buildStaticTasks / buildEvoTasks (src/data/).
 import type { Command } from 'commander';
-import { buildStaticTasks, defaultBuildConfig } from '../../data/tasks/build.js';
+import { buildStaticTasks, defaultBuildConfig, legacyBuildConfig } from '../../data/tasks/build.js';
+import { noSelectConfig } from '../../data/tasks/select.js';
 import { buildEvoTasks, defaultEvoConfig } from '../../data/evo/build.js';
 import type { SplitConfig } from '../../data/tasks/splits.js';
 import type { TaskStats } from '../../data/tasks/stats.js';
-import { FAMILIES, STATIC_SPLITS } from '../../data/tasks/types.js';
+import { FAMILIES, RULE_SETS, STATIC_SPLITS, type RuleSet } from '../../data/tasks/types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { progressBar, type Progress } from '../progress.js';
 import { intFlag } from '../flags.js';
@@ -61,13 +62,24 @@ export function register(program: Command): void {
       .option('--corpus <dir>', 'corpus folder (holding manifest.json)', b.corpusDir)
       .option('--out <dir>', 'output folder', b.outDir)
       .option('--only <names...>', 'only these projects (manifest names)')
-      .option('--max-target-chars <n>', 'drop longer targets (0 = keep all, the paper)', int('--max-target-chars', 0), b.extract.filter.maxTargetChars),
+      .option('--rules <set>', `extraction rules: ${RULE_SETS.join(' (default: the paper\'s released builder) or ')} (this project's earlier rules)`, b.extract.rules)
+      .option('--max-per-function <n>', 'selection: most tasks per test function (0 = no cap)', int('--max-per-function', 0), b.select.maxPerFunction)
+      .option('--max-per-file <n>', 'selection: most tasks per test file (0 = no cap)', int('--max-per-file', 0), b.select.maxPerFile)
+      .option('--max-per-repo <n>', 'selection: most tasks per repository, allotted across target kinds (0 = no cap)', int('--max-per-repo', 0), b.select.maxPerRepo)
+      .option('--no-select', 'keep every extracted task (no caps, no (file, target) deduplication)')
+      .option('--legacy', "the earlier behaviour, for comparison: --rules legacy --no-select", false)
+      .option('--max-target-chars <n>', 'legacy rules: drop longer targets (0 = keep all)', int('--max-target-chars', 0), b.extract.filter.maxTargetChars),
     b.split,
-  ).action(async (o: SplitFlags & { corpus: string; out: string; only?: string[]; maxTargetChars: number; tokenizer?: string; json: boolean }) => {
+  ).action(async (o: SplitFlags & { corpus: string; out: string; only?: string[]; rules: string; maxPerFunction: number; maxPerFile: number; maxPerRepo: number; select: boolean; legacy: boolean; maxTargetChars: number; tokenizer?: string; json: boolean }) => {
+    if (!RULE_SETS.includes(o.rules as RuleSet)) throw new Error(`--rules must be one of ${RULE_SETS.join(', ')}, got "${o.rules}"`);
+    if (o.legacy && o.rules !== b.extract.rules && o.rules !== 'legacy') throw new Error(`--legacy means --rules legacy; got --rules ${o.rules}`);
+    const base = o.legacy ? legacyBuildConfig() : b;
+    const rules: RuleSet = o.legacy ? 'legacy' : (o.rules as RuleSet);
+    const select = o.legacy || !o.select ? noSelectConfig() : { maxPerFunction: o.maxPerFunction, maxPerFile: o.maxPerFile, maxPerRepo: o.maxPerRepo };
     const countTokens = tokenCounter(o.tokenizer);
     let bar: Progress | null = null;
     const r = await buildStaticTasks(
-      { ...b, corpusDir: o.corpus, outDir: o.out, only: o.only ?? [], split: toSplit(o), extract: { ...b.extract, filter: { maxTargetChars: o.maxTargetChars } } },
+      { ...base, corpusDir: o.corpus, outDir: o.out, only: o.only ?? [], split: toSplit(o), select, extract: { ...base.extract, rules, filter: { maxTargetChars: o.maxTargetChars } } },
       {
         onProgress: (p) => { bar ??= progressBar('tasks build', p.total, ['tasks']); bar.update(p.done, { tasks: p.tasks }); },
         onWarn: (m) => process.stderr.write(`code2lora: ${m}\n`),
@@ -76,7 +88,13 @@ export function register(program: Command): void {
     );
     (bar as Progress | null)?.stop();
     if (o.json) process.stdout.write(`${JSON.stringify({ outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, skippedExamples: r.skippedExamples }, null, 2)}\n`);
-    else printStats(r.stats, [`files: ${r.stats.files?.read}/${r.stats.files?.test} test files read; ${r.seconds.toFixed(1)} s; written to ${r.outDir}`]);
+    else {
+      const extra = [`refused by the extraction rules (${rules}): ${Object.entries(r.stats.dropped ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`];
+      const sel = r.stats.selection;
+      if (sel) extra.push(`selection: ${sel.extracted.total} extracted, removed ${Object.entries(sel.removed).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      extra.push(`files: ${r.stats.files?.read}/${r.stats.files?.test} test files read; ${r.seconds.toFixed(1)} s; written to ${r.outDir}`);
+      printStats(r.stats, extra);
+    }
   });
 
   const e = defaultEvoConfig();

@@ -1,7 +1,7 @@
 // stats.json: repositories, tasks per split and family, median prefix/target lengths in characters
 // and, given a token counter, in tokens (over a seeded sample when there are many tasks).
 import { Rng } from '../../util/rng.js';
-import { FAMILIES, zeroCounts, type DropReason, type Family, type FileSkip, type Task } from './types.js';
+import { FAMILIES, TARGET_KINDS, zeroCounts, type Family, type FileSkip, type TargetKind, type Task } from './types.js';
 
 export interface LengthStats {
   prefixChars: number;
@@ -20,7 +20,32 @@ export interface TaskStats {
   median: LengthStats;
   medianBySplit: Record<string, LengthStats>;
   files?: { test: number; read: number; skipped: Partial<Record<FileSkip, number>> };
-  dropped?: Partial<Record<DropReason, number>>;
+  /** Candidates the extraction rules looked at. */
+  candidates?: number;
+  /** Candidates each extraction rule refused. */
+  dropped?: Record<string, number>;
+  /** Per-repository selection: its caps, tasks before it per split, and what each cap removed. */
+  selection?: {
+    config: { maxPerFunction: number; maxPerFile: number; maxPerRepo: number };
+    extracted: Record<string, number>;
+    removed: Record<string, number>;
+    removedByRole: Record<string, Record<string, number>>;
+  };
+  /** Repository names per role (train, cr-val, cr-test), sorted. */
+  repoRoles?: Record<string, string[]>;
+  /** Target kinds overall and per split (tasks without a kind are not counted). */
+  kinds?: { total: Record<TargetKind, number>; bySplit: Record<string, Record<TargetKind, number>> };
+}
+
+export function kindCounts(splits: Record<string, Task[]>): NonNullable<TaskStats['kinds']> {
+  const total = zeroCounts(TARGET_KINDS);
+  const bySplit: Record<string, Record<TargetKind, number>> = {};
+  for (const [name, ts] of Object.entries(splits)) {
+    const k = zeroCounts(TARGET_KINDS);
+    for (const t of ts) if (t.kind) { k[t.kind]++; total[t.kind]++; }
+    bySplit[name] = k;
+  }
+  return { total, bySplit };
 }
 
 export function median(xs: number[]): number {

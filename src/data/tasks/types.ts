@@ -18,7 +18,25 @@ export interface Task {
   target: string;
   /** Host function (Class.method or function), for analysis. */
   function: string;
+  /** Target kind (the released builder's "difficulty"); set by the released rules. */
+  kind?: TargetKind;
+  /** True when the target spanned several lines in the file (it is then joined into one line). */
+  multiline?: boolean;
+  /** The released builder's assertion type: "assert", "self.assertEqual", "pytest.raises", "pytest.approx", "assert_*". */
+  assertion?: string;
 }
+
+/** Target kinds, the strata of the per-repository allotment (METHOD.md §2). */
+export const TARGET_KINDS = ['bool_literal', 'none_literal', 'string_literal', 'numeric_literal', 'collection', 'func_call', 'variable', 'complex_expr'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** Extraction rule sets: the released builder's (version 2, the default) and this project's earlier rules. */
+export const RULE_SETS = ['released-v2', 'legacy'] as const;
+export type RuleSet = (typeof RULE_SETS)[number];
+
+/** Why a candidate did not become a task under the released rules, in the order they are checked. */
+export const RELEASED_DROPS = ['bare-assert', 'no-positional-argument', 'empty-target', 'comma-leading', 'paren-only', 'target-too-long', 'no-function', 'prefix-comma'] as const;
+export type ReleasedDrop = (typeof RELEASED_DROPS)[number];
 
 export interface EvoTask extends Task {
   commit: string;
@@ -38,7 +56,7 @@ export interface CommitRecord {
   date: string;
 }
 
-/** Why a candidate assertion did not become a task. */
+/** Why a candidate assertion did not become a task (legacy rules and the evolution track). */
 export const DROP_REASONS = ['module-level', 'malformed', 'empty-target', 'punctuation-only', 'duplicate-target', 'target-too-long'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
