@@ -1,6 +1,7 @@
 // The layers of src/, enforced: `npm run depcheck` (part of `npm test`, so of .ci/run).
 // docs/ARCHITECTURE.md explains each room. A room may import only the rooms listed before it in
 // LAYERS (never one after it: no backward import), the leaves, and util; a leaf may import only util;
+// retrieval (tensor-free, over the leaves) may import only leaves and util;
 // no module-level or folder-level import cycle anywhere. Test files (x.test.ts) are not cruised: they
 // are consumers that nothing imports (so they cannot close a cycle), and may reach up (a model test
 // uses a LoRA adapter as a fixture).
@@ -22,7 +23,11 @@ const LAYERS = [
 ];
 
 /** Tensor-free leaves: anything may use them; they use only util (and their own room). */
-const LEAVES = ['tokenizer', 'formats', 'data', 'retrieval'];
+const LEAVES = ['tokenizer', 'formats', 'data'];
+
+/** Tensor-free rooms over the leaves (retrieval for RAG: chunks source files, counts tokens): they
+ *  may use the leaves and util, never a pipeline room; the leaves never use them. */
+const OVER_LEAVES = ['retrieval'];
 
 /** Sub-rooms of data, lowest first: tasks reads the corpus manifest; corpus and evo use tasks' extraction. */
 const DATA_LAYERS = [['python', 'tar', 'debian', 'manifest'], ['tasks'], ['corpus', 'evo']];
@@ -48,6 +53,14 @@ const leafRule = {
   severity: 'error',
   from: { path: `^src/(${LEAVES.join('|')})/` },
   to: { path: '^src/', pathNot: ['^src/util/', '^src/$1/'] },
+};
+
+const overLeavesRule = {
+  name: 'tensor-free-over-leaves',
+  comment: `${OVER_LEAVES.join(', ')} import only the leaves (${LEAVES.join(', ')}), util and themselves: no tensors, no pipeline room`,
+  severity: 'error',
+  from: { path: `^src/(${OVER_LEAVES.join('|')})/` },
+  to: { path: '^src/', pathNot: ['^src/util/', '^src/$1/', `^src/(${LEAVES.join('|')})/`] },
 };
 
 const utilRule = {
@@ -88,6 +101,7 @@ module.exports = {
     },
     utilRule,
     leafRule,
+    overLeavesRule,
     ...layerRules,
     ...dataRules,
     {

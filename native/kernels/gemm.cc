@@ -1,6 +1,6 @@
 // fp32 GEMM on BLIS (Debian libblis 0.9.0), plus the CPU dispatch of the kernel table.
 //
-// Choice by measurement (native/bench/gemm_bench.cc, best of 7, GFLOP/s as 1 thread / 2 threads
+// Choice by measurement (src/bench/gemm_bench.cc, best of 7, GFLOP/s as 1 thread / 2 threads
 // with the library's own threading; project VM: 2 vCPUs reported as AMD family 0x19 model 0x11,
 // AVX-512 F/DQ/BW/VL/BF16, quiet machine):
 //   M,N,K,op            BLIS skx   BLIS zen3 (auto)  OpenBLAS Haswell  OpenBLAS auto (Cooperlake)

@@ -1,5 +1,6 @@
 // `bench core`: one full training step (forward + backward + AdamW) of the same Llama model in
-// code2lora and in PyTorch CPU, in one run, plus sgemm GFLOP/s at the model's shapes.
+// code2lora and in PyTorch CPU, in one run, plus sgemm GFLOP/s at the model's shapes. Both frameworks
+// run with the native core's thread count, which the CLI sets (--threads).
 import { loadNative } from '../native/index.js';
 import { validateLlamaConfig, llamaConfigToHf, type LlamaConfig } from '../model/llama/config.js';
 import { LlamaModel } from '../model/llama/model.js';
@@ -7,14 +8,13 @@ import { AdamW } from '../nn/optim/adamw.js';
 import { Tape } from '../tensor/index.js';
 import { Rng } from '../util/rng.js';
 import { findTorchPython, runTorchBench, TUNED_MALLOC_ENV } from './torch-peer.js';
-import { benchSgemm } from '../native/bench.js';
+import { benchSgemm } from './kernels.js';
 
 export interface CoreBenchOptions {
   batch: number;
   seq: number;
   steps: number;
   warmup: number;
-  threads: number;
   seed: number;
   torch: boolean;
   python?: string;
@@ -35,8 +35,6 @@ function median(xs: number[]): number {
 }
 
 export function benchOursTrainStep(cfg: LlamaConfig, o: CoreBenchOptions) {
-  const native = loadNative();
-  native.setNumThreads(o.threads);
   const rng = new Rng(o.seed);
   const model = LlamaModel.init(cfg, rng.fork('init'));
   model.setTrainable(true);
@@ -74,8 +72,8 @@ export async function runCoreBench(o: CoreBenchOptions) {
   const log = o.log ?? (() => {});
   const cfg = coreBenchModel(o.model);
   const native = loadNative();
-  native.setNumThreads(o.threads);
-  log(`model: hidden ${cfg.hiddenSize}, ${cfg.numLayers} layers, ${cfg.numHeads} heads, MLP ${cfg.intermediateSize}, vocab ${cfg.vocabSize}; batch ${o.batch} x ${o.seq}; ${o.threads} threads`);
+  const threads = native.getNumThreads();
+  log(`model: hidden ${cfg.hiddenSize}, ${cfg.numLayers} layers, ${cfg.numHeads} heads, MLP ${cfg.intermediateSize}, vocab ${cfg.vocabSize}; batch ${o.batch} x ${o.seq}; ${threads} threads`);
   const C = cfg.hiddenSize, I = cfg.intermediateSize, V = cfg.vocabSize, N = o.batch * o.seq;
   const shapes = [
     { M: N, N: C, K: C, transA: false, transB: true, what: 'q/k/v/o forward' },
@@ -97,18 +95,18 @@ export async function runCoreBench(o: CoreBenchOptions) {
     const py = findTorchPython(o.python);
     if (!py) torchError = 'no python3 with torch found (apt-get install python3-torch)';
     else {
-      const spec = { model: llamaConfigToHf(cfg), batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads: o.threads, seed: o.seed };
+      const spec = { model: llamaConfigToHf(cfg), batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads, seed: o.seed };
       // PyTorch's best configuration on these cores is the peer, so the ratio never flatters us:
       // as installed; with OpenBLAS kept single-threaded under torch's own threads (no nested
       // oversubscription) and our malloc tuning; and on one thread.
       const variants: Array<[string, Record<string, string>, number]> = [
-        ['as_installed', {}, o.threads],
-        ['openblas_1_thread_tuned_malloc', { OPENBLAS_NUM_THREADS: '1', ...TUNED_MALLOC_ENV }, o.threads],
+        ['as_installed', {}, threads],
+        ['openblas_1_thread_tuned_malloc', { OPENBLAS_NUM_THREADS: '1', ...TUNED_MALLOC_ENV }, threads],
         ['torch_1_thread', { OPENBLAS_NUM_THREADS: '1', ...TUNED_MALLOC_ENV }, 1],
       ];
       torchRuns = {};
-      for (const [name, env, threads] of variants) {
-        const run = runTorchBench(py, { ...spec, threads }, 600_000, env);
+      for (const [name, env, peerThreads] of variants) {
+        const run = runTorchBench(py, { ...spec, threads: peerThreads }, 600_000, env);
         torchRuns[name] = { ...run, env };
         log(`pytorch ${run.torch} (${name}): ${(run.tokens_per_s as number).toFixed(0)} tok/s`);
         if (!torch || (run.tokens_per_s as number) > (torch.tokens_per_s as number)) torch = { ...run, variant: name };
@@ -127,7 +125,7 @@ export async function runCoreBench(o: CoreBenchOptions) {
     torch_runs: torchRuns,
     torch_error: torchError,
     sgemm,
-    config: { model: llamaConfigToHf(cfg), batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads: o.threads, dtype: 'fp32' },
+    config: { model: llamaConfigToHf(cfg), batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads, dtype: 'fp32' },
     env: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, native: native.info(), node: process.version },
   };
   if (result.ratio !== null) log(`ratio (ours / pytorch): ${result.ratio.toFixed(2)} (goal >= 1.5)`);

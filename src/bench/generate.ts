@@ -8,11 +8,10 @@ import { Rng } from '../util/rng.js';
 import { coreBenchModel } from './core.js';
 import { projectionDims } from '../model/llama/weights.js';
 
-export interface GenerateBenchOptions { prompt: number; newTokens: number; batch: number; repeats: number; threads: number; seed: number; log?: (s: string) => void }
+export interface GenerateBenchOptions { prompt: number; newTokens: number; batch: number; repeats: number; seed: number; log?: (s: string) => void }
 
 export function runGenerateBench(o: GenerateBenchOptions) {
   const log = o.log ?? (() => {});
-  loadNative().setNumThreads(o.threads);
   const cfg = coreBenchModel();
   const rng = new Rng(o.seed);
   const model = LlamaModel.init(cfg, rng.fork('init'));
@@ -51,6 +50,6 @@ export function runGenerateBench(o: GenerateBenchOptions) {
   log(`greedy decoding, batch ${o.batch}, prompt ${o.prompt}, ${o.newTokens} new tokens: base ${base.tokens_per_s.toFixed(1)} tok/s, with LoRA r=${lora.config.rank} on 7 projections ${adapted.tokens_per_s.toFixed(1)} tok/s (overhead ${(overhead * 100).toFixed(1)}%; the adapter's own multiply-adds are ${(flopFraction * 100).toFixed(1)}% of the base model's at this width)`);
   return {
     benchmark: 'generate', base, lora: adapted, lora_overhead: overhead, lora_flop_fraction: flopFraction,
-    config: { model: cfg, prompt: o.prompt, newTokens: o.newTokens, batch: o.batch, rank: lora.config.rank, threads: o.threads },
+    config: { model: cfg, prompt: o.prompt, newTokens: o.newTokens, batch: o.batch, rank: lora.config.rank, threads: loadNative().getNumThreads() },
   };
 }

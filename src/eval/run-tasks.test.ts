@@ -49,7 +49,7 @@ describe('evaluateTasks', () => {
   });
 
   it('scores every task against its own target, with intervals and per-family tallies', () => {
-    const r = evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-test', maxNewTokens: 8, batch: 2, limit: 0, seed: 0, threads: 1 });
+    const r = evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-test', maxNewTokens: 8, batch: 2, limit: 0, seed: 0 });
     expect(r.tasks).toBe(3);
     expect(r.truncatedPrompts).toBe(1); // only the long prefix exceeds 80 - 8 positions
     expect(r.results.map((x) => x.id)).toEqual(['a', 'b', 'c']);
@@ -59,12 +59,12 @@ describe('evaluateTasks', () => {
     expect(r.perFamily.assert.tasks).toBe(2);
     expect(r.perFamily.self_assert.tasks).toBe(1);
     // deterministic: the same run gives the same predictions
-    const again = evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-test', maxNewTokens: 8, batch: 3, limit: 0, seed: 0, threads: 1 });
+    const again = evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-test', maxNewTokens: 8, batch: 3, limit: 0, seed: 0 });
     expect(again.results.map((x) => x.prediction)).toEqual(r.results.map((x) => x.prediction));
   });
 
   it('names the missing split file', () => {
-    expect(() => evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'ir-test', maxNewTokens: 8, batch: 2, limit: 0, seed: 0, threads: 1 }))
+    expect(() => evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'ir-test', maxNewTokens: 8, batch: 2, limit: 0, seed: 0 }))
       .toThrow(/ir-test\.jsonl/);
   });
 });

@@ -8,10 +8,10 @@ import type { LlamaModel, ProjectionAdapter } from '../model/llama/model.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import { cutPromptLeft, loadModelWithTokenizer } from './prompting.js';
 import { LoraAdapter } from '../adapters/lora/layer.js';
-import { loadNative } from '../native/index.js';
 import type { Task } from '../data/tasks/types.js';
-import { editSimilarity, exactMatch } from './metrics.js';
-import { bootstrapMean, type Interval } from './bootstrap.js';
+import { readTaskFile } from '../data/tasks/format.js';
+import { scoreTask } from './metrics.js';
+import { bootstrapGroupMean, bootstrapMean, type Interval } from './bootstrap.js';
 import { Rng } from '../util/rng.js';
 import { RagRetriever, type RagConfig } from '../retrieval/rag.js';
 import { sampleTasksPerRepo } from './task-sample.js';
@@ -34,10 +34,9 @@ export interface EvalOptions {
   rag?: RagConfig;
   /** the corpus RAG retrieves from (default: the `corpus` recorded in the tasks' stats.json) */
   corpusDir?: string;
-  /** bootstrap resamples (default 1000) */
+  /** bootstrap resamples (default 5000, the paper's) */
   bootstrapSamples?: number;
   seed: number;
-  threads: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -57,6 +56,8 @@ export interface EvalReport {
   tasks: number;
   exactMatch: Interval;
   editSimilarity: Interval;
+  /** per-repository averages: the mean over repositories of each repository's mean, repository-bootstrap CIs */
+  perRepo: { repos: number; exactMatch: Interval; editSimilarity: Interval };
   perFamily: Record<string, { tasks: number; exactMatch: number; editSimilarity: number }>;
   truncatedPrompts: number;
   /** mean prompt tokens per task, and of them retrieved (0 without RAG) */
@@ -69,15 +70,7 @@ export interface EvalReport {
 }
 
 export function readTasks(tasksDir: string, split: string): Task[] {
-  const file = join(tasksDir, `${split}.jsonl`);
-  if (!existsSync(file)) throw new Error(`no task file ${file} (build tasks with \`code2lora tasks build\`)`);
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
-  return lines.map((l, i) => {
-    let t: Task;
-    try { t = JSON.parse(l) as Task; } catch { throw new Error(`${file}:${i + 1}: not valid JSON`); }
-    if (typeof t.prefix !== 'string' || typeof t.target !== 'string') throw new Error(`${file}:${i + 1}: task without prefix/target`);
-    return t;
-  });
+  return readTaskFile(join(tasksDir, `${split}.jsonl`));
 }
 
 /** Prompt tokens for a task: the prefix, cut from the left to fit the context (never the target). */
@@ -125,7 +118,6 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
 }
 
 export function evaluateTasks(o: EvalOptions): EvalReport {
-  loadNative().setNumThreads(o.threads);
   const { dir, model, tokenizer: tok } = loadModelWithTokenizer(o.modelDir);
   const adapter = o.adapterDir ? LoraAdapter.loadPeft(o.adapterDir, model.config) : null;
   return evaluateLoaded(model, tok, { ...o, modelName: dir, adapter, adapterName: o.adapterDir ?? null });
@@ -163,7 +155,7 @@ export function evaluateLoaded(model: LlamaModel, tok: TextTokenizer, o: EvalOpt
   const seconds = (performance.now() - t0) / 1000;
   const results: TaskResult[] = tasks.map((t, i) => ({
     id: t.id, repo: t.repo, family: t.family, target: t.target, prediction: predictions[i],
-    exact: exactMatch(predictions[i], t.target) ? 1 : 0, edit: editSimilarity(predictions[i], t.target),
+    ...pickScores(scoreTask(predictions[i], t.target)),
     promptTokens: prompts[i].ids.length, retrievedTokens: prompts[i].retrievedTokens ?? 0, seconds: taskSeconds[i],
   }));
   const groups = results.map((r) => r.repo);
@@ -177,9 +169,18 @@ export function evaluateLoaded(model: LlamaModel, tok: TextTokenizer, o: EvalOpt
     split: o.split, model: o.modelName, adapter: o.adapterName ?? null, tasks: results.length,
     exactMatch: bootstrapMean(results.map((r) => r.exact), { seed: o.seed, groups, samples: o.bootstrapSamples }),
     editSimilarity: bootstrapMean(results.map((r) => r.edit), { seed: o.seed, groups, samples: o.bootstrapSamples }),
+    perRepo: {
+      repos: new Set(groups).size,
+      exactMatch: bootstrapGroupMean(results.map((r) => r.exact), groups, { seed: o.seed, samples: o.bootstrapSamples }),
+      editSimilarity: bootstrapGroupMean(results.map((r) => r.edit), groups, { seed: o.seed, samples: o.bootstrapSamples }),
+    },
     perFamily, truncatedPrompts: truncated,
     promptTokensPerTask: results.reduce((a, r) => a + (r.promptTokens ?? 0), 0) / results.length,
     retrievedTokensPerTask: results.reduce((a, r) => a + (r.retrievedTokens ?? 0), 0) / results.length,
     rag: rag ? rag.config : null, seconds, generatedTokensPerS: generated / seconds, results,
   };
+}
+
+function pickScores(s: { exact: number; edit: number }): { exact: number; edit: number } {
+  return { exact: s.exact, edit: s.edit };
 }

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { validateLlamaConfig, llamaConfigToHf, type LlamaConfig, type LlamaConfigInput } from '../model/llama/config.js';
 import { LlamaModel } from '../model/llama/model.js';
 import { saveLlama } from '../model/llama/io.js';
-import { loadNative } from '../native/index.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
@@ -157,7 +156,6 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   if (run.tokenizer.vocabSize > modelCfg.vocabSize) {
     throw new Error(`pretrain: tokenizer has ${run.tokenizer.vocabSize} ids but the model's vocabulary is ${modelCfg.vocabSize}`);
   }
-  loadNative().setNumThreads(cfg.threads);
   mkdirSync(run.out, { recursive: true });
   const rng = new Rng(cfg.seed);
   const model = LlamaModel.init(modelCfg, rng.fork('init'));

@@ -43,11 +43,14 @@ const leafOk = {
   'src/data/tasks/build.ts': "import { manifest } from '../manifest.js';\nexport const tasks = manifest;\n",
   'src/data/corpus/scan.ts': "import { tasks } from '../tasks/build.js';\nexport const scan = tasks;\n",
   'src/train/loop.ts': "import { hyper } from '../adapters/hyper/head.js';\nimport { tasks } from '../data/tasks/build.js';\nexport const train = hyper + tasks;\n",
-  'src/cli/index.ts': "import { train } from '../train/loop.js';\nexport const cli = train;\n",
+  'src/tokenizer/tokenizer.ts': "import { seed } from '../util/rng.js';\nexport const tok = seed;\n",
+  'src/retrieval/rag.ts': "import { tok } from '../tokenizer/tokenizer.js';\nimport { tasks } from '../data/tasks/build.js';\nexport const rag = tok + tasks;\n",
+  'src/eval/run.ts': "import { rag } from '../retrieval/rag.js';\nimport { train } from '../train/loop.js';\nexport const ev = rag + train;\n",
+  'src/cli/index.ts': "import { ev } from '../eval/run.js';\nexport const cli = ev;\n",
 };
 
 describe('dependency rules', () => {
-  it('pass a tree that follows the layers (hyper over lora, leaves used from above, data/corpus over data/tasks)', () => {
+  it('pass a tree that follows the layers (hyper over lora, leaves used from above, retrieval over leaves, data/corpus over data/tasks)', () => {
     const r = cruise(leafOk);
     expect(r.out).toContain('no dependency violations');
     expect(r.ok).toBe(true);
@@ -63,6 +66,17 @@ describe('dependency rules', () => {
     const r = cruise({ ...leafOk, 'src/adapters/lora/layer.ts': "import { hyper } from '../hyper/head.js';\nexport const lora = hyper;\n" });
     expect(r.ok).toBe(false);
     expect(r.out).toContain('layer-adapters-lora');
+  });
+
+  it('fail retrieval importing a tensor room, and a leaf importing retrieval', () => {
+    const r = cruise({
+      ...leafOk,
+      'src/retrieval/rag.ts': "import { t } from '../tensor/index.js';\nexport const rag = t;\n",
+      'src/data/tasks/build.ts': "import { manifest } from '../manifest.js';\nimport { rag } from '../../retrieval/rag.js';\nexport const tasks = manifest + rag;\n",
+    });
+    expect(r.ok).toBe(false);
+    expect(r.out).toContain('tensor-free-over-leaves: src/retrieval/rag.ts → src/tensor/index.ts');
+    expect(r.out).toContain('leaves-import-only-util: src/data/tasks/build.ts → src/retrieval/rag.ts');
   });
 
   it('fail a module cycle', () => {

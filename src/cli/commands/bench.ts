@@ -1,46 +1,48 @@
 // `code2lora bench ...`: speed benchmarks that print figures and write JSON.
 import type { Command } from 'commander';
-import { parseIntFlag, writeJsonFile } from '../flags.js';
+import { applyThreads, intFlag, jsonOption, report, threadsOption, type JsonFlag } from '../flags.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('speed benchmarks (print figures, write JSON)');
-  bench.command('core')
+  const core = bench.command('core')
     .description('training step of the same Llama model in code2lora and PyTorch CPU, with the ratio; sgemm GFLOP/s')
-    .option('--json <file>', 'write the results as JSON')
-    .option('--batch <n>', 'sequences per step', '8')
-    .option('--seq <n>', 'tokens per sequence', '256')
-    .option('--steps <n>', 'timed steps (median reported)', '5')
-    .option('--warmup <n>', 'untimed steps first', '1')
-    .option('--threads <n>', 'threads for both frameworks', '2')
-    .option('--seed <n>', 'random seed', '0')
+    .option('--batch <n>', 'sequences per step', intFlag('--batch', 1), 8)
+    .option('--seq <n>', 'tokens per sequence', intFlag('--seq', 2), 256)
+    .option('--steps <n>', 'timed steps (median reported)', intFlag('--steps', 1), 5)
+    .option('--warmup <n>', 'untimed steps first', intFlag('--warmup', 0), 1)
+    .option('--seed <n>', 'random seed', intFlag('--seed', 0), 0)
     .option('--no-torch', 'skip the PyTorch peer')
-    .option('--python <path>', 'python with torch (default: /usr/bin/python3)')
-    .action(async (o) => {
+    .option('--python <path>', 'python with torch (default: /usr/bin/python3)');
+  threadsOption(core);
+  jsonOption(core, 'the results')
+    .action(async (o: { batch: number; seq: number; steps: number; warmup: number; seed: number; torch: boolean; python?: string; threads: number; json: JsonFlag }) => {
+      applyThreads(o.threads); // the PyTorch peer runs with the same count
       // Benchmarks load lazily so other commands start fast.
       const { runCoreBench } = await import('../../bench/core.js');
+      const quiet = o.json === true;
       const result = await runCoreBench({
-        batch: parseIntFlag('--batch', o.batch, 1), seq: parseIntFlag('--seq', o.seq, 2), steps: parseIntFlag('--steps', o.steps, 1),
-        warmup: parseIntFlag('--warmup', o.warmup), threads: parseIntFlag('--threads', o.threads, 1), seed: parseIntFlag('--seed', o.seed),
-        torch: o.torch, python: o.python, log: (s) => console.log(s),
+        batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, seed: o.seed,
+        torch: o.torch, python: o.python, log: quiet ? undefined : (s) => console.log(s),
       });
-      writeJsonFile(o.json, result);
+      report(o.json, result, () => {});
     });
-  bench.command('generate')
+  const generate = bench.command('generate')
     .description('greedy decoding tokens/s with and without a LoRA adapter (KV cache)')
-    .option('--json <file>', 'write the results as JSON')
-    .option('--prompt <n>', 'prompt tokens', '128')
-    .option('--new-tokens <n>', 'tokens to generate', '64')
-    .option('--batch <n>', 'sequences decoded together', '1')
-    .option('--repeats <n>', 'best of this many runs', '3')
-    .option('--threads <n>', 'threads', '2')
-    .option('--seed <n>', 'random seed', '0')
-    .action(async (o) => {
+    .option('--prompt <n>', 'prompt tokens', intFlag('--prompt', 1), 128)
+    .option('--new-tokens <n>', 'tokens to generate', intFlag('--new-tokens', 1), 64)
+    .option('--batch <n>', 'sequences decoded together', intFlag('--batch', 1), 1)
+    .option('--repeats <n>', 'best of this many runs', intFlag('--repeats', 1), 3)
+    .option('--seed <n>', 'random seed', intFlag('--seed', 0), 0);
+  threadsOption(generate);
+  jsonOption(generate, 'the results')
+    .action(async (o: { prompt: number; newTokens: number; batch: number; repeats: number; seed: number; threads: number; json: JsonFlag }) => {
+      applyThreads(o.threads);
       const { runGenerateBench } = await import('../../bench/generate.js');
+      const quiet = o.json === true;
       const result = runGenerateBench({
-        prompt: parseIntFlag('--prompt', o.prompt, 1), newTokens: parseIntFlag('--new-tokens', o.newTokens, 1),
-        batch: parseIntFlag('--batch', o.batch, 1), repeats: parseIntFlag('--repeats', o.repeats, 1),
-        threads: parseIntFlag('--threads', o.threads, 1), seed: parseIntFlag('--seed', o.seed), log: (s) => console.log(s),
+        prompt: o.prompt, newTokens: o.newTokens, batch: o.batch, repeats: o.repeats, seed: o.seed,
+        log: quiet ? undefined : (s) => console.log(s),
       });
-      writeJsonFile(o.json, result);
+      report(o.json, result, () => {});
     });
 }

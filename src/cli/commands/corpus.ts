@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { defaultFetchConfig, fetchCorpus, type FetchReport } from '../../data/corpus/fetch.js';
 import { addToCorpus, defaultAddConfig, type AddResult } from '../../data/corpus/add.js';
 import { progressBar, type Progress } from '../progress.js';
-import { intFlag } from '../flags.js';
+import { emitJson, intFlag, jsonOnStdout, type JsonFlag } from '../flags.js';
 
 const int = intFlag;
 
@@ -44,14 +44,14 @@ export function register(program: Command): void {
     }, d.maxTarballBytes / (1024 * 1024))
     .option('--min-assertions <n>', 'drop projects whose tests hold fewer assertions', int('--min-assertions', 0), d.minAssertions)
     .option('--recheck', 'ask the archive again about tarballs an earlier run found missing or refused', false)
-    .option('--json', 'print the report as JSON on stdout', false)
-    .action(async (o: { count: number; cache: string; seed: number; suite: string; concurrency: number; maxTarballMb: number; minAssertions: number; recheck: boolean; json: boolean }) => {
+    .option('--json [file]', 'the report as JSON: written to FILE, or printed on stdout (instead of text) when no file is given')
+    .action(async (o: { count: number; cache: string; seed: number; suite: string; concurrency: number; maxTarballMb: number; minAssertions: number; recheck: boolean; json: JsonFlag }) => {
       let bar: Progress | null = null;
       const report = await fetchCorpus(
         { ...d, count: o.count, cacheDir: o.cache, seed: o.seed, suite: o.suite, concurrency: o.concurrency, maxTarballBytes: Math.round(o.maxTarballMb * 1024 * 1024), minAssertions: o.minAssertions, recheck: o.recheck },
         {
           onProgress: (p) => {
-            if (p.phase === 'index') { if (!o.json) process.stderr.write(`reading ${p.message}\n`); return; }
+            if (p.phase === 'index') { if (!jsonOnStdout(o.json)) process.stderr.write(`reading ${p.message}\n`); return; }
             if (bar && p.accepted >= p.target) return; // only in-flight downloads left
             bar ??= progressBar('corpus fetch', p.target, ['tried', 'MB']);
             bar.update(p.accepted, { tried: p.tried, MB: (p.bytes / 1e6).toFixed(1) });
@@ -60,8 +60,7 @@ export function register(program: Command): void {
         },
       );
       (bar as Progress | null)?.stop();
-      if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else printFetch(report);
+      if (!emitJson(o.json, report)) printFetch(report);
     });
 
   corpus
@@ -70,11 +69,10 @@ export function register(program: Command): void {
     .argument('<paths...>', 'folders or git repositories')
     .option('--cache <dir>', 'cache folder holding manifest.json', defaultAddConfig().cacheDir)
     .option('--name <name>', 'project name (only with one path; default: the folder name)')
-    .option('--json', 'print the result as JSON on stdout', false)
-    .action(async (paths: string[], o: { cache: string; name?: string; json: boolean }) => {
+    .option('--json [file]', 'the result as JSON: written to FILE, or printed on stdout (instead of text) when no file is given')
+    .action(async (paths: string[], o: { cache: string; name?: string; json: JsonFlag }) => {
       const r = await addToCorpus(paths, { ...defaultAddConfig(), cacheDir: o.cache, name: o.name ?? null });
-      if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      else printAdd(r);
+      if (!emitJson(o.json, r)) printAdd(r);
       if (r.added.length === 0) process.exitCode = 1;
     });
 }

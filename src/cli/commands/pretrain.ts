@@ -6,7 +6,7 @@ import { readManifest } from '../../data/manifest.js';
 import { cachedTokenStream, defaultPretrainConfig, pretrain, validatePretrainConfig, type PretrainConfig } from '../../train/pretrain.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { progressBar } from '../progress.js';
-import { parseIntFlag } from '../flags.js';
+import { applyThreads, parseIntFlag } from '../flags.js';
 
 export function register(program: Command): void {
   program.command('pretrain')
@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'JSON with PretrainConfig fields overriding the defaults (unknown keys are rejected)')
     .option('--steps <n>', 'override the number of optimiser steps')
     .option('--seed <n>', 'override the seed')
+    .option('--threads <n>', "override the config's threads of the native core")
     .option('--cache <dir>', 'where tokenized streams are cached', '.cache/tokens')
     .option('--print-config', 'print the effective config and exit')
     .action(async (o) => {
@@ -28,8 +29,10 @@ export function register(program: Command): void {
       }
       if (o.steps) cfg.steps = parseIntFlag('--steps', o.steps, 1);
       if (o.seed) cfg.seed = parseIntFlag('--seed', o.seed);
+      if (o.threads) cfg.threads = parseIntFlag('--threads', o.threads, 1);
       cfg = validatePretrainConfig(cfg, o.config ?? 'defaults');
       if (o.printConfig) { console.log(JSON.stringify(cfg, null, 2)); return; }
+      applyThreads(cfg.threads);
       const tok = loadTokenizer(o.tokenizer);
       const files = await corpusSourceFiles(o.corpus, [o.tasks]);
       const manifest = await readManifest(o.corpus);

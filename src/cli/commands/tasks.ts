@@ -8,7 +8,7 @@ import type { TaskStats } from '../../data/tasks/stats.js';
 import { FAMILIES, RULE_SETS, STATIC_SPLITS, type RuleSet } from '../../data/tasks/types.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { progressBar, type Progress } from '../progress.js';
-import { intFlag } from '../flags.js';
+import { emitJson, intFlag, type JsonFlag } from '../flags.js';
 
 const int = intFlag;
 
@@ -30,7 +30,7 @@ function splitFlags(cmd: Command, d: SplitConfig): Command {
     .option('--ir-val <f>', 'in-repo validation share of each training repository', num('--ir-val'), d.irVal)
     .option('--ir-test <f>', 'in-repo test share of each training repository', num('--ir-test'), d.irTest)
     .option('--tokenizer <path>', 'tokenizer.json (or its folder) to report median lengths in tokens too')
-    .option('--json', 'print the statistics as JSON on stdout', false);
+    .option('--json [file]', 'the statistics as JSON: written to FILE, or printed on stdout (instead of text) when no file is given');
 }
 
 function toSplit(o: SplitFlags): SplitConfig {
@@ -70,7 +70,7 @@ export function register(program: Command): void {
       .option('--legacy', "the earlier behaviour, for comparison: --rules legacy --no-select", false)
       .option('--max-target-chars <n>', 'legacy rules: drop longer targets (0 = keep all)', int('--max-target-chars', 0), b.extract.filter.maxTargetChars),
     b.split,
-  ).action(async (o: SplitFlags & { corpus: string; out: string; only?: string[]; rules: string; maxPerFunction: number; maxPerFile: number; maxPerRepo: number; select: boolean; legacy: boolean; maxTargetChars: number; tokenizer?: string; json: boolean }) => {
+  ).action(async (o: SplitFlags & { corpus: string; out: string; only?: string[]; rules: string; maxPerFunction: number; maxPerFile: number; maxPerRepo: number; select: boolean; legacy: boolean; maxTargetChars: number; tokenizer?: string; json: JsonFlag }) => {
     if (!RULE_SETS.includes(o.rules as RuleSet)) throw new Error(`--rules must be one of ${RULE_SETS.join(', ')}, got "${o.rules}"`);
     if (o.legacy && o.rules !== b.extract.rules && o.rules !== 'legacy') throw new Error(`--legacy means --rules legacy; got --rules ${o.rules}`);
     const base = o.legacy ? legacyBuildConfig() : b;
@@ -87,8 +87,7 @@ export function register(program: Command): void {
       countTokens ? { countTokens } : {},
     );
     (bar as Progress | null)?.stop();
-    if (o.json) process.stdout.write(`${JSON.stringify({ outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, skippedExamples: r.skippedExamples }, null, 2)}\n`);
-    else {
+    if (!emitJson(o.json, { outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, skippedExamples: r.skippedExamples })) {
       const extra = [`refused by the extraction rules (${rules}): ${Object.entries(r.stats.dropped ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`];
       const sel = r.stats.selection;
       if (sel) extra.push(`selection: ${sel.extracted.total} extracted, removed ${Object.entries(sel.removed).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -110,7 +109,7 @@ export function register(program: Command): void {
       .option('--max-diff-kb <n>', 'cut a commit diff beyond this size', int('--max-diff-kb', 1), e.maxDiffBytes / 1024)
       .option('--concurrency <n>', 'repositories walked at once', int('--concurrency', 1), e.concurrency),
     e.split,
-  ).action(async (o: SplitFlags & { repo: string[]; out: string; rev: string; maxCommits: number; maxTasksPerCommit: number; maxDiffKb: number; concurrency: number; tokenizer?: string; json: boolean }) => {
+  ).action(async (o: SplitFlags & { repo: string[]; out: string; rev: string; maxCommits: number; maxTasksPerCommit: number; maxDiffKb: number; concurrency: number; tokenizer?: string; json: JsonFlag }) => {
     const countTokens = tokenCounter(o.tokenizer);
     const bar = progressBar('tasks evo', o.repo.length, ['repo', 'commits']);
     const finished = new Set<string>();
@@ -126,8 +125,7 @@ export function register(program: Command): void {
       countTokens ? { countTokens } : {},
     );
     bar.stop();
-    if (o.json) process.stdout.write(`${JSON.stringify({ outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, repoDetails: r.repos, skipped: r.skipped }, null, 2)}\n`);
-    else {
+    if (!emitJson(o.json, { outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, repoDetails: r.repos, skipped: r.skipped })) {
       const extra = r.repos.map((x) => `  ${x.repo}: ${x.keptCommits}/${x.commitsWalked} commits kept, ${x.tasks} tasks (${x.role})`);
       for (const s of r.skipped) extra.push(`  skipped ${s.path}: ${s.reason}`);
       extra.push(`commits: ${Object.entries(r.stats.commits).map(([k, v]) => `${k} ${v}`).join(', ')}; ${r.seconds.toFixed(1)} s; written to ${r.outDir}`);

@@ -10,7 +10,7 @@ import {
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { corpusSourceFiles } from '../../data/corpus/source-files.js';
 import { progressBar, type Progress } from '../progress.js';
-import { parseIntFlag } from '../flags.js';
+import { emitJson, intFlag, jsonOnStdout, type JsonFlag } from '../flags.js';
 
 // ---------------------------------------------------------------------------------------------
 // File arguments: paths, directories (walked for .py) and globs (`*`, `?`, `**`)
@@ -107,10 +107,10 @@ export function parseBytesFlag(flag: string, v: string): number {
 
 interface TrainFlags {
   files?: string[]; filesFrom?: string; corpus?: string; tasks?: string[]; exclude?: string[];
-  vocab: string; out: string; maxBytes?: string; seed: string; pattern: string; minFrequency: string; json?: boolean;
+  vocab: number; out: string; maxBytes?: number; seed: number; pattern: string; minFrequency: number; json?: JsonFlag;
 }
 
-interface EvalFlags { tokenizer: string; files?: string[]; filesFrom?: string; exclude?: string[]; json?: boolean }
+interface EvalFlags { tokenizer: string; files?: string[]; filesFrom?: string; exclude?: string[]; json?: JsonFlag }
 
 function phaseBars(): { onProgress: (phase: 'read' | 'merge', done: number, total: number) => void; stop: () => void } {
   const bars = new Map<string, Progress>();
@@ -141,37 +141,37 @@ export function register(program: Command): void {
     .option('--tasks <dirs...>', 'with --corpus: built task folders; repositories in their cr-val.jsonl / cr-test.jsonl are left out')
     .option('--exclude <globs...>', 'drop paths matching these globs; a relative glob matches any path tail (e.g. \'**/_vendor/**\')')
     .requiredOption('--out <dir>', 'folder to write tokenizer.json and tokenizer_config.json into')
-    .option('--vocab <n>', 'vocabulary size, specials (2) and bytes (256) included (see src/tokenizer/VOCAB.md)', '4096')
-    .option('--max-bytes <n>', 'use at most this much text (a seeded sample of the files), e.g. 50M')
-    .option('--seed <n>', 'seed for the file sample taken under --max-bytes', '0')
+    .option('--vocab <n>', 'vocabulary size, specials (2) and bytes (256) included (see src/tokenizer/VOCAB.md)', intFlag('--vocab', 258), 4096)
+    .option('--max-bytes <n>', 'use at most this much text (a seeded sample of the files), e.g. 50M', (v) => parseBytesFlag('--max-bytes', v))
+    .option('--seed <n>', 'seed for the file sample taken under --max-bytes', intFlag('--seed', 0), 0)
     .option('--pattern <name|regex>', `split regex: ${Object.keys(SPLIT_PATTERNS).join(', ')} or a raw Oniguruma regex`, 'code')
-    .option('--min-frequency <n>', 'stop merging when the best pair is rarer than this', '2')
-    .option('--json', 'print the training report as JSON on stdout')
+    .option('--min-frequency <n>', 'stop merging when the best pair is rarer than this', intFlag('--min-frequency', 1), 2)
+    .option('--json [file]', 'the training report as JSON: written to FILE, or printed on stdout (instead of text) when no file is given')
     .action(async (o: TrainFlags) => {
       const sources = [o.files?.length || o.filesFrom ? 1 : 0, o.corpus ? 1 : 0].reduce((a, b) => a + b, 0);
       if (sources !== 1) throw new Error('tokenizer train: give --files/--files-from or --corpus (exactly one source)');
       const config = validateBpeTrainConfig({
-        vocabSize: parseIntFlag('--vocab', o.vocab, 258), pattern: resolvePattern(o.pattern),
-        minFrequency: parseIntFlag('--min-frequency', o.minFrequency, 1),
+        vocabSize: o.vocab, pattern: resolvePattern(o.pattern),
+        minFrequency: o.minFrequency,
       });
       let files: string[];
       if (o.corpus) {
         const c = await corpusSourceFiles(o.corpus, o.tasks ?? []);
         files = expandFileArgs(c.train, undefined, o.exclude);
-        if (!o.json) console.error(`tokenizer: ${c.trainRepos.length} training repositories (${c.valRepos.length + c.testRepos.length} cross-repo val/test repositories left out), ${files.length} non-test .py files`);
+        if (!jsonOnStdout(o.json)) console.error(`tokenizer: ${c.trainRepos.length} training repositories (${c.valRepos.length + c.testRepos.length} cross-repo val/test repositories left out), ${files.length} non-test .py files`);
       } else files = expandFileArgs(o.files ?? [], o.filesFrom, o.exclude);
       if (files.length === 0) throw new Error('tokenizer train: no files to train on');
       const bars = phaseBars();
       let result;
       try {
         result = trainTokenizerFromFiles(files, {
-          config, outDir: o.out, seed: parseIntFlag('--seed', o.seed),
-          ...(o.maxBytes !== undefined ? { maxBytes: parseBytesFlag('--max-bytes', o.maxBytes) } : {}),
+          config, outDir: o.out, seed: o.seed,
+          ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
           onProgress: bars.onProgress,
         });
       } finally { bars.stop(); }
       const r = result.report;
-      if (o.json) { console.log(JSON.stringify(r, null, 2)); return; }
+      if (emitJson(o.json, r)) return;
       const skipped = Object.entries(r.skipped).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
       console.log(`read ${r.files} files, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.readSeconds.toFixed(1)} s${skipped ? ` (skipped: ${skipped})` : ''}`);
       console.log(`${r.train.merges} merges, vocabulary ${r.train.vocabSize} (stopped by ${r.train.stoppedBy}) in ${r.train.seconds.toFixed(1)} s`);
@@ -184,7 +184,7 @@ export function register(program: Command): void {
     .option('--files <paths...>', 'held-out files, folders (their .py files) or globs')
     .option('--files-from <file>', 'a text file listing held-out paths, one per line')
     .option('--exclude <globs...>', 'drop paths matching these globs; a relative glob matches any path tail')
-    .option('--json', 'print the result as JSON on stdout')
+    .option('--json [file]', 'the result as JSON: written to FILE, or printed on stdout (instead of text) when no file is given')
     .action((o: EvalFlags) => {
       if (!o.files?.length && !o.filesFrom) throw new Error('tokenizer eval: give --files or --files-from');
       const files = expandFileArgs(o.files ?? [], o.filesFrom, o.exclude);
@@ -194,7 +194,7 @@ export function register(program: Command): void {
       let r;
       try { r = measureTokenizer((s) => t.encode(s), files, (d) => bar.update(d)); } finally { bar.stop(); }
       const out = { tokenizer: t.source, vocabSize: t.vocabSize, ...r };
-      if (o.json) { console.log(JSON.stringify(out, null, 2)); return; }
+      if (emitJson(o.json, out)) return;
       console.log(`${t.source} (vocabulary ${t.vocabSize}) on ${r.files} files${r.skipped ? ` (${r.skipped} skipped)` : ''}:`);
       console.log(`${r.chars} characters, ${r.bytes} bytes, ${r.tokens} tokens: ${r.charsPerToken.toFixed(3)} chars/token, ${r.bytesPerToken.toFixed(3)} bytes/token`);
     });

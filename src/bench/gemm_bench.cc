@@ -1,6 +1,6 @@
 // Standalone GEMM library comparison (not part of the addon build). Build and run:
-//   g++ -O2 -o /tmp/gb_blis -DUSE_BLIS native/bench/gemm_bench.cc -I/usr/include/x86_64-linux-gnu/blis-openmp -lblis -fopenmp
-//   g++ -O2 -o /tmp/gb_oblas -DUSE_OPENBLAS native/bench/gemm_bench.cc -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
+//   g++ -O2 -o /tmp/gb_blis -DUSE_BLIS src/bench/gemm_bench.cc -I/usr/include/x86_64-linux-gnu/blis-openmp -lblis -fopenmp
+//   g++ -O2 -o /tmp/gb_oblas -DUSE_OPENBLAS src/bench/gemm_bench.cc -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
 // then e.g. `BLIS_ARCH_TYPE=0 /tmp/gb_blis 1`, `OPENBLAS_CORETYPE=Haswell /tmp/gb_oblas 2`.
 #include <chrono>
 #include <cstdio>
