@@ -57,3 +57,18 @@ describe('pretrain', () => {
     expect(full.curve.filter((c) => c.valLoss !== undefined).map((c) => c.step)).toEqual([3, 6]);
   });
 });
+
+describe('pretraining run identity', () => {
+  it('a resume with a changed config or data refuses, naming what changed', async () => {
+    const { checkRunFingerprint } = await import('./pretrain.js');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'c2l-fp-')), 'run-fingerprint.json');
+    const fp = { config: { lr: 1e-3, steps: 10 }, trainTokens: 100, extraProjects: ['a'] };
+    checkRunFingerprint(file, fp, false); // a fresh run writes it
+    expect(() => checkRunFingerprint(file, fp, true)).not.toThrow();
+    expect(() => checkRunFingerprint(file, { ...fp, config: { lr: 2e-3, steps: 10 } }, true)).toThrow(/config changed \(was \{"lr":0.001/);
+    expect(() => checkRunFingerprint(file, { ...fp, extraProjects: ['a', 'b'] }, true)).toThrow(/extraProjects changed/);
+  });
+});

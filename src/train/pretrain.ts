@@ -139,8 +139,37 @@ export interface PretrainRun {
   command: string;
   dataManifest: unknown;
   onStep?: (info: StepInfo & { valLoss?: number }) => void;
+  /** Start from these weights (same architecture) instead of a random init: a warm start. */
+  init?: LlamaModel;
+  /** Everything that defines the run (config, data, init); a resume with a different one refuses. */
+  fingerprint?: Record<string, unknown>;
   /** Stop after this step with a checkpoint, as a killed run would (tests); null result then. */
   stopAfter?: number;
+}
+
+/** Copies every tensor of `from` into `to`; the architectures must match exactly. */
+export function copyWeights(from: LlamaModel, to: LlamaModel): void {
+  for (const [name, t] of to.params) {
+    const src = from.params.get(name);
+    if (!src) throw new Error(`pretrain --init: the initial model has no tensor ${name}`);
+    if (src.shape.join() !== t.shape.join()) throw new Error(`pretrain --init: ${name} is [${src.shape.join(',')}] in the initial model, [${t.shape.join(',')}] in the config`);
+    t.data.set(src.data);
+  }
+}
+
+/** A resumed run must be the same run: same config, data manifest and init. The fingerprint is
+ *  written when a run starts; on resume every top-level key that differs is named. */
+export function checkRunFingerprint(file: string, fp: Record<string, unknown>, resuming: boolean): void {
+  if (resuming && existsSync(file)) {
+    const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const keys = [...new Set([...Object.keys(old), ...Object.keys(fp)])];
+    const diff = keys.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(fp[k]));
+    if (diff.length > 0) {
+      throw new Error(`pretrain: refusing to resume ${file.replace(/run-fingerprint\.json$/, '')}: ${diff.map((k) => `${k} changed (was ${JSON.stringify(old[k]).slice(0, 120)}, now ${JSON.stringify(fp[k]).slice(0, 120)})`).join('; ')}. Use a new --out or delete the training state to start over.`);
+    }
+    return;
+  }
+  writeFileAtomicSync(file, JSON.stringify(fp, null, 2) + '\n');
 }
 
 export interface PretrainResult {
@@ -159,6 +188,7 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   mkdirSync(run.out, { recursive: true });
   const rng = new Rng(cfg.seed);
   const model = LlamaModel.init(modelCfg, rng.fork('init'));
+  if (run.init) copyWeights(run.init, model);
   model.setTrainable(true);
   const T = cfg.seq, B = cfg.batch;
   const train = run.train.tokens, val = run.val.tokens;
@@ -169,6 +199,7 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   let tokensSeen = curve.length ? curve[curve.length - 1].tokens : 0;
   let seconds = curve.length ? curve[curve.length - 1].seconds : 0;
   const statePath = join(run.out, 'training-state.safetensors');
+  checkRunFingerprint(join(run.out, 'run-fingerprint.json'), run.fingerprint ?? {}, existsSync(statePath));
   const writeCurve = () => {
     writeFileAtomicSync(curvePath, JSON.stringify(curve));
     const trainPts = curve.map((c) => [c.tokens / 1e6, c.loss] as [number, number]);

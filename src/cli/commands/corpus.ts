@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { defaultFetchConfig, fetchCorpus, type FetchReport } from '../../data/corpus/fetch.js';
 import { addToCorpus, defaultAddConfig, type AddResult } from '../../data/corpus/add.js';
+import { readManifest } from '../../data/corpus/manifest.js';
+import { readNameList } from '../../data/corpus/exclusions.js';
 import { progressBar, type Progress } from '../progress.js';
 import { emitJson, intFlag, jsonOnStdout, type JsonFlag } from '../flags.js';
 
@@ -44,11 +46,16 @@ export function register(program: Command): void {
     }, d.maxTarballBytes / (1024 * 1024))
     .option('--min-assertions <n>', 'drop projects whose tests hold fewer assertions', int('--min-assertions', 0), d.minAssertions)
     .option('--recheck', 'ask the archive again about tarballs an earlier run found missing or refused', false)
+    .option('--exclude-corpus <dirs...>', "never fetch the projects of these corpora (e.g. the benchmark's, when fetching extra pretraining data)")
+    .option('--exclude-names <files...>', 'never fetch projects named in these files (one name or repository URL per line)')
     .option('--json [file]', 'the report as JSON: written to FILE, or printed on stdout (instead of text) when no file is given')
-    .action(async (o: { count: number; cache: string; seed: number; suite: string; concurrency: number; maxTarballMb: number; minAssertions: number; recheck: boolean; json: JsonFlag }) => {
+    .action(async (o: { count: number; cache: string; seed: number; suite: string; concurrency: number; maxTarballMb: number; minAssertions: number; recheck: boolean; json: JsonFlag; excludeCorpus?: string[]; excludeNames?: string[] }) => {
       let bar: Progress | null = null;
+      const excludeNames: string[] = [];
+      for (const dir of o.excludeCorpus ?? []) excludeNames.push(...(await readManifest(dir)).projects.map((p) => p.name));
+      for (const f of o.excludeNames ?? []) excludeNames.push(...readNameList(f));
       const report = await fetchCorpus(
-        { ...d, count: o.count, cacheDir: o.cache, seed: o.seed, suite: o.suite, concurrency: o.concurrency, maxTarballBytes: Math.round(o.maxTarballMb * 1024 * 1024), minAssertions: o.minAssertions, recheck: o.recheck },
+        { ...d, count: o.count, cacheDir: o.cache, seed: o.seed, suite: o.suite, concurrency: o.concurrency, maxTarballBytes: Math.round(o.maxTarballMb * 1024 * 1024), minAssertions: o.minAssertions, recheck: o.recheck, excludeNames },
         {
           onProgress: (p) => {
             if (p.phase === 'index') { if (!jsonOnStdout(o.json)) process.stderr.write(`reading ${p.message}\n`); return; }

@@ -19,6 +19,7 @@ import { defaultSourceLimits, type SourceLimits } from '../python/source.js';
 import { readManifest, writeManifest, type ArchiveInfo, type ProjectEntry } from './manifest.js';
 import { scanProject } from './scan.js';
 import { placeProject, readMarker } from './place.js';
+import { normalizeProjectName } from './exclusions.js';
 
 export interface FetchConfig {
   /** Projects to keep. */
@@ -43,13 +44,16 @@ export interface FetchConfig {
   /** Override the archive URL / keyring read from apt. */
   baseUrl: string | null;
   keyring: string | null;
+  /** Projects never to fetch (compared as bare names, see normalizeProjectName): e.g. the benchmark's
+   *  projects when fetching extra pretraining data. Applied after the seeded shuffle. */
+  excludeNames: string[];
 }
 
 export function defaultFetchConfig(): FetchConfig {
   return {
     count: 100, cacheDir: '.cache/corpus', seed: 0, suite: 'trixie', component: 'main', concurrency: 8,
     maxTarballBytes: 5 * 1024 * 1024, minAssertions: 10, recheck: false,
-    tarLimits: defaultTarLimits(), sourceLimits: defaultSourceLimits(), etcApt: '/etc/apt', baseUrl: null, keyring: null,
+    tarLimits: defaultTarLimits(), sourceLimits: defaultSourceLimits(), etcApt: '/etc/apt', baseUrl: null, keyring: null, excludeNames: [],
   };
 }
 
@@ -153,8 +157,10 @@ export async function fetchCorpus(config: FetchConfig, events: FetchEvents = {})
   const sourcesFile = path.join(indexDir, 'Sources.xz');
   const got = await downloadVerified(sourcesUrl, sourcesFile, { expected: sourcesEntry, maxBytes: sourcesEntry.size });
   if (got.status === 'missing') throw new Error(`${sourcesUrl}: HTTP ${got.httpStatus}`);
-  const candidates = selectCandidates(parseSources((await decompressToBuffer(sourcesFile)).toString('utf8')), { maxTarballBytes: cfg.maxTarballBytes });
-  new Rng(cfg.seed).fork('corpus-fetch').shuffle(candidates);
+  const all = selectCandidates(parseSources((await decompressToBuffer(sourcesFile)).toString('utf8')), { maxTarballBytes: cfg.maxTarballBytes });
+  new Rng(cfg.seed).fork('corpus-fetch').shuffle(all);
+  const excluded = new Set(cfg.excludeNames.map(normalizeProjectName));
+  const candidates = excluded.size ? all.filter((c) => !excluded.has(normalizeProjectName(c.pkg.name))) : all;
   const tIndex = performance.now();
   const archive: ArchiveInfo = { baseUrl, suite: cfg.suite, releaseDate: release.date, sourcesSha256: sourcesEntry.sha256, signers: release.signers };
 
