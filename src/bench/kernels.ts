@@ -3,6 +3,7 @@
 // benchSgemm() gives GFLOP/s per model matmul, benchKernels() the time of every other kernel.
 // Each figure is the best of several runs (other processes on a 2-core machine only add time).
 import { loadNative, type NativeAddon } from '../native/index.js';
+import { Rng } from '../util/rng.js';
 
 export interface SgemmShape {
   M: number;
@@ -59,11 +60,8 @@ function bestMs(fn: () => void, repeats: number): number {
 
 function filled(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 4294967296 - 0.5) * 0.2;
-  }
+  const rng = new Rng(seed);
+  for (let i = 0; i < n; i++) a[i] = (rng.next() - 0.5) * 0.2;
   return a;
 }
 

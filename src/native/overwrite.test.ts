@@ -2,9 +2,10 @@
 // (Tensor `empty`). Outputs are pre-filled with NaN; any NaN left behind fails.
 import { describe, expect, it } from 'vitest';
 import { loadNative } from './index.js';
+import { randF32, seeded } from './testing.js';
 
 const k = loadNative();
-const rand = (n: number, seed = 1) => { let s = seed; return Float32Array.from({ length: n }, () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5); };
+const rand = (n: number, seed = 1) => randF32(seeded(seed), n, 0.5);
 const nan = (n: number) => new Float32Array(n).fill(NaN);
 const clean = (a: Float32Array) => a.every((x) => !Number.isNaN(x));
 

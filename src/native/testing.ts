@@ -1,17 +1,12 @@
 // Helpers shared by the native and reference kernel tests: seeded random arrays and a comparison
 // that reports the worst element. Not used outside tests.
+import { Rng } from '../util/rng.js';
 import type { FloatArray } from './kernels.js';
 
-/** mulberry32: a tiny seeded generator, uniform in [0, 1). */
+/** Uniform values in [0, 1) from the project's one generator (util/rng.ts), seeded. */
 export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** n values uniform in [-scale, scale), rounded to float32 (so f32 and f64 copies are equal). */
