@@ -1,6 +1,6 @@
 // Assertion completion on a task split: greedy decoding (KV cache, at most 64 new tokens, stop at
 // the end of the line), exact match and edit similarity with bootstrap confidence intervals,
-// overall and per family. This is the benchmark's "Pretrained" row when run without an adapter.
+// overall, per repository (mean of repository means) and per family. This is the benchmark's "Pretrained" row when run without an adapter.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateGreedy } from '../model/llama/generate.js';
