@@ -1,0 +1,87 @@
+// A trained Code2LoRA-Static hypernetwork on disk: the head weights, how repositories are encoded,
+// and the base model it was trained for. `hyper.json` + `head.safetensors` in one directory.
+// Loading checks the base model by SHA-256 of its weights file and refuses another, naming both:
+// a head trained for one base emits adapters that would silently do the wrong thing on another.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tensor } from '../../tensor/index.js';
+import type { LlamaModel } from '../../model/llama/model.js';
+import type { TextTokenizer } from '../../tokenizer/tokenizer.js';
+import { writeFileAtomicSync } from '../../util/atomic.js';
+import { LoraAdapter } from '../lora/layer.js';
+import { BaseModelEncoder, tokenizerFingerprint, validateWindowConfig, type WindowConfig } from './encoder.js';
+import { EmbeddingCache } from './embedding-cache.js';
+import { HyperHead } from './head.js';
+import { embedRepository, type RepoEmbedding, type RepoEmbeddingConfig } from './repo-embedding.js';
+import { sha256Hex } from './hash.js';
+
+export const HYPER_FORMAT = 'code2lora-hypernetwork';
+
+export interface HyperSpec {
+  format: typeof HYPER_FORMAT;
+  version: 1;
+  /** SHA-256 of the base model's model.safetensors */
+  baseModelSha256: string;
+  tokenizer: string;
+  encoder: { kind: 'base-mean-pool'; window: WindowConfig; repo: RepoEmbeddingConfig };
+  /** storage dtype of head.safetensors */
+  dtype: 'F32' | 'F16';
+  /** anything about training worth keeping beside the weights */
+  training?: Record<string, unknown>;
+}
+
+/** SHA-256 of a model directory's weights file (what "the same base model" means). */
+export function modelFileSha256(modelDir: string): string {
+  const f = path.join(modelDir, 'model.safetensors');
+  if (!fs.existsSync(f)) throw new Error(`${modelDir}: no model.safetensors (sharded bases are not supported by the hypernetwork yet)`);
+  return sha256Hex(fs.readFileSync(f));
+}
+
+export class Hypernetwork {
+  readonly encoder: BaseModelEncoder;
+  constructor(readonly head: HyperHead, readonly spec: HyperSpec, readonly model: LlamaModel, readonly tokenizer: TextTokenizer) {
+    this.encoder = new BaseModelEncoder(model, tokenizer, spec.encoder.window, spec.baseModelSha256);
+  }
+
+  /** Saves head + spec atomically (the head first, so a spec never points at a missing head). */
+  save(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    this.head.save(path.join(dir, 'head.safetensors'), this.spec.dtype);
+    writeFileAtomicSync(path.join(dir, 'hyper.json'), JSON.stringify(this.spec, null, 2) + '\n');
+  }
+
+  static load(dir: string, model: LlamaModel, tokenizer: TextTokenizer, baseModelSha256: string): Hypernetwork {
+    const specFile = path.join(dir, 'hyper.json');
+    if (!fs.existsSync(specFile)) throw new Error(`${dir} is not a hypernetwork directory (no hyper.json)`);
+    let spec: HyperSpec;
+    try { spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as HyperSpec; } catch (err) { throw new Error(`${specFile}: not valid JSON (${(err as Error).message})`); }
+    if (spec.format !== HYPER_FORMAT) throw new Error(`${specFile}: format is ${JSON.stringify(spec.format)}, expected "${HYPER_FORMAT}"`);
+    if (spec.baseModelSha256 !== baseModelSha256) {
+      throw new Error(`${dir} was trained for base model sha256 ${spec.baseModelSha256}, but the loaded base model is sha256 ${baseModelSha256}; train a hypernetwork for this base (code2lora hyper train)`);
+    }
+    const fp = tokenizerFingerprint(tokenizer);
+    if (spec.tokenizer !== fp) throw new Error(`${specFile}: trained with tokenizer ${spec.tokenizer}, the base model's tokenizer is ${fp}`);
+    validateWindowConfig(spec.encoder.window, model.config.maxPositionEmbeddings);
+    const head = HyperHead.load(path.join(dir, 'head.safetensors'), model.config);
+    return new Hypernetwork(head, spec, model, tokenizer);
+  }
+
+  embeddingCache(cacheDir: string | null): EmbeddingCache | null {
+    return cacheDir ? new EmbeddingCache(cacheDir, this.encoder.id) : null;
+  }
+
+  async embed(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): Promise<RepoEmbedding> {
+    return embedRepository(repoDir, this.encoder, this.embeddingCache(cacheDir), this.spec.encoder.repo, onFile);
+  }
+
+  /** The adapter for a repository embedding (no tape: inference). */
+  adapterFromEmbedding(vector: Float32Array): LoraAdapter {
+    const [out] = this.head.forward(null, new Tensor(Float32Array.from(vector), [1, vector.length]));
+    return new LoraAdapter(this.head.loraConfig(), this.model.config, out);
+  }
+
+  async adapt(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): Promise<{ adapter: LoraAdapter; embedding: RepoEmbedding }> {
+    const embedding = await this.embed(repoDir, cacheDir, onFile);
+    return { adapter: this.adapterFromEmbedding(embedding.vector), embedding };
+  }
+}
