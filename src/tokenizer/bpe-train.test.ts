@@ -3,9 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { encodeWithMerges, makeMergeEncoder } from './merge-encoder.js';
+import { writeTokenizerDir } from './tokenizer-json.js';
+import { measureTokenizer, trainTokenizerFromFiles } from './train-files.js';
 import {
-  BYTE_TO_UNICODE, EOS_TOKEN, PAD_TOKEN, SPLIT_PATTERNS, WordCounter, compileSplitPattern, encodeWithMerges,
-  makeMergeEncoder, measureTokenizer, trainBpe, trainTokenizerFromFiles, validateBpeTrainConfig, writeTokenizerDir,
+  BYTE_TO_UNICODE, EOS_TOKEN, PAD_TOKEN, SPLIT_PATTERNS, WordCounter, compileSplitPattern,
+  trainBpe, validateBpeTrainConfig,
   type BpeModel, type BpeTrainConfig,
 } from './bpe-train.js';
 import { loadTokenizer } from './tokenizer.js';

@@ -1,4 +1,6 @@
-// Byte-level BPE trainer (GPT-2 style) that writes a Hugging Face tokenizer.json.
+// Byte-level BPE trainer (GPT-2 style): config, pre-tokenisation, word counts and the merge loop.
+// Beside it: tokenizer-json.ts (the Hugging Face files), merge-encoder.ts (reference encoder),
+// read-text.ts (strict UTF-8 reader), train-files.ts (training and measurement over files).
 //
 // Pipeline: text -> split on special-token strings -> pre-tokens by the split regex (the very RegExp
 // that @huggingface/tokenizers compiles from the `Split` pre-tokenizer we write, so training and
@@ -17,11 +19,8 @@
 // when invalid (counted in the report), the same rule as the corpus layer. The byte alphabet still
 // covers all 256 bytes, so a model can emit any byte sequence; decoding ids that form invalid UTF-8
 // gives U+FFFD replacement characters, as in every byte-level tokenizer.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as hf from '@huggingface/tokenizers';
-import { writeFileAtomicSync } from '../util/atomic.js';
-import { Rng } from '../util/rng.js';
+import { PairHeap } from './pair-heap.js';
 
 // ---------------------------------------------------------------------------------------------
 // Split patterns (Oniguruma syntax, exactly as stored in tokenizer.json)
@@ -133,7 +132,7 @@ function escapeRegExp(s: string): string {
  * Cuts text into pieces: special-token strings (returned as their id) and ordinary text between them.
  * Longest special first, as @huggingface/tokenizers does for added tokens.
  */
-function splitSpecials(text: string, specials: readonly string[], specialRe: RegExp | null, onText: (t: string) => void, onSpecial: (id: number) => void): void {
+export function splitSpecials(text: string, specials: readonly string[], specialRe: RegExp | null, onText: (t: string) => void, onSpecial: (id: number) => void): void {
   if (specialRe === null || !specials.some((s) => text.includes(s))) {
     if (text.length > 0) onText(text);
     return;
@@ -148,14 +147,14 @@ function splitSpecials(text: string, specials: readonly string[], specialRe: Reg
   if (prev < text.length) onText(text.slice(prev));
 }
 
-function makeSpecialRe(specials: readonly string[]): RegExp | null {
+export function makeSpecialRe(specials: readonly string[]): RegExp | null {
   if (specials.length === 0) return null;
   const sorted = [...specials].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
   return new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
 }
 
 /** Pre-tokens of special-free text, like the library's regex_split (gaps between matches kept). */
-function forEachPreToken(text: string, re: RegExp, fn: (piece: string) => void): void {
+export function forEachPreToken(text: string, re: RegExp, fn: (piece: string) => void): void {
   let prev = 0;
   re.lastIndex = 0;
   for (const m of text.matchAll(re)) {
@@ -187,59 +186,6 @@ export class WordCounter {
     splitSpecials(text, this.config.specialTokens, this.specialRe, (t) => {
       forEachPreToken(t, this.re, (w) => counts.set(w, (counts.get(w) ?? 0) + 1));
     }, () => undefined);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lazy max-heap of (count, key): larger count first, then smaller key (a, then b) first.
-
-class PairHeap {
-  private counts: number[] = [];
-  private keys: number[] = [];
-  get size(): number { return this.counts.length; }
-
-  private before(i: number, j: number): boolean {
-    const ci = this.counts[i]!, cj = this.counts[j]!;
-    return ci > cj || (ci === cj && this.keys[i]! < this.keys[j]!);
-  }
-
-  private swap(i: number, j: number): void {
-    const c = this.counts[i]!; this.counts[i] = this.counts[j]!; this.counts[j] = c;
-    const k = this.keys[i]!; this.keys[i] = this.keys[j]!; this.keys[j] = k;
-  }
-
-  push(count: number, key: number): void {
-    this.counts.push(count);
-    this.keys.push(key);
-    let i = this.counts.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.before(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-
-  /** Removes the top entry; returns [count, key]. */
-  pop(): [number, number] {
-    const top: [number, number] = [this.counts[0]!, this.keys[0]!];
-    const lastC = this.counts.pop()!, lastK = this.keys.pop()!;
-    const n = this.counts.length;
-    if (n > 0) {
-      this.counts[0] = lastC;
-      this.keys[0] = lastK;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < n && this.before(l, m)) m = l;
-        if (r < n && this.before(r, m)) m = r;
-        if (m === i) break;
-        this.swap(i, m);
-        i = m;
-      }
-    }
-    return top;
   }
 }
 
@@ -423,246 +369,4 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
     model,
     stats: { uniqueWords: W, merges: merges.length, sharedResults: merges.length - (vocab.length - S - 256), repeatedPairs: repeats, vocabSize: vocab.length, stoppedBy, seconds: (performance.now() - t0) / 1000 },
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reference encoder (trainer side), for checking the library against the merges we learnt
-
-/** An encoder built once from a model; encode(text) gives the ids @huggingface/tokenizers should give. */
-export function makeMergeEncoder(model: BpeModel): (text: string) => number[] {
-  const cfg = model.config;
-  const S = cfg.specialTokens.length;
-  const V = model.vocab.length;
-  const rank = new Map<number, number>(); // pair key -> rank
-  const result = new Map<number, number>(); // pair key -> merged id
-  model.merges.forEach(([a, b, c], i) => {
-    const k = a * V + b;
-    if (!rank.has(k)) { rank.set(k, i); result.set(k, c); }
-  });
-  const re = compileSplitPattern(cfg.pattern);
-  const specialRe = makeSpecialRe(cfg.specialTokens);
-  const cache = new Map<string, number[]>();
-
-  const encodeWord = (piece: string): number[] => {
-    const hit = cache.get(piece);
-    if (hit) return hit;
-    const buf = Buffer.from(piece, 'utf8');
-    let ids = Array.from(buf, (x) => S + x);
-    for (;;) {
-      let best = Infinity, bestKey = -1;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const r = rank.get(ids[i]! * V + ids[i + 1]!);
-        if (r !== undefined && r < best) { best = r; bestKey = ids[i]! * V + ids[i + 1]!; }
-      }
-      if (bestKey < 0) break;
-      const a = Math.floor(bestKey / V), b = bestKey - a * V, c = result.get(bestKey)!;
-      const next: number[] = [];
-      for (let i = 0; i < ids.length;) {
-        if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) { next.push(c); i += 2; } else next.push(ids[i++]!);
-      }
-      ids = next;
-    }
-    if (cache.size < 100_000) cache.set(piece, ids);
-    return ids;
-  };
-
-  return (text: string): number[] => {
-    const out: number[] = [];
-    splitSpecials(text, cfg.specialTokens, specialRe,
-      (t) => forEachPreToken(t, re, (p) => { for (const id of encodeWord(p)) out.push(id); }),
-      (id) => out.push(id));
-    return out;
-  };
-}
-
-/** One-shot reference encode (builds the encoder each call; use makeMergeEncoder for many texts). */
-export function encodeWithMerges(model: BpeModel, text: string): number[] {
-  return makeMergeEncoder(model)(text);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Hugging Face files
-
-/** tokenizer.json contents for a trained model (key order fixed, so output bytes are deterministic). */
-export function toTokenizerJson(model: BpeModel): Record<string, unknown> {
-  const vocab: Record<string, number> = {};
-  model.vocab.forEach((t, i) => { vocab[t] = i; });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: model.config.specialTokens.map((content, id) => ({
-      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-    })),
-    normalizer: null,
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        { type: 'Split', pattern: { Regex: model.config.pattern }, behavior: 'Isolated', invert: false },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-      ],
-    },
-    post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      // "left right" strings: byte-level symbols never contain a space, and every version reads this form.
-      merges: model.merges.map(([a, b]) => `${model.vocab[a]} ${model.vocab[b]}`),
-    },
-  };
-}
-
-export function toTokenizerConfigJson(model: BpeModel): Record<string, unknown> {
-  const specials = model.config.specialTokens;
-  const decoderEntries: Record<string, unknown> = {};
-  specials.forEach((content, id) => {
-    decoderEntries[String(id)] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
-  });
-  return {
-    tokenizer_class: 'PreTrainedTokenizerFast',
-    added_tokens_decoder: decoderEntries,
-    bos_token: null,
-    eos_token: specials[0],
-    pad_token: specials.includes(PAD_TOKEN) ? PAD_TOKEN : specials[0],
-    unk_token: null,
-    add_bos_token: false,
-    add_eos_token: false,
-    clean_up_tokenization_spaces: false,
-    model_max_length: 1_000_000_000,
-  };
-}
-
-/** Writes tokenizer.json and tokenizer_config.json into dir (created if missing), atomically. */
-export function writeTokenizerDir(dir: string, model: BpeModel): { tokenizerJson: string; tokenizerConfig: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const tokenizerJson = path.join(dir, 'tokenizer.json');
-  const tokenizerConfig = path.join(dir, 'tokenizer_config.json');
-  writeFileAtomicSync(tokenizerJson, JSON.stringify(toTokenizerJson(model)) + '\n');
-  writeFileAtomicSync(tokenizerConfig, JSON.stringify(toTokenizerConfigJson(model), null, 2) + '\n');
-  return { tokenizerJson, tokenizerConfig };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Files in, tokenizer dir out
-
-export type ReadSkip = 'unreadable' | 'not-utf8' | 'binary' | 'empty';
-
-/** Reads a text file as strict UTF-8 (BOM dropped); null with a reason when it is not clean text. */
-export function readUtf8File(file: string): { text: string } | { skip: ReadSkip; detail: string } {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    return { skip: 'unreadable', detail: `${file}: ${(err as Error).message}` };
-  }
-  if (buf.length === 0) return { skip: 'empty', detail: file };
-  if (buf.includes(0)) return { skip: 'binary', detail: `${file}: contains NUL bytes` };
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf) };
-  } catch {
-    return { skip: 'not-utf8', detail: `${file}: invalid UTF-8` };
-  }
-}
-
-export interface TrainTokenizerOptions {
-  config?: Partial<BpeTrainConfig>;
-  /** Stop reading files once this many bytes were used (after a seeded shuffle of the list). */
-  maxBytes?: number;
-  /** Seeds the file shuffle used with maxBytes (the merges themselves involve no randomness). */
-  seed?: number;
-  /** Where to write tokenizer.json + tokenizer_config.json; nothing written when absent. */
-  outDir?: string;
-  onProgress?: (phase: 'read' | 'merge', done: number, total: number) => void;
-}
-
-export interface TrainTokenizerReport {
-  files: number;
-  bytes: number;
-  chars: number;
-  skipped: Record<ReadSkip, number>;
-  readSeconds: number;
-  train: BpeTrainStats;
-  outDir?: string;
-}
-
-/**
- * Trains a tokenizer on the given files (the caller decides which: training repositories' non-test
- * Python only). Files are sorted first, so the result does not depend on the order given.
- */
-export function trainTokenizerFromFiles(files: readonly string[], opts: TrainTokenizerOptions = {}): { model: BpeModel; report: TrainTokenizerReport } {
-  const cfg = validateBpeTrainConfig(opts.config);
-  if (opts.maxBytes !== undefined && (!Number.isFinite(opts.maxBytes) || opts.maxBytes <= 0)) {
-    throw new Error(`bpe-train: maxBytes must be positive, got ${opts.maxBytes}`);
-  }
-  const list = [...new Set(files)].sort();
-  if (opts.maxBytes !== undefined) new Rng(opts.seed ?? 0).fork('tokenizer-files').shuffle(list);
-  const counter = new WordCounter(cfg);
-  const skipped: Record<ReadSkip, number> = { unreadable: 0, 'not-utf8': 0, binary: 0, empty: 0 };
-  const t0 = performance.now();
-  let bytes = 0, used = 0;
-  for (let i = 0; i < list.length; i++) {
-    if (opts.maxBytes !== undefined && bytes >= opts.maxBytes) break;
-    const r = readUtf8File(list[i]!);
-    if ('skip' in r) { skipped[r.skip]++; continue; }
-    counter.add(r.text);
-    bytes += Buffer.byteLength(r.text, 'utf8');
-    used++;
-    if (opts.onProgress && (i & 63) === 0) opts.onProgress('read', i + 1, list.length);
-  }
-  opts.onProgress?.('read', list.length, list.length);
-  const readSeconds = (performance.now() - t0) / 1000;
-  if (used === 0) throw new Error(`bpe-train: no readable UTF-8 files among ${list.length} given`);
-  const { model, stats } = trainBpe(counter, opts.onProgress ? (d, t) => opts.onProgress!('merge', d, t) : undefined);
-  const report: TrainTokenizerReport = { files: used, bytes, chars: counter.chars, skipped, readSeconds, train: stats };
-  if (opts.outDir !== undefined) {
-    writeTokenizerDir(opts.outDir, model);
-    report.outDir = opts.outDir;
-  }
-  return { model, report };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Evaluation
-
-export interface TokenizerEvalReport {
-  files: number;
-  chars: number;
-  bytes: number;
-  tokens: number;
-  charsPerToken: number;
-  bytesPerToken: number;
-  skipped: number;
-}
-
-/**
- * Characters (code points) and UTF-8 bytes per token of `encode` over files (held out from training).
- * `encode` is the inference path, e.g. loadTokenizer(dir).encode.
- */
-export function measureTokenizer(encode: (text: string) => ArrayLike<number>, files: readonly string[], onProgress?: (done: number, total: number) => void): TokenizerEvalReport {
-  let chars = 0, bytes = 0, tokens = 0, used = 0, skipped = 0;
-  const list = [...files].sort();
-  list.forEach((f, i) => {
-    const r = readUtf8File(f);
-    if ('skip' in r) { skipped++; return; }
-    tokens += encode(r.text).length;
-    for (const _ of r.text) chars++;
-    bytes += Buffer.byteLength(r.text, 'utf8');
-    used++;
-    if (onProgress && (i & 31) === 0) onProgress(i + 1, list.length);
-  });
-  onProgress?.(list.length, list.length);
-  return { files: used, chars, bytes, tokens, charsPerToken: tokens ? chars / tokens : 0, bytesPerToken: tokens ? bytes / tokens : 0, skipped };
-}
-
-/** Builds a library Tokenizer straight from a model (no files), for tests and measurements. */
-export function libraryTokenizer(model: BpeModel): hf.Tokenizer {
-  return new hf.Tokenizer(toTokenizerJson(model), toTokenizerConfigJson(model));
 }

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WordCounter, trainBpe, validateBpeTrainConfig, writeTokenizerDir } from '../tokenizer/bpe-train.js';
+import { WordCounter, trainBpe, validateBpeTrainConfig } from '../tokenizer/bpe-train.js';
+import { writeTokenizerDir } from '../tokenizer/tokenizer-json.js';
 import { loadTokenizer } from '../tokenizer/tokenizer.js';
 import { pretrain, tokenizeFiles, validatePretrainConfig, type PretrainConfig } from './pretrain.js';
 

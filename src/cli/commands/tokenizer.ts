@@ -4,9 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import {
-  SPLIT_PATTERNS, measureTokenizer, resolvePattern, trainTokenizerFromFiles, validateBpeTrainConfig,
-} from '../../tokenizer/bpe-train.js';
+import { SPLIT_PATTERNS, resolvePattern, validateBpeTrainConfig } from '../../tokenizer/bpe-train.js';
+import { measureTokenizer, trainTokenizerFromFiles } from '../../tokenizer/train-files.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { corpusSourceFiles } from '../../data/corpus/source-files.js';
 import { progressBar, type Progress } from '../progress.js';
