@@ -97,6 +97,7 @@ describe('corpus add -> tasks build -> eval', () => {
 
     const r = JSON.parse(readFileSync(report, 'utf8')) as EvalReport;
     expect(r.tasks).toBe(4);
+    expect(r.model).toBe('models/code2lora-base'); // repository-relative: reports get committed
     expect(r.results).toHaveLength(4);
     const byId = new Map(lines.map((l) => JSON.parse(l) as { id: string; target: string }).map((t) => [t.id, t]));
     for (const x of r.results) {

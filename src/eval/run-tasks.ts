@@ -13,6 +13,7 @@ import { readTaskFile } from '../data/tasks/format.js';
 import { scoreTask } from './metrics.js';
 import { bootstrapGroupMean, bootstrapMean, type Interval } from './bootstrap.js';
 import { Rng } from '../util/rng.js';
+import { repoRelative } from '../util/repo-root.js';
 import { RagRetriever, type RagConfig } from '../retrieval/rag.js';
 import { sampleTasksPerRepo } from './task-sample.js';
 
@@ -120,7 +121,7 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
 export function evaluateTasks(o: EvalOptions): EvalReport {
   const { dir, model, tokenizer: tok } = loadModelWithTokenizer(o.modelDir);
   const adapter = o.adapterDir ? LoraAdapter.loadPeft(o.adapterDir, model.config) : null;
-  return evaluateLoaded(model, tok, { ...o, modelName: dir, adapter, adapterName: o.adapterDir ?? null });
+  return evaluateLoaded(model, tok, { ...o, modelName: repoRelative(dir), adapter, adapterName: o.adapterDir ? repoRelative(o.adapterDir) : null });
 }
 
 /** The corpus a task folder was built from (stats.json records it). */

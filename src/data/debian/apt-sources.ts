@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { field, parseDeb822 } from './deb822.js';
 
 export interface AptArchive {
-  /** Archive root, no trailing slash, e.g. http://deb.debian.org/debian */
+  /** Archive root of this machine's mirror, no trailing slash (from its apt sources, never recorded with the data) */
   baseUrl: string;
   /** Keyring that signs it (Signed-By, else the Debian archive keyring). */
   keyring: string;
