@@ -164,11 +164,14 @@ describe.skipIf(!hasGpg)('corpus fetch (fake signed archive on localhost)', () =
     const out = path.join(work, 'cache', 'tasks');
     const b = await buildStaticTasks({ ...defaultBuildConfig(), corpusDir: cache, outDir: out });
     expect(b.stats.files?.skipped).toEqual({ 'not-utf8': 1, binary: 1, 'too-large': 1, 'syntax-error': 1 });
-    expect(b.stats.tasks.total).toBe(12 + 15 + 11 + 1);
+    // Each project's asserts sit in one test function: the per-function cap keeps 5 of them.
+    expect(b.stats.tasks.total).toBe(5 + 5 + 5 + 1);
+    expect(b.stats.selection?.extracted.total).toBe(12 + 15 + 11 + 1);
+    expect(b.stats.selection?.removed['function-cap']).toBe(7 + 10 + 6);
     const lines = ['train', 'ir-val', 'ir-test', 'cr-val', 'cr-test'].flatMap((s) => readFileSync(path.join(out, `${s}.jsonl`), 'utf8').split('\n').filter(Boolean));
-    expect(lines).toHaveLength(39);
+    expect(lines).toHaveLength(16);
     const t = JSON.parse(lines[0] as string);
-    expect(Object.keys(t)).toEqual(['id', 'repo', 'file', 'line', 'family', 'prefix', 'target', 'function']);
+    expect(Object.keys(t)).toEqual(['id', 'repo', 'file', 'line', 'family', 'prefix', 'target', 'function', 'kind', 'multiline', 'assertion']);
     const stats = JSON.parse(readFileSync(path.join(out, 'stats.json'), 'utf8'));
     expect(stats.repos.total).toBe(3);
     expect(stats.median.prefixChars).toBeGreaterThan(0);

@@ -1,12 +1,16 @@
+// The legacy rules (`tasks build --legacy`, and the evolution track's finder); the released rules,
+// the default, are tested in rules.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPythonParser, type PythonParser } from '../python/parser.js';
-import { defaultExtractConfig, extractFileTasks, type FileTasks } from './extract.js';
+import { defaultExtractConfig, extractFileTasks, type ExtractConfig, type FileTasks } from './extract.js';
 import type { Task } from './types.js';
 
 let parser: PythonParser;
 beforeAll(async () => { parser = await loadPythonParser(); });
 
-function run(src: string, cfg = defaultExtractConfig()): Extract<FileTasks, { ok: true }> {
+const legacy = (): ExtractConfig => ({ ...defaultExtractConfig(), rules: 'legacy' });
+
+function run(src: string, cfg = legacy()): Extract<FileTasks, { ok: true }> {
   const r = extractFileTasks(parser, src, 'repo', 'tests/test_x.py', cfg);
   if (!r.ok) throw new Error(r.detail);
   return r;
@@ -134,7 +138,7 @@ describe('filters', () => {
     expect(r.dropped['duplicate-target']).toBe(1);
   });
   it('drops targets over the optional length cap', () => {
-    const cfg = defaultExtractConfig();
+    const cfg = legacy();
     const r = run('def test_a():\n    assert x == "' + 'a'.repeat(50) + '"\n    assert y == 1\n', { ...cfg, filter: { maxTargetChars: 20 } });
     expect(r.tasks.map((t) => t.target)).toEqual(['1']);
     expect(r.dropped['target-too-long']).toBe(1);

@@ -71,15 +71,11 @@ export function readTaskFile<T extends Task = Task>(file: string): T[] {
   return parseTasks<T>(readFileSync(file, 'utf8'), file);
 }
 
-/** Write tasks atomically, one JSON object per line; each is checked first (a bad one names its index). */
-export async function writeTaskFile(file: string, tasks: Iterable<Task>): Promise<void> {
-  await writeLinesAtomic(file, (function* () {
-    let i = 0;
-    for (const t of tasks) {
-      i++;
-      const p = taskProblem(t);
-      if (p) throw new Error(`${file}: task ${i} (${show((t as Partial<Task>).id)}): ${p}`);
-      yield JSON.stringify(t);
-    }
-  })());
+/** Write tasks atomically, one JSON object per line; every task is checked first (a bad one names its index). */
+export async function writeTaskFile(file: string, tasks: readonly Task[]): Promise<void> {
+  tasks.forEach((t, i) => {
+    const p = taskProblem(t);
+    if (p) throw new Error(`${file}: task ${i + 1} (${show((t as Partial<Task>).id)}): ${p}`);
+  });
+  await writeLinesAtomic(file, (function* () { for (const t of tasks) yield JSON.stringify(t); })());
 }
