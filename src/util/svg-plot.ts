@@ -1,4 +1,5 @@
 // A small dependency-free SVG line chart (loss curves, benchmark plots).
+// Kept our own rather than Vega-Lite until the benchmark report needs more charts: docs/ARCHITECTURE.md.
 export interface Series { label: string; points: Array<[number, number]>; color?: string }
 
 export interface PlotOptions { title: string; xLabel: string; yLabel: string; width?: number; height?: number }

@@ -1,6 +1,7 @@
 // A streaming tar reader (POSIX ustar, pax extended headers, GNU long names) that hands out
 // member headers and, for regular files up to a size cap, their bytes. It judges nothing:
 // path and link safety is the extractor's job (see extract.ts).
+// Kept our own rather than node-tar or tar-stream: see docs/ARCHITECTURE.md, "Decisions kept on record".
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'other';
 
