@@ -38,6 +38,7 @@ export function register(program: Command): void {
         const pct = (x: number) => (100 * x).toFixed(1);
         console.log(`${r.split}: ${r.tasks} tasks, exact match ${pct(r.exactMatch.estimate)}% [${pct(r.exactMatch.lo)}, ${pct(r.exactMatch.hi)}], ` +
           `edit similarity ${pct(r.editSimilarity.estimate)} [${pct(r.editSimilarity.lo)}, ${pct(r.editSimilarity.hi)}] (95% CI, repository bootstrap)`);
+        console.log(`  per repository (mean of ${r.perRepo.repos} repository means): exact match ${pct(r.perRepo.exactMatch.estimate)}% [${pct(r.perRepo.exactMatch.lo)}, ${pct(r.perRepo.exactMatch.hi)}], edit similarity ${pct(r.perRepo.editSimilarity.estimate)} [${pct(r.perRepo.editSimilarity.lo)}, ${pct(r.perRepo.editSimilarity.hi)}]`);
         for (const [f, s] of Object.entries(r.perFamily)) console.log(`  ${f.padEnd(14)} ${String(s.tasks).padStart(6)} tasks  EM ${pct(s.exactMatch)}%  ES ${pct(s.editSimilarity)}`);
         console.log(`  ${r.seconds.toFixed(1)} s, ${r.generatedTokensPerS.toFixed(0)} generated tokens/s, ${r.truncatedPrompts} prompts cut from the left`);
       });
