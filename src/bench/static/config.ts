@@ -8,7 +8,6 @@ import { defaultRagConfig, validateRagConfig, type RagConfig } from '../../retri
 
 export interface BenchStaticConfig {
   seed: number;
-  threads: number;
   eval: {
     batch: number;
     maxNewTokens: number;
@@ -27,7 +26,7 @@ export interface BenchStaticConfig {
 export function defaultBenchStaticConfig(): BenchStaticConfig {
   const { variant: _v, ...rag } = defaultRagConfig();
   return {
-    seed: 0, threads: 2,
+    seed: 0,
     eval: { batch: 8, maxNewTokens: 64, bootstrapSamples: 5000, tasksPerRepo: 0 },
     perRepo: { repos: 10, minTrainTasks: 40, irOnSample: true },
     rag,
@@ -48,7 +47,7 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     return { ...def, ...v };
   };
   const ev = sub('eval', c.eval, d.eval), pr = sub('perRepo', c.perRepo, d.perRepo), lat = sub('latency', c.latency, d.latency);
-  const ints: Array<[string, number, number]> = [['seed', c.seed, 0], ['threads', c.threads, 1], ['eval.batch', ev.batch, 1], ['eval.maxNewTokens', ev.maxNewTokens, 1],
+  const ints: Array<[string, number, number]> = [['seed', c.seed, 0], ['eval.batch', ev.batch, 1], ['eval.maxNewTokens', ev.maxNewTokens, 1],
     ['eval.bootstrapSamples', ev.bootstrapSamples, 1], ['eval.tasksPerRepo', ev.tasksPerRepo, 0], ['perRepo.repos', pr.repos, 1], ['perRepo.minTrainTasks', pr.minTrainTasks, 1],
     ['latency.tasks', lat.tasks, 1], ['latency.promptTokens', lat.promptTokens, 1], ['latency.newTokens', lat.newTokens, 1]];
   for (const [k, v, min] of ints) if (!Number.isInteger(v) || v < min) fail(`${k} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
@@ -64,7 +63,7 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     if (v.mode !== k) fail(`train.${k} has mode "${v.mode}"`);
     train[k] = v;
   }
-  return Object.freeze({ seed: c.seed, threads: c.threads, eval: ev, perRepo: pr, rag: ragRest, latency: lat, train });
+  return Object.freeze({ seed: c.seed, eval: ev, perRepo: pr, rag: ragRest, latency: lat, train });
 }
 
 /** Reads configs/bench-static.json; `train` entries that are strings are paths relative to it. */

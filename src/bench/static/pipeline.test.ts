@@ -5,9 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTinyBench } from '../../../test/fixtures/tiny-bench.js';
-import { defaultFinetuneConfig, type FinetuneConfig, type FinetuneMode } from '../../train/finetune-tasks.js';
-import { defaultBenchStaticConfig, validateBenchStaticConfig, type BenchStaticConfig } from './config.js';
+import { makeTinyBench, tinyBenchConfig } from '../../../test/fixtures/tiny-bench.js';
+import { validateBenchStaticConfig } from './config.js';
 import { runStaticBench, baseModelHashes } from './pipeline.js';
 import { stageDir } from './cache.js';
 import type { Stage } from './stages.js';
@@ -15,14 +14,6 @@ import type { Stage } from './stages.js';
 const root = mkdtempSync(join(tmpdir(), 'c2l-bench-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const bench = makeTinyBench(join(root, 'bench'));
-
-export function tinyBenchConfig(): BenchStaticConfig {
-  const ft = (mode: FinetuneMode): FinetuneConfig => ({ ...defaultFinetuneConfig(mode), maxTokens: 48, tasksPerRepo: 2, steps: 2, evalEvery: 1, checkpointEvery: 1,
-    valTasksPerRepo: 0, valBatch: 4, threads: 1, lora: { rank: 2, alpha: 4, targetModules: ['q_proj', 'v_proj'], dropout: 0 } });
-  const d = defaultBenchStaticConfig();
-  return { ...d, threads: 1, eval: { batch: 4, maxNewTokens: 4, bootstrapSamples: 100, tasksPerRepo: 0 }, perRepo: { repos: 2, minTrainTasks: 2, irOnSample: true },
-    latency: { tasks: 2, promptTokens: 16, newTokens: 2 }, train: { 'shared-lora': ft('shared-lora'), 'full-ft': ft('full-ft'), 'per-repo-lora': ft('per-repo-lora') } };
-}
 
 const run = (out: string, over: Partial<Parameters<typeof runStaticBench>[0]> = {}, cfg = tinyBenchConfig()) =>
   runStaticBench({ tasksDir: bench.tasksDir, out, modelDir: bench.modelDir, config: validateBenchStaticConfig(cfg, 'test'), command: 'test', ...over });

@@ -4,7 +4,6 @@
 // checkpoint in <out>/work/, and nothing half-written ever counts as done.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadNative } from '../../native/index.js';
 import { loadModelWithTokenizer } from '../../eval/prompting.js';
 import { readTasks } from '../../eval/run-tasks.js';
 import { resolveModelDir } from '../../model/default-model.js';
@@ -150,7 +149,6 @@ export function runStaticBench(o: BenchStaticOptions): BenchStaticResult {
   const result: BenchStaticResult = { plan, ran: [], skipped: plan.filter((p) => p.selected && p.state === 'done').map((p) => p.name), report: [] };
   if (o.dryRun) return result;
 
-  loadNative().setNumThreads(cfg.threads);
   let i = 0;
   const t0 = performance.now();
   for (const p of todo) {

@@ -6,11 +6,11 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Groups along x, one coloured bar per series label inside each group; whiskers at [lo, hi]. */
-export function barChartSvg(groups: BarGroup[], o: { title: string; yLabel: string; width?: number; height?: number }): string {
+export function barChartSvg(groups: BarGroup[], o: { title: string; yLabel: string; width?: number; height?: number; /** the y axis reaches at least this */ minTop?: number }): string {
   const W = o.width ?? 900, H = o.height ?? 420, m = { l: 60, r: 220, t: 40, b: 70 };
   const labels = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.label)))];
   const top = Math.max(1e-9, ...groups.flatMap((g) => g.bars.map((b) => Math.max(b.value, b.hi ?? b.value))).filter(Number.isFinite));
-  const yMax = top * 1.1;
+  const yMax = Math.max(top * 1.1, o.minTop ?? 0);
   const sy = (v: number) => H - m.b - (v / yMax) * (H - m.t - m.b);
   const gw = (W - m.l - m.r) / Math.max(1, groups.length), bw = (gw * 0.8) / Math.max(1, labels.length);
   const p: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -18,7 +18,7 @@ export function barChartSvg(groups: BarGroup[], o: { title: string; yLabel: stri
   for (let k = 0; k <= 5; k++) {
     const v = (yMax * k) / 5;
     p.push(`<line x1="${m.l}" y1="${sy(v).toFixed(1)}" x2="${W - m.r}" y2="${sy(v).toFixed(1)}" stroke="#eee"/>`,
-      `<text x="${m.l - 6}" y="${(sy(v) + 4).toFixed(1)}" text-anchor="end">${v.toPrecision(3)}</text>`);
+      `<text x="${m.l - 6}" y="${(sy(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toPrecision(3))}</text>`);
   }
   groups.forEach((g, gi) => {
     const x0 = m.l + gi * gw + gw * 0.1;
@@ -32,7 +32,7 @@ export function barChartSvg(groups: BarGroup[], o: { title: string; yLabel: stri
           `<line x1="${(x + bw * 0.25).toFixed(1)}" y1="${sy(b.hi).toFixed(1)}" x2="${(x + bw * 0.65).toFixed(1)}" y2="${sy(b.hi).toFixed(1)}" stroke="#222"/>`);
       }
     });
-    p.push(`<text x="${(m.l + gi * gw + gw / 2).toFixed(1)}" y="${H - m.b + 18}" text-anchor="middle">${esc(g.label)}</text>`);
+    p.push(`<text x="${(m.l + gi * gw + gw / 2).toFixed(1)}" y="${H - m.b + 18}" text-anchor="middle" font-size="11">${esc(g.label)}</text>`);
   });
   p.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`,
     `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">${esc(o.yLabel)}</text>`);

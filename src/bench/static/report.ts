@@ -116,14 +116,14 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
     '## Stages', '', mdTable(['stage', 'wall time (min)', 'finished', 'inputs hash'], stageRows), '',
   ].join('\n');
 
-  const emGroups: BarGroup[] = methods.map((m) => ({ label: m.label.replace(/ \(.*\)$/, ''), bars: (['cr', 'ir'] as EvalSplit[]).filter((s) => cell(m, s)).map((s) => {
+  const emGroups: BarGroup[] = methods.map((m) => ({ label: m.id, bars: (['cr', 'ir'] as EvalSplit[]).filter((s) => cell(m, s)).map((s) => {
     const e = cell(m, s)!.perTask.em; return { label: s === 'cr' ? 'cross-repo' : 'in-repo', value: 100 * e.estimate, lo: 100 * e.lo, hi: 100 * e.hi };
   }) }));
   const famGroups: BarGroup[] = families.map((f) => ({ label: f, bars: methods.filter((m) => cell(m, 'cr')?.report.perFamily[f]).map((m) => ({ label: m.label, value: 100 * cell(m, 'cr')!.report.perFamily[f]!.exactMatch })) }));
   const lengthSeries = methods.filter((m) => cell(m, 'cr')).map((m) => ({ label: m.label, points: emByLength(cell(m, 'cr')!.report.results) })).filter((s) => s.points.length > 0);
   const plots = [
-    barChartSvg(emGroups, { title: 'Exact match per method (95% repository-bootstrap CI)', yLabel: 'exact match %' }),
-    famGroups.length ? barChartSvg(famGroups, { title: 'Cross-repo exact match per assertion family', yLabel: 'exact match %' }) : '',
+    barChartSvg(emGroups, { title: 'Exact match per method (95% repository-bootstrap CI)', yLabel: 'exact match %', minTop: 5 }),
+    famGroups.length ? barChartSvg(famGroups, { title: 'Cross-repo exact match per assertion family', yLabel: 'exact match %', minTop: 5 }) : '',
     lengthSeries.length ? lineChartSvg(lengthSeries, { title: 'Cross-repo exact match by prompt length (own prefix tokens)', xLabel: 'prompt tokens (bin centre)', yLabel: 'exact match %' }) : '',
   ].filter(Boolean);
   const html = `<!doctype html>

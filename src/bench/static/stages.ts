@@ -84,7 +84,7 @@ function finetuneStage(mode: FinetuneMode): NonNullable<MethodSpec['train']> {
     version: 1,
     inputs: (ctx) => ({
       base: ctx.hashes.base, train: ctx.hashes.split('train'), val: ctx.hashes.split(mode === 'per-repo-lora' ? 'ir-val' : 'cr-val'),
-      config: ctx.config.train[mode], threads: ctx.config.threads, ...(mode === 'per-repo-lora' ? { repos: ctx.perRepoSample() } : {}),
+      config: ctx.config.train[mode], ...(mode === 'per-repo-lora' ? { repos: ctx.perRepoSample() } : {}),
     }),
     estimateSeconds: (ctx) => {
       const c: FinetuneConfig = ctx.config.train[mode];
@@ -96,7 +96,7 @@ function finetuneStage(mode: FinetuneMode): NonNullable<MethodSpec['train']> {
     },
     run(ctx, dir, work) {
       const mode_: FinetuneMode = mode;
-      const cfg = { ...ctx.config.train[mode_], threads: ctx.config.threads };
+      const cfg = ctx.config.train[mode_];
       const { model, tok, tokenizerJson } = ctx.base();
       const total = cfg.steps * (mode_ === 'per-repo-lora' ? ctx.config.perRepo.repos : 1);
       const bar = ctx.progress(`${mode_} train`, total);
@@ -207,7 +207,7 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
 
 const latencyStage: Stage = {
   name: 'latency', deps: ['shared-lora:train'], version: 1,
-  inputs: (ctx) => ({ base: ctx.hashes.base, tasks: ctx.hashes.split('cr-test'), corpus: ctx.hashes.corpus, latency: ctx.config.latency, rag: ctx.config.rag, seed: ctx.config.seed, threads: ctx.config.threads }),
+  inputs: (ctx) => ({ base: ctx.hashes.base, tasks: ctx.hashes.split('cr-test'), corpus: ctx.hashes.corpus, latency: ctx.config.latency, rag: ctx.config.rag, seed: ctx.config.seed }),
   estimateSeconds: (ctx) => ctx.config.latency.tasks * 3 * 0.05,
   run(ctx, dir) {
     const { model, tok } = ctx.base();

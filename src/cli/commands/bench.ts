@@ -45,4 +45,35 @@ export function register(program: Command): void {
       });
       report(o.json, result, () => {});
     });
+  registerStatic(bench);
+}
+
+/** `code2lora bench static`: the static-track table, every stage cached, then the report. */
+function registerStatic(bench: Command): void {
+  const cmd = bench.command('static')
+    .description('RepoPeftBench static-track table: trains and evaluates every baseline as cached stages, then writes README.md + report.html')
+    .requiredOption('--tasks <dir>', 'task directory written by `code2lora tasks build`')
+    .option('--out <dir>', 'results folder (stages/, work/, README.md, report.html)', 'results/static')
+    .option('--config <file>', 'benchmark config (the fine-tuning configs it names are read too)', 'configs/bench-static.json')
+    .option('--model <dir>', 'base model directory (default: the shipped code2lora-base)')
+    .option('--corpus <dir>', "corpus RAG retrieves from (default: the one recorded in the tasks' stats.json)")
+    .option('--only <stage...>', 'run only these stages (a stage name like shared-lora:train, or a method id for all its stages), plus unfinished dependencies')
+    .option('--dry-run', 'list the stages with their state and estimated cost; run nothing', false);
+  threadsOption(cmd);
+  jsonOption(cmd, 'the plan and what ran')
+    .action(async (o: { tasks: string; out: string; config: string; model?: string; corpus?: string; only?: string[]; dryRun: boolean; threads: number; json: JsonFlag }) => {
+      applyThreads(o.threads);
+      const { runStaticBench } = await import('../../bench/static/pipeline.js');
+      const { loadBenchStaticConfig } = await import('../../bench/static/config.js');
+      const { progressBar } = await import('../progress.js');
+      const quiet = o.json === true;
+      const command = ['code2lora bench static', `--tasks ${o.tasks}`, `--out ${o.out}`, `--config ${o.config}`,
+        ...(o.model ? [`--model ${o.model}`] : []), ...(o.corpus ? [`--corpus ${o.corpus}`] : []), `--threads ${o.threads}`].join(' ');
+      const result = runStaticBench({
+        tasksDir: o.tasks, out: o.out, modelDir: o.model, corpusDir: o.corpus, config: loadBenchStaticConfig(o.config), only: o.only, dryRun: o.dryRun,
+        command, log: (s) => (quiet ? process.stderr.write(`${s}\n`) : console.log(s)),
+        progress: (label, total) => progressBar(label, total, ['loss', 'val']),
+      });
+      report(o.json, result, () => {});
+    });
 }
