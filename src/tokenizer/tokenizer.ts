@@ -89,7 +89,13 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
   if (maxId < 0) throw new Error(`tokenizer: ${source}: empty vocabulary`);
   const vocabSize = maxId + 1;
   // Last guard against a component the library accepted but cannot use: text must become tokens.
-  if (tok.encode(PROBE_TEXT, { add_special_tokens: false }).ids.length === 0) {
+  let probe: number[];
+  try {
+    probe = tok.encode(PROBE_TEXT, { add_special_tokens: false }).ids;
+  } catch (err) {
+    throw new Error(`tokenizer: ${source}: cannot encode text (${(err as Error).message}); a component is malformed`, { cause: err });
+  }
+  if (probe.length === 0) {
     throw new Error(`tokenizer: ${source}: encodes ${JSON.stringify(PROBE_TEXT)} to no tokens (normalizer or pre_tokenizer drops all text)`);
   }
 
