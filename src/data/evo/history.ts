@@ -44,6 +44,15 @@ export async function firstParentHistory(dir: string, rev: string, maxCommits = 
   if (maxCommits > 0) args.push(`--max-count=${maxCommits}`);
   args.push(rev, '--');
   const out = (await gitBuffer(dir, args, { maxBytes: 1024 * 1024 * 1024 })).toString('utf8');
+  return parseFirstParentLog(out, dir);
+}
+
+/**
+ * Parses the output of the `git log -z --raw --format=%x01%H %P%x02%cI` call above (newest first)
+ * into commits oldest first. The text comes from a repository we do not control: a header it cannot
+ * read fails with an Error naming `dir`; raw lines before any header are ignored.
+ */
+export function parseFirstParentLog(out: string, dir: string): HistoryCommit[] {
   const commits: HistoryCommit[] = [];
   let cur: HistoryCommit | null = null;
   const tokens = out.split('\0');
