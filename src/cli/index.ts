@@ -5,9 +5,12 @@ import { register as registerCorpus } from './commands/corpus.js';
 import { register as registerTasks } from './commands/tasks.js';
 import { register as registerTokenizer } from './commands/tokenizer.js';
 import { register as registerPretrain } from './commands/pretrain.js';
+import { register as registerAdapt } from './commands/adapt.js';
 import { register as registerComplete } from './commands/complete.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerBench } from './commands/bench.js';
+import { register as registerHyper } from './commands/hyper.js';
+import { register as registerAudit } from './commands/audit.js';
 
 /** The whole command tree. `configure` runs before the subcommands are added, so what it sets
  *  (exitOverride, configureOutput: the CLI tests use both) is inherited by every subcommand. */
@@ -24,8 +27,11 @@ export function buildProgram(configure?: (program: Command) => void): Command {
   registerTasks(program);
   registerTokenizer(program);
   registerPretrain(program);
+  registerAdapt(program);
   registerComplete(program);
   registerEval(program);
+  registerHyper(program);
+  registerAudit(program);
   registerBench(program);
   return program;
 }
