@@ -1,13 +1,16 @@
 // `code2lora complete`: greedy completion of a prompt file with the default (or a given) model,
-// optionally with a PEFT LoRA adapter.
+// optionally with a PEFT LoRA adapter (--adapter) or one generated on the fly for a repository
+// (--repo, through the embedding cache). The adapter is folded into a copy of the weights unless
+// --no-fold.
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { completeText } from '../../eval/complete.js';
+import { completeInRepo, completeText } from '../../eval/complete.js';
 import { applyThreads, intFlag, jsonOption, report, threadsOption, type JsonFlag } from '../flags.js';
+import { cacheOptions, fileProgress, resolveCacheFlag } from './adapt.js';
 
 interface CompleteFlags {
-  prompt: string; model?: string; adapter?: string; maxNewTokens: number; stop?: string[]; multiline?: boolean;
-  threads: number; json: JsonFlag;
+  prompt: string; model?: string; adapter?: string; repo?: string; hyper?: string; cache?: string | boolean; fold: boolean;
+  maxNewTokens: number; stop?: string[]; multiline?: boolean; threads: number; json: JsonFlag;
 }
 
 export function register(program: Command): void {
@@ -16,18 +19,33 @@ export function register(program: Command): void {
     .requiredOption('--prompt <file>', 'file whose contents are the prompt ("-" for stdin)')
     .option('--model <dir>', 'Hugging Face model directory (default: the shipped code2lora-base)')
     .option('--adapter <dir>', 'PEFT LoRA adapter directory to apply')
+    .option('--repo <dir>', 'generate the repository\'s adapter with the hypernetwork first (like `code2lora adapt`), then complete')
+    .option('--hyper <dir>', 'hypernetwork directory for --repo (default: the shipped models/code2lora-hyper)')
+    .option('--no-fold', 'apply the adapter per projection instead of folding it into a copy of the weights')
     .option('--max-new-tokens <n>', 'tokens to generate at most', intFlag('--max-new-tokens', 1), 64)
     .option('--stop <string...>', 'stop at any of these strings (default: end of line)')
     .option('--multiline', 'do not stop at the end of the line');
+  cacheOptions(cmd);
   threadsOption(cmd);
   jsonOption(cmd, 'the completion and its token counts')
-    .action((o: CompleteFlags) => {
+    .action(async (o: CompleteFlags) => {
+      if (o.repo !== undefined && o.adapter !== undefined) throw new Error('complete: give --adapter or --repo, not both');
+      if (o.repo === undefined && o.hyper !== undefined) throw new Error('complete: --hyper needs --repo');
+      if (o.repo === undefined && typeof o.cache === 'string') throw new Error('complete: --cache needs --repo');
       applyThreads(o.threads);
       const prompt = readFileSync(o.prompt === '-' ? 0 : o.prompt, 'utf8');
-      const r = completeText({
-        prompt, modelDir: o.model, adapterDir: o.adapter, maxNewTokens: o.maxNewTokens,
-        stopStrings: o.stop ?? (o.multiline ? [] : ['\n']),
-      });
+      const common = { prompt, modelDir: o.model, maxNewTokens: o.maxNewTokens, stopStrings: o.stop ?? (o.multiline ? [] : ['\n']), fold: o.fold };
+      let r;
+      if (o.repo !== undefined) {
+        const bar = fileProgress('adapt');
+        try {
+          r = await completeInRepo({ ...common, repoDir: o.repo, hyperDir: o.hyper, cacheDir: resolveCacheFlag(o.cache), onFile: bar.onFile });
+        } finally {
+          bar.stop();
+        }
+      } else {
+        r = completeText({ ...common, adapterDir: o.adapter });
+      }
       report(o.json, r, () => process.stdout.write(`${r.completion}\n`));
     });
 }
