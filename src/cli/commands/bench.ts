@@ -46,6 +46,7 @@ export function register(program: Command): void {
       report(o.json, result, () => {});
     });
   registerStatic(bench);
+  registerAdaptBench(bench);
 }
 
 /** `code2lora bench static`: the static-track table, every stage cached, then the report. */
@@ -75,5 +76,38 @@ function registerStatic(bench: Command): void {
         progress: (label, total) => progressBar(label, total, ['loss', 'val']),
       });
       report(o.json, result, () => {});
+    });
+}
+
+/** `code2lora bench adapt`: adapter time (cold, one file changed), head forward, decoding with the
+ *  adapter folded / unfolded, and the hypernetwork training step against plain LoRA's. */
+function registerAdaptBench(bench: Command): void {
+  const cmd = bench.command('adapt')
+    .description('adapter generation speed (cold cache, one file changed, head alone), decoding with the adapter folded/unfolded, hypernetwork vs plain LoRA training step')
+    .option('--files <n>', 'files in the synthetic repository', intFlag('--files', 1), 200)
+    .option('--corpus <dir>', 'corpus whose projects/* supply real code (missing: generated code)', '.cache/corpus')
+    .option('--model <dir>', 'base model directory (default: the shipped code2lora-base)')
+    .option('--hyper <dir>', 'hypernetwork directory (default: the shipped one, else an untrained head of the shipped config)')
+    .option('--head-runs <n>', 'timed head forward passes (median reported)', intFlag('--head-runs', 1), 50)
+    .option('--prompt <n>', 'prompt tokens for decoding', intFlag('--prompt', 1), 128)
+    .option('--new-tokens <n>', 'tokens decoded per run', intFlag('--new-tokens', 1), 64)
+    .option('--repeats <n>', 'best of this many decoding runs', intFlag('--repeats', 1), 3)
+    .option('--repos-per-step <n>', 'repositories per training step', intFlag('--repos-per-step', 1), 2)
+    .option('--seqs-per-repo <n>', 'sequences per repository per training step', intFlag('--seqs-per-repo', 1), 8)
+    .option('--seq <n>', 'tokens per training sequence', intFlag('--seq', 2), 256)
+    .option('--steps <n>', 'timed training steps of each kind (median reported)', intFlag('--steps', 1), 3)
+    .option('--warmup <n>', 'untimed training steps first', intFlag('--warmup', 0), 1)
+    .option('--seed <n>', 'random seed', intFlag('--seed', 0), 0);
+  threadsOption(cmd);
+  jsonOption(cmd, 'the results (perf/results/adapt.json for the record)')
+    .action(async (o: {
+      files: number; corpus: string; model?: string; hyper?: string; headRuns: number; prompt: number; newTokens: number; repeats: number;
+      reposPerStep: number; seqsPerRepo: number; seq: number; steps: number; warmup: number; seed: number; threads: number; json: JsonFlag;
+    }) => {
+      applyThreads(o.threads);
+      const { runAdaptBench } = await import('../../bench/adapt.js');
+      const { threads: _t, json, ...opts } = o;
+      const result = await runAdaptBench({ ...opts, modelDir: o.model, hyperDir: o.hyper, log: json === true ? undefined : (s) => console.log(s) });
+      report(json, result, () => {});
     });
 }
