@@ -2,7 +2,7 @@
 // on a tiny untrained hypernetwork: the adapter directory and report, the default --out, bad
 // repositories and hypernetworks as clear errors (the launcher turns a rejected command into exit
 // code 1 with the message), and folded vs unfolded completion.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -26,7 +26,7 @@ const cache = join(root, 'cache');
 
 const code = (k: number) => `def f_${k}(x):\n    y = x * ${k}\n    return y + ${k}\n\n\nclass C${k}:\n    def m(self):\n        return f_${k}(${k}) - ${k}\n`;
 
-function repo(name: string, files: Record<string, string>): string {
+function repo(name: string, files: Record<string, string | Buffer>): string {
   const dir = join(root, 'repos', name);
   mkdirSync(dir, { recursive: true });
   for (const [rel, body] of Object.entries(files)) {
@@ -99,6 +99,37 @@ describe('code2lora adapt', () => {
     await expect(run('adapt', tests, '--out', out, ...flags)).rejects.toThrow(/tests-only: it has only test files \(2\)/);
     await expect(run('adapt', join(root, 'no-such-repo'), '--out', out, ...flags)).rejects.toThrow(/no-such-repo does not exist/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('reports binary and non-UTF-8 files as skipped, survives a symlink loop, and rebuilds a corrupt cache entry', async () => {
+    const dir = repo('messy', { 'ok.py': code(11), 'two.py': code(12), 'bin.py': Buffer.from([0, 1, 2, 3, 0]), 'latin.py': Buffer.from([0x63, 0xe9, 0xe9, 0x0a]) });
+    symlinkSync(dir, join(dir, 'loop'));
+    const out = join(root, 'adapters', 'messy');
+    const ownCache = join(root, 'cache-messy');
+    const text = await run('adapt', dir, '--out', out, '--model', modelDir, '--hyper', hyperDir, '--cache', ownCache);
+    expect(text).toContain('skipped bin.py: binary');
+    expect(text).toMatch(/skipped latin\.py: /);
+    expect(readProvenance(out)?.encoding.skipped.map((s) => s.file).sort()).toEqual(['bin.py', 'latin.py']);
+    // damage one cache entry: it is detected by its checksum, reported, rebuilt, and the adapter is unchanged
+    const entries = readdirSync(ownCache, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.emb'));
+    expect(entries).toHaveLength(2);
+    const entry = join(ownCache, entries[0]);
+    const bytes = readFileSync(entry);
+    bytes[20] ^= 0xff;
+    writeFileSync(entry, bytes);
+    const before = readFileSync(join(out, 'adapter_model.safetensors'));
+    const again = await run('adapt', dir, '--out', out, '--model', modelDir, '--hyper', hyperDir, '--cache', ownCache);
+    expect(again).toMatch(/rebuilt corrupt cache entry .*checksum mismatch/);
+    expect(again).toContain('2 files (1 from the cache)');
+    expect(readProvenance(out)?.encoding.corruptCacheEntries).toHaveLength(1);
+    expect(readFileSync(join(out, 'adapter_model.safetensors')).equals(before)).toBe(true);
+  });
+
+  it('a damaged head.safetensors is a clear error naming it', async () => {
+    const bad = join(root, 'hyper-damaged');
+    makeTinyHyper(bad, modelDir);
+    writeFileSync(join(bad, 'head.safetensors'), Buffer.from('garbage'));
+    await expect(run('adapt', pkg, '--out', join(root, 'y'), '--model', modelDir, '--hyper', bad)).rejects.toThrow(/hyper-damaged\/head\.safetensors/);
   });
 
   it('refuses a hypernetwork for another base model, naming both hashes; names a missing one', async () => {
