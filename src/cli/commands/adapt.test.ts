@@ -161,6 +161,8 @@ describe('code2lora complete with a generated adapter', () => {
     expect(unfolded.completion).toBe(folded.completion);
     expect(fromDir.completion).toBe(folded.completion);
     expect(folded.adapt.encoding.files).toBe(2);
+    expect(folded.adapt.encoding.cached).toBe(2); // the cache `adapt` filled above
+    expect(unfolded.adapt.encoding.cached).toBe(0); // --no-cache
   });
 
   it('refuses --repo with --adapter, and --hyper or --cache without --repo', async () => {
