@@ -58,7 +58,7 @@ export function register(program: Command): void {
   splitFlags(
     tasks
       .command('build')
-      .description('Static track: tasks from every project of a corpus, split CR/IR, JSONL per split + stats.json')
+      .description('Static track: tasks from every project of a corpus (the released builder\'s rules), split CR/IR, balanced selection per repository, JSONL per split + stats.json')
       .option('--corpus <dir>', 'corpus folder (holding manifest.json)', b.corpusDir)
       .option('--out <dir>', 'output folder', b.outDir)
       .option('--only <names...>', 'only these projects (manifest names)')
