@@ -162,6 +162,13 @@ describe('adapt: bad hypernetworks', () => {
     const dataStart = 8 + Number(bytes.readBigUInt64LE(0));
     bytes.fill(0xff, dataStart, dataStart + 256); // 0xffffffff is a float32 NaN
     writeFileSync(head, bytes);
+    // the checksum recorded in hyper.json catches any change of the head's bytes at load
+    expect(() => loadHyperStack({ modelDir, hyperDir: dir })).toThrow(/head\.safetensors: SHA-256 [0-9a-f]{64} differs from the [0-9a-f]{64} recorded in hyper\.json/);
+    // without a recorded checksum, the non-finite output is still refused
+    const specFile = join(dir, 'hyper.json');
+    const spec = JSON.parse(readFileSync(specFile, 'utf8'));
+    delete spec.headSha256;
+    writeFileSync(specFile, JSON.stringify(spec));
     const s = loadHyperStack({ modelDir, hyperDir: dir });
     await expect(adaptRepository(s, repo('nan', { 'a.py': code(8) }), null)).rejects.toThrow(/hyper-nan: emitted a non-finite value/);
   });

@@ -26,6 +26,8 @@ export interface HyperSpec {
   encoder: { kind: 'base-mean-pool'; window: WindowConfig; repo: RepoEmbeddingConfig };
   /** storage dtype of head.safetensors */
   dtype: 'F32' | 'F16';
+  /** SHA-256 of head.safetensors, written by save(): load() refuses a head whose bytes changed */
+  headSha256?: string;
   /** anything about training worth keeping beside the weights */
   training?: Record<string, unknown>;
 }
@@ -46,8 +48,10 @@ export class Hypernetwork {
   /** Saves head + spec atomically (the head first, so a spec never points at a missing head). */
   save(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    this.head.save(path.join(dir, 'head.safetensors'), this.spec.dtype);
-    writeFileAtomicSync(path.join(dir, 'hyper.json'), JSON.stringify(this.spec, null, 2) + '\n');
+    const headFile = path.join(dir, 'head.safetensors');
+    this.head.save(headFile, this.spec.dtype);
+    const spec = { ...this.spec, headSha256: sha256Hex(fs.readFileSync(headFile)) };
+    writeFileAtomicSync(path.join(dir, 'hyper.json'), JSON.stringify(spec, null, 2) + '\n');
   }
 
   static load(dir: string, model: LlamaModel, tokenizer: TextTokenizer, baseModelSha256: string): Hypernetwork {
@@ -62,7 +66,12 @@ export class Hypernetwork {
     const fp = tokenizerFingerprint(tokenizer);
     if (spec.tokenizer !== fp) throw new Error(`${specFile}: trained with tokenizer ${spec.tokenizer}, the base model's tokenizer is ${fp}`);
     validateWindowConfig(spec.encoder.window, model.config.maxPositionEmbeddings);
-    const head = HyperHead.load(path.join(dir, 'head.safetensors'), model.config);
+    const headFile = path.join(dir, 'head.safetensors');
+    if (spec.headSha256 !== undefined && fs.existsSync(headFile)) {
+      const got = sha256Hex(fs.readFileSync(headFile));
+      if (got !== spec.headSha256) throw new Error(`${headFile}: SHA-256 ${got} differs from the ${spec.headSha256} recorded in hyper.json (damaged or replaced head)`);
+    }
+    const head = HyperHead.load(headFile, model.config);
     return new Hypernetwork(head, spec, model, tokenizer);
   }
 
