@@ -91,7 +91,8 @@ export function register(program: Command): void {
       const r = pretrain({
         config: cfg, out: o.out, tokenizerPath: o.tokenizer, tokenizer: tok, train, val, command, init,
         dataManifest: { ...dataManifest, init: initRecord },
-        fingerprint: { config: cfg, trainTokens: train.tokens.length, valTokens: val.tokens.length, trainRepos: files.trainRepos, valRepos: files.valRepos, extraProjects: (extraRecord?.projects as unknown[] | undefined) ?? null, init: initRecord },
+        // threads change speed, not the run: a resume may use another count
+        fingerprint: { config: { ...cfg, threads: undefined }, trainTokens: train.tokens.length, valTokens: val.tokens.length, trainRepos: files.trainRepos, valRepos: files.valRepos, extraProjects: (extraRecord?.projects as unknown[] | undefined) ?? null, init: initRecord },
         onStep(i) {
           tokS = tokS ? 0.9 * tokS + 0.1 * (i.tokens / i.seconds) : i.tokens / i.seconds;
           bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '', tok_s: tokS.toFixed(0) });
