@@ -94,8 +94,9 @@ export interface FinetuneRun {
   /** the frozen base (LoRA modes) or the model to train in place (full-ft) */
   model: LlamaModel;
   tokenizer: TextTokenizer;
-  /** tokenizer.json text, written next to a fully fine-tuned model */
+  /** tokenizer.json (and tokenizer_config.json) text, written next to a fully fine-tuned model */
   tokenizerJson: string;
+  tokenizerConfigJson?: string;
   train: readonly Task[];
   /** shared-lora / full-ft: cross-repo validation tasks (cr-val); per-repo-lora: in-repo (ir-val) */
   val: readonly Task[];
@@ -155,7 +156,10 @@ function trainOne(run: FinetuneRun, cfg: Readonly<FinetuneConfig>, one: OneRun, 
   const adapterFor = (): ProjectionAdapter | null => one.adapter;
   const saveBest = () => replaceDirAtomicSync(bestDir, (tmp) => {
     if (one.adapter) one.adapter.savePeft(tmp, run.model.config, run.baseModelName);
-    else saveLlama(tmp, run.model, { tokenizerJson: run.tokenizerJson });
+    else {
+      saveLlama(tmp, run.model, { tokenizerJson: run.tokenizerJson });
+      if (run.tokenizerConfigJson) writeFileAtomicSync(join(tmp, 'tokenizer_config.json'), run.tokenizerConfigJson);
+    }
   });
   const writeCurve = () => {
     writeFileAtomicSync(curvePath, JSON.stringify(curve));

@@ -100,7 +100,9 @@ export function runStaticBench(o: BenchStaticOptions): BenchStaticResult {
       // The first call reuses the loaded copy's tokenizer; every call gets fresh weights.
       const fresh = loadModelWithTokenizer(modelDir);
       loaded ??= fresh;
-      return { model: fresh.model, tok: loaded.tokenizer, tokenizerJson: readFileSync(join(modelDir, 'tokenizer.json'), 'utf8') };
+      const tcfg = join(modelDir, 'tokenizer_config.json');
+      return { model: fresh.model, tok: loaded.tokenizer, tokenizerJson: readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'),
+        tokenizerConfigJson: existsSync(tcfg) ? readFileSync(tcfg, 'utf8') : undefined };
     },
     perRepoSample() {
       sample ??= perRepoSample(ctx.tasks('train'), ctx.tasks('ir-val'), ctx.tasks('ir-test'), cfg.perRepo.repos, cfg.perRepo.minTrainTasks, cfg.seed);

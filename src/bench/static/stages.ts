@@ -32,7 +32,7 @@ export interface BenchContext {
   hashes: { base: string; corpus: string; split(name: string): string };
   tasks(split: string): Task[];
   /** a fresh copy of the base model (training changes it) and its tokenizer */
-  base(): { model: LlamaModel; tok: TextTokenizer; tokenizerJson: string };
+  base(): { model: LlamaModel; tok: TextTokenizer; tokenizerJson: string; tokenizerConfigJson?: string };
   /** the per-repository LoRA sample (training repositories, seeded) */
   perRepoSample(): string[];
   /** the artefact folder of a finished stage */
@@ -89,19 +89,19 @@ function finetuneStage(mode: FinetuneMode): NonNullable<MethodSpec['train']> {
     estimateSeconds: (ctx) => {
       const c: FinetuneConfig = ctx.config.train[mode];
       const runs = mode === 'per-repo-lora' ? ctx.config.perRepo.repos : 1;
-      // sequences are ~85% of maxTokens on average; validation every evalEvery steps
       const evals = Math.ceil(c.steps / c.evalEvery);
       const valTasks = mode === 'per-repo-lora' ? 30 : (c.valTasksPerRepo || 50) * (c.valMaxRepos || 30);
-      return runs * (0.85 * tokenBudget(c) / COST.trainTokensPerS + evals * valTasks * COST.valSecondsPerTask);
+      // left padding to the longest sequence of a batch: the compute is close to the whole budget
+      return runs * (tokenBudget(c) / COST.trainTokensPerS + evals * valTasks * COST.valSecondsPerTask);
     },
     run(ctx, dir, work) {
       const mode_: FinetuneMode = mode;
       const cfg = ctx.config.train[mode_];
-      const { model, tok, tokenizerJson } = ctx.base();
+      const { model, tok, tokenizerJson, tokenizerConfigJson } = ctx.base();
       const total = cfg.steps * (mode_ === 'per-repo-lora' ? ctx.config.perRepo.repos : 1);
       const bar = ctx.progress(`${mode_} train`, total);
       const summaries = finetuneTasks({
-        config: cfg, model, tokenizer: tok, tokenizerJson, train: ctx.tasks('train'),
+        config: cfg, model, tokenizer: tok, tokenizerJson, tokenizerConfigJson, train: ctx.tasks('train'),
         val: ctx.tasks(mode_ === 'per-repo-lora' ? 'ir-val' : 'cr-val'), repos: mode_ === 'per-repo-lora' ? ctx.perRepoSample() : undefined,
         out: work, baseModelName: ctx.modelDir, command: ctx.command,
         onStep: (i) => bar.update(i.done, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '' }),
