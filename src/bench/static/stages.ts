@@ -165,7 +165,8 @@ export const METHODS: MethodSpec[] = [
 ];
 
 /** The tasks one evaluation covers: IR rows use the per-repo LoRA sample when configured so. */
-export function evalRepos(ctx: BenchContext, split: EvalSplit): string[] | undefined {
+export function evalRepos(ctx: BenchContext, split: EvalSplit, method?: string): string[] | undefined {
+  if (split === 'ir' && method === 'per-repo-lora') return ctx.perRepoSample(); // adapters exist for the sample only
   return split === 'ir' && ctx.config.perRepo.irOnSample && METHODS.some((m) => m.id === 'per-repo-lora') ? ctx.perRepoSample() : undefined;
 }
 
@@ -174,11 +175,11 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
   return {
     name: `${m.id}:${split}`, deps: trainStage ? [trainStage] : [], version: 1,
     inputs: (ctx) => ({
-      base: ctx.hashes.base, tasks: ctx.hashes.split(SPLIT_FILE[split]), eval: ctx.config.eval, repos: evalRepos(ctx, split) ?? 'all',
+      base: ctx.hashes.base, tasks: ctx.hashes.split(SPLIT_FILE[split]), eval: ctx.config.eval, repos: evalRepos(ctx, split, m.id) ?? 'all',
       ...(m.rag ? { rag: { ...ctx.config.rag, variant: m.rag }, corpus: ctx.hashes.corpus } : {}), seed: ctx.config.seed,
     }),
     estimateSeconds: (ctx) => {
-      const repos = evalRepos(ctx, split);
+      const repos = evalRepos(ctx, split, m.id);
       let tasks = ctx.tasks(SPLIT_FILE[split]);
       if (repos) { const keep = new Set(repos); tasks = tasks.filter((t) => keep.has(t.repo)); }
       if (ctx.config.eval.tasksPerRepo > 0) {
@@ -194,7 +195,7 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
       const r: EvalReport = evaluateLoaded(p.model, p.tok, {
         modelName: p.name, adapter: p.adapter ?? null, adapterFor: p.adapterFor, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
         maxNewTokens: ctx.config.eval.maxNewTokens, batch: ctx.config.eval.batch, limit: 0, tasksPerRepo: ctx.config.eval.tasksPerRepo,
-        repos: evalRepos(ctx, split), rag: m.rag ? { ...ctx.config.rag, variant: m.rag } : undefined, corpusDir: ctx.corpusDir,
+        repos: evalRepos(ctx, split, m.id), rag: m.rag ? { ...ctx.config.rag, variant: m.rag } : undefined, corpusDir: ctx.corpusDir,
         bootstrapSamples: ctx.config.eval.bootstrapSamples, seed: ctx.config.seed,
         onProgress: (done, total) => { bar ??= ctx.progress(`${m.id} ${SPLIT_FILE[split]}`, total); bar.update(done); },
       });
