@@ -1,6 +1,6 @@
 // The corpus manifest: what makes a corpus reproducible (the data itself is never committed).
 // <cache>/manifest.json, written atomically; one entry per project folder under <cache>/projects/.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 
@@ -67,6 +67,23 @@ export async function readManifest(cacheDir: string): Promise<Manifest> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyManifest();
     throw new Error(`${file}: cannot read: ${(err as Error).message}`);
   }
+  return parseManifest(text, file);
+}
+
+/** readManifest for synchronous callers (pipeline stages). */
+export function readManifestSync(cacheDir: string): Manifest {
+  const file = manifestPath(cacheDir);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyManifest();
+    throw new Error(`${file}: cannot read: ${(err as Error).message}`);
+  }
+  return parseManifest(text, file);
+}
+
+function parseManifest(text: string, file: string): Manifest {
   let m: unknown;
   try {
     m = JSON.parse(text);

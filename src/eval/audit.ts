@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { LoraAdapter } from '../adapters/lora/layer.js';
 import { Hypernetwork, modelFileSha256 } from '../adapters/hyper/hypernet.js';
 import { adapterDiversity, derangement, meanAdapter, type AdapterDiversity } from '../adapters/hyper/audit-adapters.js';
-import { readManifest } from '../data/corpus/manifest.js';
+import { readManifestSync } from '../data/manifest.js';
 import type { ProjectionAdapter } from '../model/llama/model.js';
 import { repoRelative } from '../util/repo-root.js';
 import { bootstrapDiff, type DiffInterval } from './bootstrap.js';
@@ -60,14 +60,14 @@ export interface AuditReport {
   exactByCondition: Partial<Record<AuditCondition, number[]>>;
 }
 
-export async function runAudit(o: AuditOptions): Promise<AuditReport> {
+export function runAudit(o: AuditOptions): AuditReport {
   const { dir, model, tokenizer } = loadModelWithTokenizer(o.modelDir);
   const hyper = Hypernetwork.load(o.hyperDir, model, tokenizer, modelFileSha256(dir));
   const tasks = readTasks(o.tasksDir, o.split);
   const repos = [...new Set(tasks.map((t) => t.repo))].sort();
   if (repos.length < 2) throw new Error(`audit ${o.split}: needs at least two repositories, found ${repos.length}`);
   const corpus = o.corpusDir ?? tasksCorpusDir(o.tasksDir);
-  const manifest = await readManifest(corpus);
+  const manifest = readManifestSync(corpus);
   const dirs = new Map(manifest.projects.map((p) => [p.name, path.join(corpus, p.dir)]));
   const t0 = performance.now();
   const own = new Map<string, LoraAdapter>();
@@ -76,7 +76,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     o.onProgress?.('embed', i, repos.length);
     const d = dirs.get(repo);
     if (!d) throw new Error(`audit: repository ${repo} has tasks but no folder in the corpus ${corpus}`);
-    const { adapter, embedding } = await hyper.adapt(d, o.cacheDir);
+    const { adapter, embedding } = hyper.adapt(d, o.cacheDir);
     own.set(repo, adapter);
     files += embedding.files; cachedFiles += embedding.cached;
   }

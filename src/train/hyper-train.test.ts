@@ -41,7 +41,7 @@ describe('hypernetwork training', () => {
     expect(curve.filter((p: { valLoss?: number }) => p.valLoss !== undefined).map((p: { step: number }) => p.step)).toEqual([3, 6]);
     const { model, } = loadLlama(bench.modelDir);
     const h = Hypernetwork.load(s.best, model, bench.tok, sha);
-    const { adapter, embedding } = await h.adapt(repoDirs.get('zeta')!, join(root, 'emb-cache'));
+    const { adapter, embedding } = h.adapt(repoDirs.get('zeta')!, join(root, 'emb-cache'));
     expect(embedding.files).toBe(1);
     expect(adapter.weights.size).toBe(7);
     expect(() => Hypernetwork.load(s.best, model, bench.tok, '0'.repeat(64))).toThrow(new RegExp(`trained for base model sha256 ${sha}, but the loaded base model is sha256 0{64}`));

@@ -129,15 +129,15 @@ export interface HyperTrainSummary {
 }
 
 /** Embeds every named repository (cached per file); a repository with no folder is an error naming it. */
-export async function embedRepos(hyper: Hypernetwork, repos: readonly string[], repoDirs: ReadonlyMap<string, string>, cacheDir: string | null,
-  onEmbed?: (done: number, total: number, repo: string) => void): Promise<Map<string, RepoEmbedding>> {
+export function embedRepos(hyper: Hypernetwork, repos: readonly string[], repoDirs: ReadonlyMap<string, string>, cacheDir: string | null,
+  onEmbed?: (done: number, total: number, repo: string) => void): Map<string, RepoEmbedding> {
   const out = new Map<string, RepoEmbedding>();
   let i = 0;
   for (const repo of repos) {
     const dir = repoDirs.get(repo);
     if (!dir) throw new Error(`hyper train: repository ${repo} has tasks but no folder in the corpus`);
     onEmbed?.(i++, repos.length, repo);
-    out.set(repo, await hyper.embed(dir, cacheDir));
+    out.set(repo, hyper.embed(dir, cacheDir));
   }
   onEmbed?.(repos.length, repos.length, '');
   return out;
@@ -147,7 +147,7 @@ export function hyperSpec(cfg: Readonly<HyperTrainConfig>, baseModelSha256: stri
   return { format: HYPER_FORMAT, version: 1, baseModelSha256, tokenizer: tokenizerFingerprint(tok), encoder: { kind: 'base-mean-pool', window: cfg.encoder, repo: cfg.repo }, dtype: cfg.dtype, training };
 }
 
-export async function trainHypernetwork(run: HyperTrainRun): Promise<HyperTrainSummary | null> {
+export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null {
   const model = run.model;
   const cfg = validateHyperTrainConfig(run.config, 'hyper train', model.config.hiddenSize, model.config.maxPositionEmbeddings);
   if (run.train.length === 0) throw new Error('hyper train: no training tasks');
@@ -161,7 +161,7 @@ export async function trainHypernetwork(run: HyperTrainRun): Promise<HyperTrainS
   const sampler = new RepoTaskSampler(run.train, tok, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo });
   const valSet = validationSet(run.val, tok, { maxTokens: cfg.maxTokens, batch: cfg.valBatch, tasksPerRepo: cfg.valTasksPerRepo, maxRepos: cfg.valMaxRepos, seed: cfg.seed });
   const t0 = performance.now();
-  const embeddings = await embedRepos(hyper, [...sampler.repos, ...valSet.repos.keys()], run.repoDirs, run.cacheDir, run.onEmbed);
+  const embeddings = embedRepos(hyper, [...sampler.repos, ...valSet.repos.keys()], run.repoDirs, run.cacheDir, run.onEmbed);
   const embedSeconds = (performance.now() - t0) / 1000;
   const E = cfg.head.embedDim;
   const embTensor = (repos: readonly string[]) => {

@@ -79,7 +79,7 @@ export class Hypernetwork {
     return cacheDir ? new EmbeddingCache(cacheDir, this.encoder.id) : null;
   }
 
-  async embed(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): Promise<RepoEmbedding> {
+  embed(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): RepoEmbedding {
     return embedRepository(repoDir, this.encoder, this.embeddingCache(cacheDir), this.spec.encoder.repo, onFile);
   }
 
@@ -89,8 +89,8 @@ export class Hypernetwork {
     return new LoraAdapter(this.head.loraConfig(), this.model.config, out);
   }
 
-  async adapt(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): Promise<{ adapter: LoraAdapter; embedding: RepoEmbedding }> {
-    const embedding = await this.embed(repoDir, cacheDir, onFile);
+  adapt(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): { adapter: LoraAdapter; embedding: RepoEmbedding } {
+    const embedding = this.embed(repoDir, cacheDir, onFile);
     return { adapter: this.adapterFromEmbedding(embedding.vector), embedding };
   }
 }

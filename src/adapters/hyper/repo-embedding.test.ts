@@ -44,7 +44,7 @@ describe('repository encoder', () => {
     expect(isEncoderExcluded('pkg/conftest.py')).toBe(true);
     expect(isEncoderExcluded('pkg/core.py')).toBe(false);
     const dir = repo('many', Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`p/m${i}.py`, code(i)])));
-    const l = await listEncoderFiles(dir, 4);
+    const l = listEncoderFiles(dir, 4);
     expect(l.files).toEqual(['p/m0.py', 'p/m2.py', 'p/m5.py', 'p/m7.py']);
     expect(l.capped).toBe(6);
   });
@@ -66,18 +66,18 @@ describe('repository encoder', () => {
   it('re-embeds only the changed file; the cache gives identical embeddings', async () => {
     const dir = repo('cached', { 'a.py': code(1), 'b.py': code(2), 'c.py': code(3), 'tests/test_a.py': 'def test():\n    assert 1 == 1\n' });
     const cache = new EmbeddingCache(join(root, 'cache1'), encoder.id);
-    const cold = await embedRepository(dir, encoder, cache);
+    const cold = embedRepository(dir, encoder, cache);
     expect(cold.files).toBe(3);
     expect(cold.cached).toBe(0);
     expect(cold.testFilesExcluded).toBe(1);
-    const warm = await embedRepository(dir, encoder, cache);
+    const warm = embedRepository(dir, encoder, cache);
     expect(warm.cached).toBe(3);
     expect(Array.from(warm.vector)).toEqual(Array.from(cold.vector));
     writeFileSync(join(dir, 'b.py'), code(7));
-    const changed = await embedRepository(dir, encoder, cache);
+    const changed = embedRepository(dir, encoder, cache);
     expect(changed.cached).toBe(2);
     expect(Array.from(changed.vector)).not.toEqual(Array.from(cold.vector));
-    const nocache = await embedRepository(dir, encoder, null);
+    const nocache = embedRepository(dir, encoder, null);
     for (let j = 0; j < nocache.vector.length; j++) expect(changed.vector[j]).toBeCloseTo(nocache.vector[j], 6);
   });
 
@@ -85,20 +85,20 @@ describe('repository encoder', () => {
     const dir = repo('corrupt', { 'a.py': code(4) });
     const cacheDir = join(root, 'cache2');
     const cache = new EmbeddingCache(cacheDir, encoder.id);
-    const first = await embedRepository(dir, encoder, cache);
+    const first = embedRepository(dir, encoder, cache);
     const entryDir = join(cacheDir, encoder.id);
     const sub = readdirSync(entryDir)[0];
     const entry = join(entryDir, sub, readdirSync(join(entryDir, sub))[0]);
     const bytes = readFileSync(entry);
     bytes[20] ^= 0xff; // flip bits inside the vector
     writeFileSync(entry, bytes);
-    const again = await embedRepository(dir, encoder, cache);
+    const again = embedRepository(dir, encoder, cache);
     expect(again.corrupt).toHaveLength(1);
     expect(again.corrupt[0]).toMatch(/checksum/);
     expect(again.cached).toBe(0);
     expect(Array.from(again.vector)).toEqual(Array.from(first.vector));
     writeFileSync(entry, bytes.subarray(0, 10)); // truncated
-    const third = await embedRepository(dir, encoder, cache);
+    const third = embedRepository(dir, encoder, cache);
     expect(third.corrupt[0]).toMatch(/bytes, expected/);
     expect(statSync(entry).size).toBe(bytes.length); // rebuilt
   });
@@ -107,17 +107,17 @@ describe('repository encoder', () => {
     const dir = repo('mixed', { 'ok.py': code(5), 'bin.py': Buffer.from([0, 1, 2, 3, 0]), 'latin.py': Buffer.from([0x63, 0xe9, 0xe9, 0x0a]) });
     symlinkSync(dir, join(dir, 'loop'));
     symlinkSync(join(dir, 'ok.py'), join(dir, 'link.py'));
-    const r = await embedRepository(dir, encoder, null);
+    const r = embedRepository(dir, encoder, null);
     expect(r.files).toBe(1);
     expect(r.skipped.map((s) => s.file).sort()).toEqual(['bin.py', 'latin.py']);
   });
 
   it('refuses a repository with no Python files, or only tests, naming it', async () => {
     const none = repo('nopy', { 'README.md': '# hi\n' });
-    await expect(embedRepository(none, encoder, null)).rejects.toThrow(/nopy: it has no Python files/);
+    expect(() => embedRepository(none, encoder, null)).toThrow(/nopy: it has no Python files/);
     const onlyTests = repo('onlytests', { 'tests/test_x.py': code(1) });
-    await expect(embedRepository(onlyTests, encoder, null)).rejects.toThrow(/only test files/);
-    await expect(embedRepository(join(root, 'missing'), encoder, null)).rejects.toThrow(/does not exist/);
+    expect(() => embedRepository(onlyTests, encoder, null)).toThrow(/only test files/);
+    expect(() => embedRepository(join(root, 'missing'), encoder, null)).toThrow(/does not exist/);
   });
 
   it('a different encoder (other weights or windows) has a different cache identity', () => {

@@ -60,12 +60,12 @@ export function poolFileVectors(vectors: readonly Float32Array[]): Float32Array 
 export interface FileVectors { vectors: Float32Array[]; report: Omit<RepoEmbedding, 'vector'> }
 
 /** Every usable file's vector, through the cache (null cache = always recompute). */
-export async function embedRepositoryFiles(root: string, encoder: Encoder, cache: EmbeddingCache | null, cfg: RepoEmbeddingConfig = defaultRepoEmbeddingConfig(),
-  onFile?: (done: number, total: number) => void): Promise<FileVectors> {
+export function embedRepositoryFiles(root: string, encoder: Encoder, cache: EmbeddingCache | null, cfg: RepoEmbeddingConfig = defaultRepoEmbeddingConfig(),
+  onFile?: (done: number, total: number) => void): FileVectors {
   let st: fs.Stats;
   try { st = fs.statSync(root); } catch { throw new Error(`repository ${root} does not exist`); }
   if (!st.isDirectory()) throw new Error(`repository ${root} is not a folder`);
-  const list = await listEncoderFiles(root, cfg.maxFiles);
+  const list = listEncoderFiles(root, cfg.maxFiles);
   const report: Omit<RepoEmbedding, 'vector'> = {
     files: 0, windows: 0, cached: 0, corrupt: [], skipped: [], cappedFiles: list.capped, cappedWindows: 0, found: list.found, testFilesExcluded: list.testFiles,
   };
@@ -98,9 +98,9 @@ export async function embedRepositoryFiles(root: string, encoder: Encoder, cache
   return { vectors, report };
 }
 
-export async function embedRepository(root: string, encoder: Encoder, cache: EmbeddingCache | null, cfg: RepoEmbeddingConfig = defaultRepoEmbeddingConfig(),
-  onFile?: (done: number, total: number) => void): Promise<RepoEmbedding> {
-  const { vectors, report } = await embedRepositoryFiles(root, encoder, cache, cfg, onFile);
+export function embedRepository(root: string, encoder: Encoder, cache: EmbeddingCache | null, cfg: RepoEmbeddingConfig = defaultRepoEmbeddingConfig(),
+  onFile?: (done: number, total: number) => void): RepoEmbedding {
+  const { vectors, report } = embedRepositoryFiles(root, encoder, cache, cfg, onFile);
   if (vectors.length === 0) {
     const why = report.found === 0
       ? (report.testFilesExcluded > 0 ? `it has only test files (${report.testFilesExcluded})` : 'it has no Python files')

@@ -2,7 +2,7 @@
 // tests (any path component containing "test"), regular files only (links are never followed, so a
 // symlink loop cannot trap the walk), at most maxFiles of them: over the cap, an evenly spaced
 // sample of the sorted paths, reported, so a huge repository cannot take minutes.
-import { listPythonFiles } from '../../data/python/files.js';
+import { listPythonFilesSync } from '../../data/python/files.js';
 
 /** METHOD.md's encoder rule, broader than the benchmark's test-file rule: any component with "test". */
 export function isEncoderExcluded(relPath: string): boolean {
@@ -20,8 +20,8 @@ export interface RepoFileList {
   testFiles: number;
 }
 
-export async function listEncoderFiles(root: string, maxFiles: number): Promise<RepoFileList> {
-  const all = await listPythonFiles(root);
+export function listEncoderFiles(root: string, maxFiles: number): RepoFileList {
+  const all = listPythonFilesSync(root);
   const kept = all.filter((f) => !isEncoderExcluded(f));
   const testFiles = all.length - kept.length;
   if (kept.length <= maxFiles) return { files: kept, found: kept.length, capped: 0, testFiles };

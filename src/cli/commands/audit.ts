@@ -24,12 +24,12 @@ export function register(program: Command): void {
     .option('--tasks-per-repo <n>', 'seeded sample of at most N tasks per repository (0 = all)', intFlag('--tasks-per-repo', 0), 0)
     .option('--seed <n>', 'seed for sampling and the bootstrap', intFlag('--seed', 0), 0);
   threadsOption(cmd);
-  jsonOption(cmd, 'the audit report').action(async (o: AuditFlags) => {
+  jsonOption(cmd, 'the audit report').action((o: AuditFlags) => {
     applyThreads(o.threads);
     const conditions = o.conditions.split(',').map((c) => c.trim()).filter(Boolean);
     for (const c of conditions) if (!(AUDIT_CONDITIONS as readonly string[]).includes(c)) throw new Error(`--conditions: unknown condition "${c}" (known: ${AUDIT_CONDITIONS.join(', ')})`);
     let bar: Progress | null = null, stage = '';
-    const r = await runAudit({
+    const r = runAudit({
       hyperDir: resolveHyperDir(o.hyper), modelDir: o.model, tasksDir: o.tasks, split: o.split, corpusDir: o.corpus, cacheDir: o.cache === false ? null : o.cache,
       conditions: conditions as AuditCondition[], maxNewTokens: o.maxNewTokens, batch: o.batch, tasksPerRepo: o.tasksPerRepo, seed: o.seed,
       onProgress: (what, done, total) => {

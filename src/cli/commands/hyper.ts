@@ -45,7 +45,7 @@ export function register(program: Command): void {
     const repoDirs = new Map(manifest.projects.map((p) => [p.name, path.join(corpus, p.dir)]));
     console.error(`hyper train: token budget ${hyperTokenBudget(valid).toLocaleString('en-US')} (steps x accumulation x repositories x tasks x maxTokens)`);
     let ebar: Progress | null = null, bar: Progress | null = null;
-    const s = await trainHypernetwork({
+    const s = trainHypernetwork({
       config: valid, model, baseModelSha256: modelFileSha256(dir), tokenizer, train: readTasks(o.tasks, 'train'), val: readTasks(o.tasks, 'cr-val'),
       repoDirs, cacheDir: o.cache === false ? null : o.cache, out: o.out, command: ['code2lora', ...process.argv.slice(2)].join(' '),
       onEmbed: (d, t) => { ebar ??= progressBar('embed repositories', t); ebar.update(d); },

@@ -1,5 +1,5 @@
 // Which files of a project are Python, which are tests, and a walk that never follows links.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** RepoPeftBench's rule: test_*.py, *_test.py, or any .py under a tests/ or test/ folder. */
@@ -16,6 +16,27 @@ const SKIP_DIRS = new Set(['.git', '.hg', '.svn', '__pycache__', 'node_modules',
 
 export function skipDir(name: string): boolean {
   return SKIP_DIRS.has(name) || (name.startsWith('.') && name !== '.') || name.endsWith('.egg-info');
+}
+
+/** listPythonFiles without awaiting: the same walk, for synchronous callers (pipeline stages). */
+export function listPythonFilesSync(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (!skipDir(e.name)) walk(r);
+      } else if (e.isFile() && e.name.endsWith('.py')) out.push(r);
+    }
+  };
+  walk('');
+  return out.sort();
 }
 
 /** Relative paths (with '/') of regular .py files under root, sorted; symlinks are never followed. */
