@@ -33,6 +33,8 @@ export interface AuditOptions {
   batch: number;
   /** seeded sample of at most this many tasks per repository (0 = all) */
   tasksPerRepo: number;
+  /** only these repositories' tasks (e.g. the per-repo LoRA sample of the in-repo rows) */
+  repos?: readonly string[];
   bootstrapSamples?: number;
   seed: number;
   onProgress?: (what: string, done: number, total: number) => void;
@@ -63,7 +65,8 @@ export interface AuditReport {
 export function runAudit(o: AuditOptions): AuditReport {
   const { dir, model, tokenizer } = loadModelWithTokenizer(o.modelDir);
   const hyper = Hypernetwork.load(o.hyperDir, model, tokenizer, modelFileSha256(dir));
-  const tasks = readTasks(o.tasksDir, o.split);
+  const keep = o.repos ? new Set(o.repos) : null;
+  const tasks = readTasks(o.tasksDir, o.split).filter((t) => !keep || keep.has(t.repo));
   const repos = [...new Set(tasks.map((t) => t.repo))].sort();
   if (repos.length < 2) throw new Error(`audit ${o.split}: needs at least two repositories, found ${repos.length}`);
   const corpus = o.corpusDir ?? tasksCorpusDir(o.tasksDir);
@@ -95,7 +98,7 @@ export function runAudit(o: AuditOptions): AuditReport {
   for (const c of conds) {
     reports[c] = evaluateLoaded(model, tokenizer, {
       tasksDir: o.tasksDir, split: o.split, maxNewTokens: o.maxNewTokens, batch: o.batch, limit: 0, tasksPerRepo: o.tasksPerRepo,
-      seed: o.seed, bootstrapSamples: o.bootstrapSamples, modelName: repoRelative(dir), adapterName: `${c} (${repoRelative(o.hyperDir)})`,
+      seed: o.seed, bootstrapSamples: o.bootstrapSamples, repos: o.repos, modelName: repoRelative(dir), adapterName: `${c} (${repoRelative(o.hyperDir)})`,
       adapterFor: pick[c], onProgress: (d, t) => o.onProgress?.(c, d, t),
     });
   }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { defaultFinetuneConfig, validateFinetuneConfig, type FinetuneConfig } from '../../train/finetune-tasks.js';
 import { defaultRagConfig, validateRagConfig, type RagConfig } from '../../retrieval/rag.js';
+import { defaultHyperTrainConfig, type HyperTrainConfig } from '../../train/hyper-train.js';
 
 export interface BenchStaticConfig {
   seed: number;
@@ -21,6 +22,10 @@ export interface BenchStaticConfig {
   rag: Omit<RagConfig, 'variant'>;
   latency: { tasks: number; promptTokens: number; newTokens: number };
   train: Record<'shared-lora' | 'full-ft' | 'per-repo-lora', FinetuneConfig>;
+  /** Code2LoRA-Static's training config (checked against the base model when the stage runs) and the
+   *  conditioning audit's conditions */
+  hyper: HyperTrainConfig;
+  audit: { conditions: string[] };
 }
 
 export function defaultBenchStaticConfig(): BenchStaticConfig {
@@ -32,6 +37,8 @@ export function defaultBenchStaticConfig(): BenchStaticConfig {
     rag,
     latency: { tasks: 24, promptTokens: 64, newTokens: 8 },
     train: { 'shared-lora': defaultFinetuneConfig('shared-lora'), 'full-ft': defaultFinetuneConfig('full-ft'), 'per-repo-lora': defaultFinetuneConfig('per-repo-lora') },
+    hyper: defaultHyperTrainConfig(),
+    audit: { conditions: ['mean', 'wrong', 'zero'] },
   };
 }
 
@@ -63,7 +70,12 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     if (v.mode !== k) fail(`train.${k} has mode "${v.mode}"`);
     train[k] = v;
   }
-  return Object.freeze({ seed: c.seed, eval: ev, perRepo: pr, rag: ragRest, latency: lat, train });
+  const dh = defaultHyperTrainConfig();
+  const h = (c.hyper ?? {}) as Partial<HyperTrainConfig>;
+  const hyper: HyperTrainConfig = { ...dh, ...h, head: { ...dh.head, ...(h.head ?? {}) }, encoder: { ...dh.encoder, ...(h.encoder ?? {}) }, repo: { ...dh.repo, ...(h.repo ?? {}) } };
+  const audit = sub('audit', c.audit ?? d.audit, d.audit);
+  if (!Array.isArray(audit.conditions)) fail('audit.conditions must be a list of condition names');
+  return Object.freeze({ seed: c.seed, eval: ev, perRepo: pr, rag: ragRest, latency: lat, train, hyper, audit });
 }
 
 /** Reads configs/bench-static.json; `train` entries that are strings are paths relative to it. */
@@ -78,5 +90,11 @@ export function loadBenchStaticConfig(file: string): Readonly<BenchStaticConfig>
     if (!existsSync(p)) throw new Error(`bench config ${file}: train.${k} names ${p}, which does not exist`);
     try { train[k] = JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new Error(`${p}: not valid JSON (${(e as Error).message})`); }
   }
-  return validateBenchStaticConfig({ ...raw, train } as unknown as BenchStaticConfig, file);
+  let hyper = raw.hyper;
+  if (typeof hyper === 'string') {
+    const p = isAbsolute(hyper) ? hyper : join(dirname(file), hyper);
+    if (!existsSync(p)) throw new Error(`bench config ${file}: hyper names ${p}, which does not exist`);
+    try { hyper = JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new Error(`${p}: not valid JSON (${(e as Error).message})`); }
+  }
+  return validateBenchStaticConfig({ ...raw, train, hyper } as unknown as BenchStaticConfig, file);
 }

@@ -11,6 +11,29 @@ import type { BenchStaticConfig } from './config.js';
 import type { LatencyReport } from './latency.js';
 import { METHODS, type EvalSplit, type MethodSpec, type Stage } from './stages.js';
 import { barChartSvg, type BarGroup } from './plots.js';
+import type { AuditReport } from '../../eval/audit.js';
+
+/** The conditioning audit's tables (METHOD.md section 4): every condition's score and own minus each. */
+function auditSection(out: string): { md: string; rows: string[][]; diffRows: string[][]; notes: string[] } {
+  const rows: string[][] = [], diffRows: string[][] = [], notes: string[] = [];
+  for (const split of ['cr', 'ir'] as const) {
+    const f = join(stageDir(out, `code2lora-static:audit-${split}`), 'audit.json');
+    if (!existsSync(join(stageDir(out, `code2lora-static:audit-${split}`), 'stage.json')) || !existsSync(f)) continue;
+    const a = JSON.parse(readFileSync(f, 'utf8')) as AuditReport;
+    const name = split === 'cr' ? 'cross-repo' : 'in-repo';
+    for (const [c, s] of Object.entries(a.conditions)) rows.push([name, c, ci(s.exactMatch), ci(s.editSimilarity), ci(s.perRepo.exactMatch)]);
+    for (const [c, d] of Object.entries(a.ownMinus)) diffRows.push([name, `own - ${c}`, ci(d.exactMatch), ci(d.editSimilarity), (100 * d.exactMatch.probAGreater).toFixed(0)]);
+    notes.push(`${name} (${a.tasks} tasks, ${a.repos} repositories): adapter diversity: mean pairwise cosine ${a.diversity.meanPairwiseCosine.toFixed(4)} raw, ` +
+      `${a.diversity.meanPairwiseCosineCentred.toFixed(4)} mean-centred; mean delta / mean delta norm ${a.diversity.meanDeltaShare.toFixed(4)}. **Verdict: ${a.verdict}**`);
+  }
+  const md = rows.length === 0 ? 'not run' : [
+    'Each repository\'s own generated adapter against the exact mean of all generated adapters, a wrong repository\'s adapter (fixed derangement) and the zero-embedding adapter, on the same tasks. Code2LoRA is repository-specific only where own beats mean and wrong with the 95% interval of the difference above zero.', '',
+    mdTable(['split', 'condition', 'EM', 'ES', 'EM per repository'], rows), '',
+    mdTable(['split', 'paired difference', 'EM (pp)', 'ES (pp)', 'P(own better) %'], diffRows), '',
+    ...notes.map((n) => `- ${n}`),
+  ].join('\n');
+  return { md, rows, diffRows, notes };
+}
 
 export interface ReportInputs { command: string; config: Readonly<BenchStaticConfig>; stages: Stage[]; tasksDir: string; modelDir: string; baseHash: string; methods?: readonly MethodSpec[] }
 
@@ -98,6 +121,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
     : 'IR rows use the full ir-test split.';
   const sampleNote = inp.config.eval.tasksPerRepo > 0 ? ` Ablation setting: at most ${inp.config.eval.tasksPerRepo} tasks per repository (seeded sample), not the headline full splits.` : '';
 
+  const audit = auditSection(out);
   const md = [
     '# RepoPeftBench static track: results', '',
     `Regenerate with \`${inp.command}\` (finished stages are reused; see the stage table). Base model \`${inp.modelDir}\` (inputs hash ${inp.baseHash.slice(0, 12)}), tasks \`${inp.tasksDir}\`.`,
@@ -105,6 +129,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
     '## Per task (every task weighs the same)', '', mdTable(head, mainRows('perTask')), '',
     '## Per repository (mean over repositories of each repository\'s mean)', '',
     'A few repositories hold a large share of the cross-repo test tasks, so the per-task average mostly measures them.', '', mdTable(head, mainRows('perRepo')), '',
+    '## Conditioning audit of Code2LoRA-Static', '', audit.md, '',
     '## Context and latency in the evaluation runs', '',
     `Prompt tokens per task (retrieved ones included) and wall time per completion at batch ${inp.config.eval.batch} (batch time / batch size, retrieval included).`, '', mdTable(ctxHead, ctxRows), '',
     '## Exact match by family (%, tasks in parentheses)', '', '### Cross-repo', '', families.length ? mdTable(['method', ...families], famRows('cr')) : 'not run', '',
@@ -112,7 +137,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
     '## Latency: the same prompt with retrieval or with an adapter', '',
     latency ? `Batch 1, ${latency.newTokens} new tokens per completion, ${latency.tasks} cr-test tasks; each task's prompt is cut to ${inp.config.latency.promptTokens} tokens and RAG adds up to ${latency.retrievalBudget} retrieved tokens (the most this base's context allows). RAG / adapter latency: **${latency.ragOverAdapter.toFixed(2)}x**.` : 'not run', '',
     latency ? mdTable(latHead, latRows) : '', '',
-    '## Training budgets', '', 'Shared LoRA, full fine-tune (and Code2LoRA-Static when added) train on the same token budget.', '', mdTable(trainHead, trainRows), '',
+    '## Training budgets', '', 'Shared LoRA, full fine-tune and Code2LoRA-Static train on the same token budget (steps x sequences x 256 tokens); per-repo LoRA has its own small budget per repository.', '', mdTable(trainHead, trainRows), '',
     '## Stages', '', mdTable(['stage', 'wall time (min)', 'finished', 'inputs hash'], stageRows), '',
   ].join('\n');
 
@@ -135,6 +160,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
 ${plots.join('\n')}
 <h2>Per task</h2>${htmlTable(head, mainRows('perTask'))}
 <h2>Per repository</h2>${htmlTable(head, mainRows('perRepo'))}
+<h2>Conditioning audit of Code2LoRA-Static</h2>${audit.rows.length ? htmlTable(['split', 'condition', 'EM', 'ES', 'EM per repository'], audit.rows) + htmlTable(['split', 'paired difference', 'EM (pp)', 'ES (pp)', 'P(own better) %'], audit.diffRows) + audit.notes.map((n) => `<p>${esc(n.replace(/\*\*/g, ''))}</p>`).join('') : '<p>not run</p>'}
 <h2>Context and latency in the evaluation runs</h2>${htmlTable(ctxHead, ctxRows)}
 <h2>Exact match by family (cross-repo)</h2>${families.length ? htmlTable(['method', ...families], famRows('cr')) : '<p>not run</p>'}
 <h2>Exact match by family (in-repo)</h2>${families.length ? htmlTable(['method', ...families], famRows('ir')) : '<p>not run</p>'}

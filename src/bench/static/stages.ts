@@ -17,6 +17,10 @@ import type { RagVariant } from '../../retrieval/rag.js';
 import type { BenchStaticConfig } from './config.js';
 import { measureLatency } from './latency.js';
 import type { Progress } from '../../util/progress.js';
+import { Hypernetwork, modelFileSha256 } from '../../adapters/hyper/hypernet.js';
+import { readManifestSync } from '../../data/manifest.js';
+import { hyperTokenBudget, trainHypernetwork } from '../../train/hyper-train.js';
+import { runAudit, type AuditCondition } from '../../eval/audit.js';
 
 /** Measured on this machine (2 cores): the base trains ~3,000 tokens/s; greedy evaluation of the
  *  shipped base takes ~0.057 s per task at batch 8 (cr-test: 7,378 tasks in 420 s). */
@@ -136,6 +140,96 @@ function fullFrom(ctx: BenchContext, dir: string): Predictor {
   return { model: loadLlama(join(dir, 'model')).model, tok, name: join(dir, 'model') };
 }
 
+/** repository name -> its folder in the benchmark corpus */
+function repoDirs(ctx: BenchContext): Map<string, string> {
+  return new Map(readManifestSync(ctx.corpusDir).projects.map((p) => [p.name, join(ctx.corpusDir, p.dir)]));
+}
+
+/** The per-file embedding cache the Static stages share (keyed by the encoder's weights, so a new
+ *  base model never reuses old entries). */
+function embeddingCache(ctx: BenchContext): string {
+  return join(ctx.out, 'work', 'embeddings');
+}
+
+/** Code2LoRA-Static: the hypernetwork trained on the training repositories' tasks, the same token
+ *  budget as the fine-tuned baselines, cr-val loss (per-repository mean) choosing the checkpoint. */
+const staticTrainStage: NonNullable<MethodSpec['train']> = {
+  version: 1,
+  inputs: (ctx) => ({ base: ctx.hashes.base, train: ctx.hashes.split('train'), val: ctx.hashes.split('cr-val'), corpus: ctx.hashes.corpus, config: ctx.config.hyper }),
+  estimateSeconds: (ctx) => {
+    const c = ctx.config.hyper;
+    const evals = Math.ceil(c.steps / c.evalEvery);
+    // embedding ~270 repositories once (about 2 s each when not cached) + training + validation
+    return 270 * 2 + hyperTokenBudget(c) / COST.trainTokensPerS + evals * c.valTasksPerRepo * 30 * COST.valSecondsPerTask;
+  },
+  run(ctx, dir, work) {
+    const { model, tok } = ctx.base();
+    const cfg = ctx.config.hyper;
+    let bar: Progress | undefined, ebar: Progress | undefined;
+    const s = trainHypernetwork({
+      config: cfg, model, baseModelSha256: modelFileSha256(ctx.modelDir), tokenizer: tok, train: ctx.tasks('train'), val: ctx.tasks('cr-val'),
+      repoDirs: repoDirs(ctx), cacheDir: embeddingCache(ctx), out: work, command: ctx.command,
+      onEmbed: (d, t) => { ebar ??= ctx.progress('code2lora-static embed', t); ebar.update(d); },
+      onStep: (i) => {
+        if (ebar) { ebar.stop(); ebar = undefined; }
+        bar ??= ctx.progress('code2lora-static train', cfg.steps);
+        bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '' });
+      },
+    });
+    bar?.stop();
+    if (!s) throw new Error('code2lora-static: training stopped early');
+    cpSync(s.best, join(dir, 'hypernet'), { recursive: true });
+    for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg']) if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+    return { runs: 1, bestValLoss: [s.bestValLoss], bestStep: [s.bestStep], baseValLoss: s.baseValLoss, tokensSeen: s.tokensSeen, tokenBudget: s.tokenBudget, embedSeconds: s.embedSeconds };
+  },
+};
+
+function staticFrom(ctx: BenchContext, dir: string): Predictor {
+  const p = plainBase(ctx);
+  const hyper = Hypernetwork.load(join(dir, 'hypernet'), p.model, p.tok, modelFileSha256(ctx.modelDir));
+  const dirs = repoDirs(ctx), cache = new Map<string, ProjectionAdapter>();
+  return {
+    ...p, name: `${ctx.modelDir} + Code2LoRA-Static adapters (${join(dir, 'hypernet')})`,
+    adapterFor: (repo) => {
+      let a = cache.get(repo);
+      if (!a) {
+        const d = dirs.get(repo);
+        if (!d) throw new Error(`code2lora-static: repository ${repo} is not in the corpus ${ctx.corpusDir}`);
+        a = hyper.adapt(d, embeddingCache(ctx)).adapter;
+        cache.set(repo, a);
+      }
+      return a;
+    },
+  };
+}
+
+/** The conditioning audit (METHOD.md section 4) of the trained hypernetwork on one split. */
+function auditStage(split: EvalSplit): Stage {
+  return {
+    name: `code2lora-static:audit-${split}`, deps: ['code2lora-static:train'], version: 1,
+    inputs: (ctx) => ({ base: ctx.hashes.base, tasks: ctx.hashes.split(SPLIT_FILE[split]), corpus: ctx.hashes.corpus, eval: ctx.config.eval, audit: ctx.config.audit, repos: evalRepos(ctx, split) ?? 'all', seed: ctx.config.seed }),
+    estimateSeconds: (ctx) => {
+      const repos = evalRepos(ctx, split);
+      let n = ctx.tasks(SPLIT_FILE[split]).length;
+      if (repos) { const keep = new Set(repos); n = ctx.tasks(SPLIT_FILE[split]).filter((t) => keep.has(t.repo)).length; }
+      return n * COST.evalSecondsPerTask * COST.loraEvalFactor * (1 + ctx.config.audit.conditions.length);
+    },
+    run(ctx, dir) {
+      let bar: Progress | undefined, stage = '';
+      const r = runAudit({
+        hyperDir: join(ctx.artefact('code2lora-static:train'), 'hypernet'), modelDir: ctx.modelDir, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
+        corpusDir: ctx.corpusDir, cacheDir: embeddingCache(ctx), conditions: ctx.config.audit.conditions as AuditCondition[], repos: evalRepos(ctx, split),
+        maxNewTokens: ctx.config.eval.maxNewTokens, batch: ctx.config.eval.batch, tasksPerRepo: ctx.config.eval.tasksPerRepo,
+        bootstrapSamples: ctx.config.eval.bootstrapSamples, seed: ctx.config.seed,
+        onProgress: (what, d, t) => { if (what !== stage) { bar?.stop(); bar = ctx.progress(`audit ${split} ${what}`, t); stage = what; } bar!.update(d); },
+      });
+      bar?.stop();
+      writeFileAtomicSync(join(dir, 'audit.json'), JSON.stringify(r) + '\n');
+      return { tasks: r.tasks, verdict: r.verdict, own: r.conditions.own?.exactMatch.estimate, ownMinusMean: r.ownMinus.mean?.exactMatch.estimate, ownMinusWrong: r.ownMinus.wrong?.exactMatch.estimate, diversity: r.diversity };
+    },
+  };
+}
+
 /** The rows of the table, in order. Code2LoRA-Static: add one entry here, e.g.
  *  { id: 'code2lora-static', label: 'Code2LoRA-Static', splits: ['cr', 'ir'], train: <its trainer stage>,
  *    load: (ctx, dir) => ({ ...plainBase, adapterFor: (repo) => <generated adapter for repo> }) }
@@ -162,6 +256,7 @@ export const METHODS: MethodSpec[] = [
       };
     },
   },
+  { id: 'code2lora-static', label: 'Code2LoRA-Static', splits: ['cr', 'ir'], train: staticTrainStage, evalFactor: COST.loraEvalFactor, load: (ctx, d) => staticFrom(ctx, d!) },
 ];
 
 /** The tasks one evaluation covers: IR rows use the per-repo LoRA sample when configured so. */
@@ -224,7 +319,7 @@ const latencyStage: Stage = {
 };
 
 /** Stages that are not a method's training or evaluation (Code2LoRA's audit goes here). */
-export const EXTRA_STAGES: Stage[] = [latencyStage];
+export const EXTRA_STAGES: Stage[] = [latencyStage, auditStage('cr'), auditStage('ir')];
 
 /** Every stage in run order (a stage's deps always come before it). */
 export function allStages(methods: readonly MethodSpec[] = METHODS, extra: readonly Stage[] = EXTRA_STAGES): Stage[] {
