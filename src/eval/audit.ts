@@ -9,6 +9,8 @@ import { LoraAdapter } from '../adapters/lora/layer.js';
 import { Hypernetwork, modelFileSha256 } from '../adapters/hyper/hypernet.js';
 import { adapterDiversity, derangement, meanAdapter, type AdapterDiversity } from '../adapters/hyper/audit-adapters.js';
 import { readManifestSync } from '../data/manifest.js';
+import type { Task } from '../data/tasks/types.js';
+import type { FileVectors } from '../adapters/hyper/repo-embedding.js';
 import type { ProjectionAdapter } from '../model/llama/model.js';
 import { repoRelative } from '../util/repo-root.js';
 import { bootstrapDiff, type DiffInterval } from './bootstrap.js';
@@ -74,14 +76,17 @@ export function runAudit(o: AuditOptions): AuditReport {
   const dirs = new Map(manifest.projects.map((p) => [p.name, path.join(corpus, p.dir)]));
   const t0 = performance.now();
   const own = new Map<string, LoraAdapter>();
+  const fileVectors = new Map<string, FileVectors>();
   let files = 0, cachedFiles = 0;
   for (const [i, repo] of repos.entries()) {
     o.onProgress?.('embed', i, repos.length);
     const d = dirs.get(repo);
     if (!d) throw new Error(`audit: repository ${repo} has tasks but no folder in the corpus ${corpus}`);
-    const { adapter, embedding } = hyper.adapt(d, o.cacheDir);
-    own.set(repo, adapter);
-    files += embedding.files; cachedFiles += embedding.cached;
+    const fv = hyper.fileVectors(d, o.cacheDir);
+    fileVectors.set(repo, fv);
+    // the repository's adapter from all its files: what the mean, wrong and diversity use
+    own.set(repo, hyper.adapterForFile(fv, undefined));
+    files += fv.report.files; cachedFiles += fv.report.cached;
   }
   o.onProgress?.('embed', repos.length, repos.length);
   const embedSeconds = (performance.now() - t0) / 1000;
@@ -93,13 +98,24 @@ export function runAudit(o: AuditOptions): AuditReport {
   const pick: Record<AuditCondition, (repo: string) => ProjectionAdapter | null> = {
     own: (r) => own.get(r)!, mean: () => mean, wrong: (r) => own.get(wrong.get(r)!)!, zero: () => zero, none: () => null,
   };
+  // With test files embedded, a task's own adapter leaves its own test file out of the pool.
+  const perTask = new Map<string, LoraAdapter>();
+  const ownForTask = hyper.perTestFile ? {
+    key: (t: Task) => hyper.adapterKey(t),
+    adapter: (t: Task) => {
+      const k = hyper.adapterKey(t);
+      let a = perTask.get(k);
+      if (!a) { a = hyper.adapterForFile(fileVectors.get(t.repo)!, t.file); perTask.set(k, a); }
+      return a;
+    },
+  } : undefined;
   const conds = ['own', ...o.conditions.filter((c) => c !== 'own')] as AuditCondition[];
   const reports: Partial<Record<AuditCondition, EvalReport>> = {};
   for (const c of conds) {
     reports[c] = evaluateLoaded(model, tokenizer, {
       tasksDir: o.tasksDir, split: o.split, maxNewTokens: o.maxNewTokens, batch: o.batch, limit: 0, tasksPerRepo: o.tasksPerRepo,
       seed: o.seed, bootstrapSamples: o.bootstrapSamples, repos: o.repos, modelName: repoRelative(dir), adapterName: `${c} (${repoRelative(o.hyperDir)})`,
-      adapterFor: pick[c], onProgress: (d, t) => o.onProgress?.(c, d, t),
+      adapterFor: pick[c], adapterForTask: c === 'own' ? ownForTask : undefined, onProgress: (d, t) => o.onProgress?.(c, d, t),
     });
   }
   const base = reports.own!;

@@ -83,6 +83,9 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
   maxNewTokens: number; batch: number; adapter?: ProjectionAdapter | null; onProgress?: (done: number, total: number) => void;
   /** the adapter for each task's repository (per-repository adapters); overrides `adapter` */
   adapterFor?: (repo: string) => ProjectionAdapter | null;
+  /** the adapter for each task (e.g. generated with the task's own test file left out), with the key
+   *  that says which tasks share one; overrides `adapterFor` */
+  adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
   /** builds a task's prompt (e.g. with retrieved context); default: the prefix cut from the left */
   prompt?: (task: Task, maxPromptTokens: number) => TaskPrompt;
 }): { predictions: string[]; truncated: number; generated: number; prompts: TaskPrompt[]; seconds: number[] } {
@@ -95,7 +98,7 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
     return p;
   });
   // Group by repository when adapters differ per repository, then by length so left padding wastes little work.
-  const key = (i: number) => (o.adapterFor ? tasks[i].repo : '');
+  const key = (i: number) => (o.adapterForTask ? o.adapterForTask.key(tasks[i]) : o.adapterFor ? tasks[i].repo : '');
   const order = tasks.map((_, i) => i).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : prompts[a].ids.length - prompts[b].ids.length));
   const predictions = new Array<string>(tasks.length);
   const seconds = new Array<number>(tasks.length).fill(0);
@@ -108,7 +111,8 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
     const t0 = performance.now();
     const gens = generateGreedy(model, idx.map((i) => prompts[i].ids), {
       maxNewTokens: o.maxNewTokens, eosId: tok.eosId, padId: tok.padId, stopStrings: ['\n'],
-      decode: (ids) => tok.decode(ids), adapter: o.adapterFor ? o.adapterFor(tasks[idx[0]].repo) : o.adapter,
+      decode: (ids) => tok.decode(ids),
+      adapter: o.adapterForTask ? o.adapterForTask.adapter(tasks[idx[0]]) : o.adapterFor ? o.adapterFor(tasks[idx[0]].repo) : o.adapter,
     });
     const each = (performance.now() - t0) / 1000 / idx.length;
     gens.forEach((g, j) => { predictions[idx[j]] = g.text ?? ''; generated += g.ids.length; seconds[idx[j]] = each + promptSeconds[idx[j]]; });
@@ -136,6 +140,7 @@ export function tasksCorpusDir(tasksDir: string): string {
 /** evaluateTasks with the model already loaded: one adapter, or one per repository (adapterFor). */
 export function evaluateLoaded(model: LlamaModel, tok: TextTokenizer, o: EvalOptions & {
   modelName: string; adapter?: ProjectionAdapter | null; adapterName?: string | null; adapterFor?: (repo: string) => ProjectionAdapter | null;
+  adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
 }): EvalReport {
   let tasks = readTasks(o.tasksDir, o.split);
   if (o.repos) {
@@ -151,7 +156,7 @@ export function evaluateLoaded(model: LlamaModel, tok: TextTokenizer, o: EvalOpt
   const rag = o.rag ? new RagRetriever(o.rag, o.corpusDir ?? tasksCorpusDir(o.tasksDir), tok) : null;
   const t0 = performance.now();
   const { predictions, truncated, generated, prompts, seconds: taskSeconds } = predictTasks(model, tok, tasks, {
-    ...o, adapter: o.adapter ?? null, adapterFor: o.adapterFor, prompt: rag ? (t, max) => rag.prompt(t, max) : undefined,
+    ...o, adapter: o.adapter ?? null, adapterFor: o.adapterFor, adapterForTask: o.adapterForTask, prompt: rag ? (t, max) => rag.prompt(t, max) : undefined,
   });
   const seconds = (performance.now() - t0) / 1000;
   const results: TaskResult[] = tasks.map((t, i) => ({

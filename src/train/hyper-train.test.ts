@@ -68,3 +68,22 @@ describe('hypernetwork training', () => {
     expect(() => validateHyperTrainConfig({ ...cfg(), maxTokens: 999 }, 't', 32, 160)).toThrow(/exceeds the model's context/);
   });
 });
+
+describe('hypernetwork with test files embedded (own test file left out)', () => {
+  it('gives each (repository, test file) its own adapter, never built from that file', async () => {
+    const c = cfg({ repo: { ...defaultHyperTrainConfig().repo, maxTestFiles: 8 } });
+    const s = (await run(join(root, 'tests-in'), c))!;
+    const { model } = loadLlama(bench.modelDir);
+    const h = Hypernetwork.load(s.best, model, bench.tok, sha);
+    expect(h.perTestFile).toBe(true);
+    const fv = h.fileVectors(repoDirs.get('zeta')!, null);
+    expect(fv.paths).toEqual(['zeta/core.py', 'tests/test_math.py', 'tests/test_more.py']);
+    expect(h.adapterKey({ repo: 'zeta', file: 'tests/test_math.py' })).not.toBe(h.adapterKey({ repo: 'zeta', file: 'tests/test_more.py' }));
+    const a = h.adapterForFile(fv, 'tests/test_math.py'), b = h.adapterForFile(fv, 'tests/test_more.py');
+    expect(Array.from(a.weights.get('*.q_proj')!.A.data)).not.toEqual(Array.from(b.weights.get('*.q_proj')!.A.data));
+    // leaving out test_math.py equals pooling the other two files only
+    const { poolFileVectors } = await import('../adapters/hyper/repo-embedding.js');
+    const manual = h.adapterFromEmbedding(poolFileVectors([fv.vectors[0], fv.vectors[2]]));
+    expect(Array.from(a.weights.get('*.q_proj')!.A.data)).toEqual(Array.from(manual.weights.get('*.q_proj')!.A.data));
+  });
+});

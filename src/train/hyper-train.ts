@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { HyperHead } from '../adapters/hyper/head.js';
 import { validateHyperHeadConfig, defaultHyperHeadConfig, hyperHeadParameterCount, type HyperHeadConfig } from '../adapters/hyper/config.js';
 import { defaultWindowConfig, tokenizerFingerprint, validateWindowConfig, type WindowConfig } from '../adapters/hyper/encoder.js';
-import { defaultRepoEmbeddingConfig, type RepoEmbedding, type RepoEmbeddingConfig } from '../adapters/hyper/repo-embedding.js';
+import { defaultRepoEmbeddingConfig, poolRepository, type FileVectors, type RepoEmbeddingConfig } from '../adapters/hyper/repo-embedding.js';
 import { HYPER_FORMAT, Hypernetwork, type HyperSpec } from '../adapters/hyper/hypernet.js';
 import { hyperSegmentAdapter } from '../adapters/hyper/mixed.js';
+import type { LoraAdapter } from '../adapters/lora/layer.js';
 import type { LlamaModel } from '../model/llama/model.js';
 import { Tensor } from '../tensor/index.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
@@ -23,7 +24,7 @@ import { removeDirLeftovers, replaceDirAtomicSync } from '../util/atomic-dir.js'
 import { Rng } from '../util/rng.js';
 import { trainLoop, type StepInfo } from './loop.js';
 import { taskBatch } from './task-batch.js';
-import { RepoTaskSampler, perRepoValidationLoss, validationSet } from './task-sampling.js';
+import { RepoTaskSampler, SequenceCache, groupByRepo } from './task-sampling.js';
 
 export interface HyperTrainConfig {
   head: HyperHeadConfig;
@@ -84,6 +85,7 @@ export function validateHyperTrainConfig(c: HyperTrainConfig, source: string, mo
   const rk = Object.keys(defaultRepoEmbeddingConfig());
   for (const k of Object.keys(c.repo)) if (!rk.includes(k)) fail(`repo: unknown key "${k}" (known: ${rk.join(', ')})`);
   if (!(Number.isInteger(c.repo.maxFiles) && c.repo.maxFiles > 0 && Number.isInteger(c.repo.maxFileBytes) && c.repo.maxFileBytes > 0)) fail('repo.maxFiles and repo.maxFileBytes must be positive integers');
+  if (!(Number.isInteger(c.repo.maxTestFiles) && c.repo.maxTestFiles >= 0)) fail(`repo.maxTestFiles must be an integer >= 0, got ${JSON.stringify(c.repo.maxTestFiles)}`);
   return Object.freeze({ ...c, head, encoder, repo: Object.freeze({ ...c.repo }) });
 }
 
@@ -128,19 +130,62 @@ export interface HyperTrainSummary {
   best: string;
 }
 
-/** Embeds every named repository (cached per file); a repository with no folder is an error naming it. */
+/** Embeds every named repository's files (cached per file); a repository with no folder is an error naming it. */
 export function embedRepos(hyper: Hypernetwork, repos: readonly string[], repoDirs: ReadonlyMap<string, string>, cacheDir: string | null,
-  onEmbed?: (done: number, total: number, repo: string) => void): Map<string, RepoEmbedding> {
-  const out = new Map<string, RepoEmbedding>();
+  onEmbed?: (done: number, total: number, repo: string) => void): Map<string, FileVectors> {
+  const out = new Map<string, FileVectors>();
   let i = 0;
   for (const repo of repos) {
     const dir = repoDirs.get(repo);
     if (!dir) throw new Error(`hyper train: repository ${repo} has tasks but no folder in the corpus`);
     onEmbed?.(i++, repos.length, repo);
-    out.set(repo, hyper.embed(dir, cacheDir));
+    out.set(repo, hyper.fileVectors(dir, cacheDir));
   }
   onEmbed?.(repos.length, repos.length, '');
   return out;
+}
+
+interface ValGroup { repo: string; key: string; file: string; seqs: ReturnType<SequenceCache['get']>[] }
+
+/** A fixed seeded validation subset (at most `perRepo` tasks per repository, at most `maxRepos`
+ *  repositories), grouped by adapter key. */
+function hyperValidationGroups(hyper: Hypernetwork, tasks: readonly Task[], cache: SequenceCache, perRepo: number, maxRepos: number, seed: number): { groups: ValGroup[]; repos: string[]; tasks: number } {
+  const rng = new Rng(seed).fork('validation');
+  let byRepo = [...groupByRepo(tasks).entries()];
+  if (maxRepos > 0 && byRepo.length > maxRepos) byRepo = rng.fork('repos').shuffle(byRepo).slice(0, maxRepos).sort(([a], [b]) => (a < b ? -1 : 1));
+  const groups = new Map<string, ValGroup>();
+  let n = 0;
+  for (const [repo, ts] of byRepo) {
+    const pick = perRepo > 0 && ts.length > perRepo ? rng.fork(`tasks:${repo}`).shuffle([...ts]).slice(0, perRepo) : ts;
+    for (const t of pick) {
+      const s = cache.get(t);
+      if (!s) continue;
+      const key = hyper.adapterKey(t);
+      let g = groups.get(key);
+      if (!g) { g = { repo, key, file: t.file, seqs: [] }; groups.set(key, g); }
+      g.seqs.push(s); n++;
+    }
+  }
+  if (n === 0) throw new Error('hyper train: no validation task fits maxTokens');
+  return { groups: [...groups.values()], repos: [...new Set([...groups.values()].map((g) => g.repo))], tasks: n };
+}
+
+/** Target-token loss per repository (its groups pooled), then the mean over repositories. */
+function hyperValidationLoss(model: LlamaModel, groups: ValGroup[], padId: number, batch: number, adapterFor: (g: ValGroup) => LoraAdapter | null): number {
+  const perRepo = new Map<string, { sum: number; n: number }>();
+  for (const g of groups) {
+    const adapter = adapterFor(g);
+    const acc = perRepo.get(g.repo) ?? { sum: 0, n: 0 };
+    for (let s = 0; s < g.seqs.length; s += batch) {
+      const tb = taskBatch(g.seqs.slice(s, s + batch) as NonNullable<ValGroup['seqs'][number]>[], padId);
+      const r = model.loss(null, tb.batch, tb.targets, adapter);
+      acc.sum += r.loss.data[0] * r.count; acc.n += r.count;
+    }
+    perRepo.set(g.repo, acc);
+  }
+  let sum = 0;
+  for (const a of perRepo.values()) sum += a.sum / a.n;
+  return sum / perRepo.size;
 }
 
 export function hyperSpec(cfg: Readonly<HyperTrainConfig>, baseModelSha256: string, tok: TextTokenizer, training?: Record<string, unknown>): HyperSpec {
@@ -159,18 +204,26 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
   const hyper = new Hypernetwork(head, hyperSpec(cfg, run.baseModelSha256, tok), model, tok);
 
   const sampler = new RepoTaskSampler(run.train, tok, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo });
-  const valSet = validationSet(run.val, tok, { maxTokens: cfg.maxTokens, batch: cfg.valBatch, tasksPerRepo: cfg.valTasksPerRepo, maxRepos: cfg.valMaxRepos, seed: cfg.seed });
+  const val = hyperValidationGroups(hyper, run.val, new SequenceCache(tok, cfg.maxTokens), cfg.valTasksPerRepo, cfg.valMaxRepos, cfg.seed);
   const t0 = performance.now();
-  const embeddings = embedRepos(hyper, [...sampler.repos, ...valSet.repos.keys()], run.repoDirs, run.cacheDir, run.onEmbed);
+  const files = embedRepos(hyper, [...sampler.repos, ...val.repos], run.repoDirs, run.cacheDir, run.onEmbed);
   const embedSeconds = (performance.now() - t0) / 1000;
   const E = cfg.head.embedDim;
-  const embTensor = (repos: readonly string[]) => {
-    const data = new Float32Array(repos.length * E);
-    repos.forEach((r, i) => data.set(embeddings.get(r)!.vector, i * E));
-    return new Tensor(data, [repos.length, E]); // [R, E]
+  // one pooled vector per adapter key: the repository, or (repository, own test file left out)
+  const pooled = new Map<string, Float32Array>();
+  const vectorFor = (t: Pick<Task, 'repo' | 'file'>): Float32Array => {
+    const key = hyper.adapterKey(t);
+    let v = pooled.get(key);
+    if (!v) { v = poolRepository(files.get(t.repo)!, hyper.perTestFile ? t.file : undefined); pooled.set(key, v); }
+    return v;
   };
-  const adapterFor = (repo: string) => hyper.adapterFromEmbedding(embeddings.get(repo)!.vector);
-  const baseValLoss = perRepoValidationLoss(model, valSet, padId, cfg.valBatch, () => null).loss;
+  const embTensor = (vs: readonly Float32Array[]) => {
+    const data = new Float32Array(vs.length * E);
+    vs.forEach((v, i) => data.set(v, i * E));
+    return new Tensor(data, [vs.length, E]); // [R, E]
+  };
+  const valAdapter = (g: ValGroup) => hyper.adapterFromEmbedding(vectorFor({ repo: g.repo, file: g.file }));
+  const baseValLoss = hyperValidationLoss(model, val.groups, padId, cfg.valBatch, () => null);
 
   const curvePath = join(run.out, 'loss-curve.json'), bestPath = join(run.out, 'best.json');
   const bestDir = join(run.out, 'hypernet');
@@ -203,9 +256,18 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
         if (!repos.includes(r)) repos.push(r);
       }
       const draws = repos.map((r) => sampler.fromRepo(r, rng, padId));
-      const tb = taskBatch(draws.flatMap((d) => d.seqs), padId);
-      const outputs = head.forward(tape, embTensor(repos)); // R adapters on the tape
-      const adapter = hyperSegmentAdapter(head, outputs, draws.map((d) => d.seqs.length), tb.batch.T);
+      // sequences grouped by adapter key, in draw order: one head row (one adapter) per group
+      const groups = new Map<string, { vector: Float32Array; seqs: typeof draws[number]['seqs'] }>();
+      for (const d of draws) d.tasks.forEach((t, i) => {
+        const key = hyper.adapterKey(t);
+        let g = groups.get(key);
+        if (!g) { g = { vector: vectorFor(t), seqs: [] }; groups.set(key, g); }
+        g.seqs.push(d.seqs[i]);
+      });
+      const gs = [...groups.values()];
+      const tb = taskBatch(gs.flatMap((g) => g.seqs), padId);
+      const outputs = head.forward(tape, embTensor(gs.map((g) => g.vector))); // one adapter per group, on the tape
+      const adapter = hyperSegmentAdapter(head, outputs, gs.map((g) => g.seqs.length), tb.batch.T);
       const r = model.loss(tape, tb.batch, tb.targets, adapter);
       targetTokens += r.count;
       return { loss: r.loss, tokens: tb.tokens };
@@ -215,7 +277,7 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
       const point: HyperCurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
       if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
         const v0 = performance.now();
-        point.valLoss = perRepoValidationLoss(model, valSet, padId, cfg.valBatch, adapterFor).loss;
+        point.valLoss = hyperValidationLoss(model, val.groups, padId, cfg.valBatch, valAdapter);
         if (point.valLoss < best.valLoss) {
           best = { step: info.step, valLoss: point.valLoss };
           replaceDirAtomicSync(bestDir, (tmp) => hyper.save(tmp));
@@ -235,8 +297,8 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
     bestStep: best.step, bestValLoss: best.valLoss, baseValLoss, tokensSeen: tokens, targetTokensSeen: targetTokens, tokenBudget: hyperTokenBudget(cfg),
     seconds, embedSeconds, headParameters: hyperHeadParameterCount(cfg.head, model.config), best: bestDir,
   };
-  const embedReport = [...embeddings].map(([repo, e]) => ({ repo, files: e.files, windows: e.windows, cappedFiles: e.cappedFiles, cappedWindows: e.cappedWindows, skipped: e.skipped.length }));
-  const training = { command: run.command, config: cfg, trainRepos: sampler.repos.length, droppedRepos: sampler.droppedRepos, valRepos: valSet.repos.size, valTasks: valSet.tasks, ...summary };
+  const embedReport = [...files].map(([repo, { report: e }]) => ({ repo, files: e.files, windows: e.windows, cappedFiles: e.cappedFiles, cappedWindows: e.cappedWindows, skipped: e.skipped.length }));
+  const training = { command: run.command, config: cfg, trainRepos: sampler.repos.length, droppedRepos: sampler.droppedRepos, valRepos: val.repos.length, valTasks: val.tasks, ...summary };
   // the kept checkpoint carries its training record in hyper.json
   const bestNet = Hypernetwork.load(bestDir, model, tok, run.baseModelSha256);
   replaceDirAtomicSync(bestDir, (tmp) => new Hypernetwork(bestNet.head, { ...bestNet.spec, training: { ...training, best: undefined } }, model, tok).save(tmp));

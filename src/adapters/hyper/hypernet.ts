@@ -12,7 +12,7 @@ import { LoraAdapter } from '../lora/layer.js';
 import { BaseModelEncoder, tokenizerFingerprint, validateWindowConfig, type WindowConfig } from './encoder.js';
 import { EmbeddingCache } from './embedding-cache.js';
 import { HyperHead } from './head.js';
-import { embedRepository, type RepoEmbedding, type RepoEmbeddingConfig } from './repo-embedding.js';
+import { embedRepository, embedRepositoryFiles, poolRepository, type FileVectors, type RepoEmbedding, type RepoEmbeddingConfig } from './repo-embedding.js';
 import { sha256Hex } from './hash.js';
 
 export const HYPER_FORMAT = 'code2lora-hypernetwork';
@@ -81,6 +81,30 @@ export class Hypernetwork {
 
   embed(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): RepoEmbedding {
     return embedRepository(repoDir, this.encoder, this.embeddingCache(cacheDir), this.spec.encoder.repo, onFile);
+  }
+
+  /** Every file's vector (with its path), for pooling with a file left out (leave-own-file-out). */
+  fileVectors(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): FileVectors {
+    const fv = embedRepositoryFiles(repoDir, this.encoder, this.embeddingCache(cacheDir), this.spec.encoder.repo, onFile);
+    if (fv.vectors.length === 0) throw new Error(`cannot embed repository ${repoDir}: no usable Python file`);
+    return fv;
+  }
+
+  /** True when adapters leave the task's own test file out of the repository embedding. */
+  get perTestFile(): boolean {
+    return (this.spec.encoder.repo.maxTestFiles ?? 0) > 0;
+  }
+
+  /** Which adapter a task gets: its repository's, or with test files embedded its (repository, own
+   *  test file) pair's, since that file is left out of the pool. */
+  adapterKey(t: { repo: string; file: string }): string {
+    return this.perTestFile ? `${t.repo}\u0000${t.file}` : t.repo;
+  }
+
+  /** The adapter for a task in `testFile` of a repository, from its file vectors: the task's own
+   *  test file is left out of the pool when the encoder reads test files. */
+  adapterForFile(fv: FileVectors, testFile: string | undefined): LoraAdapter {
+    return this.adapterFromEmbedding(poolRepository(fv, this.perTestFile ? testFile : undefined));
   }
 
   /** The adapter for a repository embedding (no tape: inference). */

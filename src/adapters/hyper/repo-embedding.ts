@@ -15,10 +15,13 @@ export interface RepoEmbeddingConfig {
   maxFiles: number;
   /** files larger than this are skipped */
   maxFileBytes: number;
+  /** 0 (METHOD.md): test files are never read. N > 0 (our addition): up to N test files are
+   *  embedded too, and an adapter for a task leaves the task's own test file out of the pool. */
+  maxTestFiles: number;
 }
 
 export function defaultRepoEmbeddingConfig(): RepoEmbeddingConfig {
-  return { maxFiles: 96, maxFileBytes: 512 * 1024 };
+  return { maxFiles: 96, maxFileBytes: 512 * 1024, maxTestFiles: 0 };
 }
 
 export interface RepoEmbedding {
@@ -57,7 +60,7 @@ export function poolFileVectors(vectors: readonly Float32Array[]): Float32Array 
   return out;
 }
 
-export interface FileVectors { vectors: Float32Array[]; report: Omit<RepoEmbedding, 'vector'> }
+export interface FileVectors { vectors: Float32Array[]; /** relative path of each vector's file */ paths: string[]; report: Omit<RepoEmbedding, 'vector'> }
 
 /** Every usable file's vector, through the cache (null cache = always recompute). */
 export function embedRepositoryFiles(root: string, encoder: Encoder, cache: EmbeddingCache | null, cfg: RepoEmbeddingConfig = defaultRepoEmbeddingConfig(),
@@ -65,11 +68,11 @@ export function embedRepositoryFiles(root: string, encoder: Encoder, cache: Embe
   let st: fs.Stats;
   try { st = fs.statSync(root); } catch { throw new Error(`repository ${root} does not exist`); }
   if (!st.isDirectory()) throw new Error(`repository ${root} is not a folder`);
-  const list = listEncoderFiles(root, cfg.maxFiles);
+  const list = listEncoderFiles(root, cfg.maxFiles, cfg.maxTestFiles ?? 0);
   const report: Omit<RepoEmbedding, 'vector'> = {
     files: 0, windows: 0, cached: 0, corrupt: [], skipped: [], cappedFiles: list.capped, cappedWindows: 0, found: list.found, testFilesExcluded: list.testFiles,
   };
-  const vectors: Float32Array[] = [];
+  const vectors: Float32Array[] = [], paths: string[] = [];
   list.files.forEach((rel, i) => {
     onFile?.(i, list.files.length);
     const file = path.join(root, rel);
@@ -83,7 +86,7 @@ export function embedRepositoryFiles(root: string, encoder: Encoder, cache: Embe
     const hash = sha256Hex(buf);
     if (cache) {
       const hit = cache.get(hash, encoder.dim);
-      if (hit.status === 'hit') { vectors.push(hit.entry.vector); report.files++; report.windows += hit.entry.windows; report.cached++; return; }
+      if (hit.status === 'hit') { vectors.push(hit.entry.vector); paths.push(rel); report.files++; report.windows += hit.entry.windows; report.cached++; return; }
       if (hit.status === 'corrupt') report.corrupt.push(hit.reason);
     }
     const dec = decodePython(buf);
@@ -91,11 +94,18 @@ export function embedRepositoryFiles(root: string, encoder: Encoder, cache: Embe
     const e = encoder.embedFile(dec.text);
     if (!e) { report.skipped.push({ file: rel, reason: 'too short for one window' }); return; }
     cache?.put(hash, { vector: e.vector, windows: e.windows });
-    vectors.push(e.vector);
+    vectors.push(e.vector); paths.push(rel);
     report.files++; report.windows += e.windows; report.cappedWindows += e.cappedWindows;
   });
   onFile?.(list.files.length, list.files.length);
-  return { vectors, report };
+  return { vectors, paths, report };
+}
+
+/** The repository vector from file vectors, leaving out one file (a task's own test file) if given. */
+export function poolRepository(fv: FileVectors, excludeFile?: string): Float32Array {
+  const keep = excludeFile === undefined ? fv.vectors : fv.vectors.filter((_, i) => fv.paths[i] !== excludeFile);
+  if (keep.length === 0) throw new Error(`poolRepository: no file left after leaving out ${excludeFile}`);
+  return poolFileVectors(keep);
 }
 
 export function embedRepository(root: string, encoder: Encoder, cache: EmbeddingCache | null, cfg: RepoEmbeddingConfig = defaultRepoEmbeddingConfig(),

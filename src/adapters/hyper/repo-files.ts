@@ -2,6 +2,9 @@
 // tests (any path component containing "test"), regular files only (links are never followed, so a
 // symlink loop cannot trap the walk), at most maxFiles of them: over the cap, an evenly spaced
 // sample of the sorted paths, reported, so a huge repository cannot take minutes.
+// Optionally (beyond the paper) the test files too, capped separately: the repository's own
+// assertions are what an assertion-completion adapter could learn from; the caller then leaves the
+// target's own test file out of the pool.
 import { listPythonFilesSync } from '../../data/python/files.js';
 
 /** METHOD.md's encoder rule, broader than the benchmark's test-file rule: any component with "test". */
@@ -10,22 +13,32 @@ export function isEncoderExcluded(relPath: string): boolean {
 }
 
 export interface RepoFileList {
-  /** relative paths with '/', sorted */
+  /** relative paths with '/', sorted (production files, then test files when asked for) */
   files: string[];
   /** non-test .py files found before the cap */
   found: number;
-  /** files left out by maxFiles */
+  /** files left out by the caps */
   capped: number;
-  /** .py files excluded as tests */
+  /** .py files counted as tests (excluded unless maxTestFiles > 0) */
   testFiles: number;
+  /** test files included */
+  testFilesUsed: number;
 }
 
-export function listEncoderFiles(root: string, maxFiles: number): RepoFileList {
+function evenly(xs: string[], n: number): string[] {
+  if (xs.length <= n) return xs;
+  const step = xs.length / n;
+  return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)]);
+}
+
+export function listEncoderFiles(root: string, maxFiles: number, maxTestFiles = 0): RepoFileList {
   const all = listPythonFilesSync(root);
-  const kept = all.filter((f) => !isEncoderExcluded(f));
-  const testFiles = all.length - kept.length;
-  if (kept.length <= maxFiles) return { files: kept, found: kept.length, capped: 0, testFiles };
-  const step = kept.length / maxFiles;
-  const files = Array.from({ length: maxFiles }, (_, i) => kept[Math.floor(i * step)]);
-  return { files, found: kept.length, capped: kept.length - maxFiles, testFiles };
+  const prod = all.filter((f) => !isEncoderExcluded(f));
+  const tests = all.filter((f) => isEncoderExcluded(f));
+  const keptProd = evenly(prod, maxFiles);
+  const keptTests = maxTestFiles > 0 ? evenly(tests, maxTestFiles) : [];
+  return {
+    files: [...keptProd, ...keptTests], found: prod.length, capped: prod.length - keptProd.length + (maxTestFiles > 0 ? tests.length - keptTests.length : 0),
+    testFiles: tests.length, testFilesUsed: keptTests.length,
+  };
 }

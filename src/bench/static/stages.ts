@@ -18,6 +18,7 @@ import type { BenchStaticConfig } from './config.js';
 import { measureLatency } from './latency.js';
 import type { Progress } from '../../util/progress.js';
 import { Hypernetwork, modelFileSha256 } from '../../adapters/hyper/hypernet.js';
+import type { FileVectors } from '../../adapters/hyper/repo-embedding.js';
 import { readManifestSync } from '../../data/manifest.js';
 import { hyperTokenBudget, trainHypernetwork } from '../../train/hyper-train.js';
 import { runAudit, type AuditCondition } from '../../eval/audit.js';
@@ -61,7 +62,11 @@ export interface Stage {
 export type EvalSplit = 'cr' | 'ir';
 export const SPLIT_FILE: Record<EvalSplit, string> = { cr: 'cr-test', ir: 'ir-test' };
 
-export interface Predictor { model: LlamaModel; tok: TextTokenizer; adapter?: ProjectionAdapter | null; adapterFor?: (repo: string) => ProjectionAdapter | null; name: string }
+export interface Predictor {
+  model: LlamaModel; tok: TextTokenizer; adapter?: ProjectionAdapter | null; adapterFor?: (repo: string) => ProjectionAdapter | null; name: string;
+  /** per-task adapters (Code2LoRA with the task's own test file left out of the embedding) */
+  adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
+}
 
 export interface MethodSpec {
   id: string;
@@ -187,18 +192,28 @@ const staticTrainStage: NonNullable<MethodSpec['train']> = {
 function staticFrom(ctx: BenchContext, dir: string): Predictor {
   const p = plainBase(ctx);
   const hyper = Hypernetwork.load(join(dir, 'hypernet'), p.model, p.tok, modelFileSha256(ctx.modelDir));
-  const dirs = repoDirs(ctx), cache = new Map<string, ProjectionAdapter>();
+  const dirs = repoDirs(ctx), files = new Map<string, FileVectors>(), cache = new Map<string, ProjectionAdapter>();
+  const fileVectors = (repo: string) => {
+    let fv = files.get(repo);
+    if (!fv) {
+      const d = dirs.get(repo);
+      if (!d) throw new Error(`code2lora-static: repository ${repo} is not in the corpus ${ctx.corpusDir}`);
+      fv = hyper.fileVectors(d, embeddingCache(ctx));
+      files.set(repo, fv);
+    }
+    return fv;
+  };
   return {
     ...p, name: `${ctx.modelDir} + Code2LoRA-Static adapters (${join(dir, 'hypernet')})`,
-    adapterFor: (repo) => {
-      let a = cache.get(repo);
-      if (!a) {
-        const d = dirs.get(repo);
-        if (!d) throw new Error(`code2lora-static: repository ${repo} is not in the corpus ${ctx.corpusDir}`);
-        a = hyper.adapt(d, embeddingCache(ctx)).adapter;
-        cache.set(repo, a);
-      }
-      return a;
+    // one adapter per repository, or per (repository, test file) when the encoder reads test files
+    adapterForTask: {
+      key: (t) => hyper.adapterKey(t),
+      adapter: (t) => {
+        const k = hyper.adapterKey(t);
+        let a = cache.get(k);
+        if (!a) { a = hyper.adapterForFile(fileVectors(t.repo), t.file); cache.set(k, a); }
+        return a;
+      },
     },
   };
 }
@@ -288,7 +303,7 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
       const p = m.load(ctx, trainStage ? ctx.artefact(trainStage) : null);
       let bar: Progress | undefined;
       const r: EvalReport = evaluateLoaded(p.model, p.tok, {
-        modelName: p.name, adapter: p.adapter ?? null, adapterFor: p.adapterFor, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
+        modelName: p.name, adapter: p.adapter ?? null, adapterFor: p.adapterFor, adapterForTask: p.adapterForTask, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
         maxNewTokens: ctx.config.eval.maxNewTokens, batch: ctx.config.eval.batch, limit: 0, tasksPerRepo: ctx.config.eval.tasksPerRepo,
         repos: evalRepos(ctx, split, m.id), rag: m.rag ? { ...ctx.config.rag, variant: m.rag } : undefined, corpusDir: ctx.corpusDir,
         bootstrapSamples: ctx.config.eval.bootstrapSamples, seed: ctx.config.seed,
