@@ -68,6 +68,16 @@ export function benchOursTrainStep(cfg: LlamaConfig, o: CoreBenchOptions) {
   };
 }
 
+/** Model FLOPs of one training token (forward + backward = 3 x forward), attention included:
+ *  6 * (matmul parameters per token) + 6 * L * T * C (QK^T and PV, causal half of T x T, x3 for backward),
+ *  with matmul parameters = L * (C*(H*D) + 2*C*(KV*D) + (H*D)*C + 3*C*I) + C*V (the LM head). */
+export function modelFlopsPerToken(cfg: LlamaConfig, T: number): { flops: number; formula: string } {
+  const { hiddenSize: C, numLayers: L, intermediateSize: I, vocabSize: V, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
+  const matmulParams = L * (C * H * D + 2 * C * KV * D + H * D * C + 3 * C * I) + C * V;
+  const attention = 6 * L * T * H * D; // 2 matmuls x 2 FLOPs x T*(H*D)/2 keys on average (causal), x3 fwd+bwd
+  return { flops: 6 * matmulParams + attention, formula: `6*${matmulParams} (matmul params) + 6*L*T*H*D (${attention}) = ${6 * matmulParams + attention}` };
+}
+
 export async function runCoreBench(o: CoreBenchOptions) {
   const log = o.log ?? (() => {});
   const cfg = coreBenchModel(o.model);
@@ -128,6 +138,12 @@ export async function runCoreBench(o: CoreBenchOptions) {
     config: { model: llamaConfigToHf(cfg), batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads, dtype: 'fp32' },
     env: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, native: native.info(), node: process.version },
   };
+  // utilisation: achieved model FLOP/s over the sgemm rate measured at the model's own shapes
+  const mf = modelFlopsPerToken(cfg, o.seq);
+  const sgemmRate = sgemm.reduce((a, s) => a + s.gflops, 0) / sgemm.length;
+  const mfu = (ours.tokens_per_s * mf.flops) / (sgemmRate * 1e9);
+  log(`model FLOPs per token: ${mf.formula}`);
+  log(`model-FLOPs utilisation: ${(100 * mfu).toFixed(1)}% of the mean sgemm rate ${sgemmRate.toFixed(0)} GFLOP/s (${(ours.tokens_per_s * mf.flops / 1e9).toFixed(0)} GFLOP/s achieved)`);
   if (result.ratio !== null) log(`ratio (ours / pytorch): ${result.ratio.toFixed(2)} (goal >= 1.5)`);
-  return result;
+  return { ...result, model_flops_per_token: mf.flops, model_flops_formula: mf.formula, sgemm_mean_gflops: sgemmRate, mfu };
 }
