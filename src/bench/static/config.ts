@@ -25,6 +25,8 @@ export interface BenchStaticConfig {
   /** Code2LoRA-Static's training config (checked against the base model when the stage runs) and the
    *  conditioning audit's conditions */
   hyper: HyperTrainConfig;
+  /** the variant with the repository's test files embedded (own test file left out) */
+  hyperTests: HyperTrainConfig;
   audit: { conditions: string[] };
 }
 
@@ -38,6 +40,7 @@ export function defaultBenchStaticConfig(): BenchStaticConfig {
     latency: { tasks: 24, promptTokens: 64, newTokens: 8 },
     train: { 'shared-lora': defaultFinetuneConfig('shared-lora'), 'full-ft': defaultFinetuneConfig('full-ft'), 'per-repo-lora': defaultFinetuneConfig('per-repo-lora') },
     hyper: defaultHyperTrainConfig(),
+    hyperTests: { ...defaultHyperTrainConfig(), repo: { ...defaultHyperTrainConfig().repo, maxTestFiles: 64 } },
     audit: { conditions: ['mean', 'wrong', 'zero'] },
   };
 }
@@ -71,11 +74,14 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     train[k] = v;
   }
   const dh = defaultHyperTrainConfig();
-  const h = (c.hyper ?? {}) as Partial<HyperTrainConfig>;
-  const hyper: HyperTrainConfig = { ...dh, ...h, head: { ...dh.head, ...(h.head ?? {}) }, encoder: { ...dh.encoder, ...(h.encoder ?? {}) }, repo: { ...dh.repo, ...(h.repo ?? {}) } };
+  const merge = (h: Partial<HyperTrainConfig>, base: HyperTrainConfig): HyperTrainConfig =>
+    ({ ...base, ...h, head: { ...base.head, ...(h.head ?? {}) }, encoder: { ...base.encoder, ...(h.encoder ?? {}) }, repo: { ...base.repo, ...(h.repo ?? {}) } });
+  const hyper = merge((c.hyper ?? {}) as Partial<HyperTrainConfig>, dh);
+  const hyperTests = merge((c.hyperTests ?? {}) as Partial<HyperTrainConfig>, d.hyperTests);
+  if (!(hyperTests.repo.maxTestFiles > 0)) fail('hyperTests.repo.maxTestFiles must be > 0 (the variant embeds test files)');
   const audit = sub('audit', c.audit ?? d.audit, d.audit);
   if (!Array.isArray(audit.conditions)) fail('audit.conditions must be a list of condition names');
-  return Object.freeze({ seed: c.seed, eval: ev, perRepo: pr, rag: ragRest, latency: lat, train, hyper, audit });
+  return Object.freeze({ seed: c.seed, eval: ev, perRepo: pr, rag: ragRest, latency: lat, train, hyper, hyperTests, audit });
 }
 
 /** Reads configs/bench-static.json; `train` entries that are strings are paths relative to it. */
@@ -90,11 +96,12 @@ export function loadBenchStaticConfig(file: string): Readonly<BenchStaticConfig>
     if (!existsSync(p)) throw new Error(`bench config ${file}: train.${k} names ${p}, which does not exist`);
     try { train[k] = JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new Error(`${p}: not valid JSON (${(e as Error).message})`); }
   }
-  let hyper = raw.hyper;
-  if (typeof hyper === 'string') {
-    const p = isAbsolute(hyper) ? hyper : join(dirname(file), hyper);
-    if (!existsSync(p)) throw new Error(`bench config ${file}: hyper names ${p}, which does not exist`);
-    try { hyper = JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new Error(`${p}: not valid JSON (${(e as Error).message})`); }
-  }
-  return validateBenchStaticConfig({ ...raw, train, hyper } as unknown as BenchStaticConfig, file);
+  const resolve = (key: 'hyper' | 'hyperTests'): unknown => {
+    const v = raw[key];
+    if (typeof v !== 'string') return v;
+    const p = isAbsolute(v) ? v : join(dirname(file), v);
+    if (!existsSync(p)) throw new Error(`bench config ${file}: ${key} names ${p}, which does not exist`);
+    try { return JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new Error(`${p}: not valid JSON (${(e as Error).message})`); }
+  };
+  return validateBenchStaticConfig({ ...raw, train, hyper: resolve('hyper'), hyperTests: resolve('hyperTests') } as unknown as BenchStaticConfig, file);
 }

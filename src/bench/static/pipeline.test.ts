@@ -24,20 +24,23 @@ describe('bench static', () => {
   it('lists every stage with an estimate on --dry-run and runs nothing', () => {
     const r = run(out, { dryRun: true });
     expect(r.ran).toEqual([]);
-    expect(r.plan.map((p) => p.name)).toEqual(['shared-lora:train', 'full-ft:train', 'per-repo-lora:train', 'code2lora-static:train', 'pretrained:cr', 'pretrained:ir', 'rag-code:cr', 'rag-code:ir',
+    expect(r.plan.map((p) => p.name)).toEqual(['shared-lora:train', 'full-ft:train', 'per-repo-lora:train', 'code2lora-static:train', 'code2lora-static-tests:train',
+      'pretrained:cr', 'pretrained:ir', 'rag-code:cr', 'rag-code:ir',
       'rag-siblings:cr', 'rag-siblings:ir', 'shared-lora:cr', 'shared-lora:ir', 'full-ft:cr', 'full-ft:ir', 'full-ft+rag:cr', 'full-ft+rag:ir', 'per-repo-lora:ir',
-      'code2lora-static:cr', 'code2lora-static:ir', 'latency', 'code2lora-static:audit-cr', 'code2lora-static:audit-ir']);
+      'code2lora-static:cr', 'code2lora-static:ir', 'code2lora-static-tests:cr', 'code2lora-static-tests:ir', 'latency', 'code2lora-static:audit-cr', 'code2lora-static:audit-ir',
+      'code2lora-static-tests:audit-cr', 'code2lora-static-tests:audit-ir']);
     expect(r.plan.every((p) => p.state === 'missing' && p.estimateSeconds > 0)).toBe(true);
     expect(existsSync(join(out, 'stages'))).toBe(false);
   });
 
   it('runs every stage once, writes the report, then skips them all', () => {
     const first = run(out);
-    expect(first.ran).toHaveLength(22);
+    expect(first.ran).toHaveLength(27);
     const md = readFileSync(join(out, 'README.md'), 'utf8');
     expect(md).toContain('| Single shared LoRA |');
     expect(md).toContain('| Code2LoRA-Static |');
-    expect(md).toContain('| cross-repo | own - mean |');
+    expect(md).toContain('| Static, cross-repo | own - mean |');
+    expect(md).toContain('| Static + tests, cross-repo | own - mean |');
     expect(md).toMatch(/Verdict: /);
     expect(md).not.toContain('not run');
     // IR rows of every method cover the same per-repo sample
@@ -46,7 +49,7 @@ describe('bench static', () => {
     expect(irRepos('pretrained')).toHaveLength(2);
     const again = run(out);
     expect(again.ran).toEqual([]);
-    expect(again.skipped).toHaveLength(22);
+    expect(again.skipped).toHaveLength(27);
   });
 
   it('re-runs only what depends on a changed input', () => {
@@ -59,7 +62,7 @@ describe('bench static', () => {
     const lines = readFileSync(join(tasks2, 'cr-test.jsonl'), 'utf8').trim().split('\n');
     writeFileSync(join(tasks2, 'cr-test.jsonl'), lines.slice(1).join('\n') + '\n');
     const r = run(out, { tasksDir: tasks2 }, cfg);
-    expect(r.ran.sort()).toEqual(['code2lora-static:audit-cr', 'code2lora-static:cr', 'full-ft+rag:cr', 'full-ft:cr', 'latency', 'pretrained:cr', 'rag-code:cr', 'rag-siblings:cr', 'shared-lora:cr']);
+    expect(r.ran.sort()).toEqual(['code2lora-static-tests:audit-cr', 'code2lora-static-tests:cr', 'code2lora-static:audit-cr', 'code2lora-static:cr', 'full-ft+rag:cr', 'full-ft:cr', 'latency', 'pretrained:cr', 'rag-code:cr', 'rag-siblings:cr', 'shared-lora:cr']);
   });
 
   it('detects a corrupt artefact and re-runs that stage', () => {

@@ -16,11 +16,11 @@ import type { AuditReport } from '../../eval/audit.js';
 /** The conditioning audit's tables (METHOD.md section 4): every condition's score and own minus each. */
 function auditSection(out: string): { md: string; rows: string[][]; diffRows: string[][]; notes: string[] } {
   const rows: string[][] = [], diffRows: string[][] = [], notes: string[] = [];
-  for (const split of ['cr', 'ir'] as const) {
-    const f = join(stageDir(out, `code2lora-static:audit-${split}`), 'audit.json');
-    if (!existsSync(join(stageDir(out, `code2lora-static:audit-${split}`), 'stage.json')) || !existsSync(f)) continue;
+  for (const id of ['code2lora-static', 'code2lora-static-tests']) for (const split of ['cr', 'ir'] as const) {
+    const f = join(stageDir(out, `${id}:audit-${split}`), 'audit.json');
+    if (!existsSync(join(stageDir(out, `${id}:audit-${split}`), 'stage.json')) || !existsSync(f)) continue;
     const a = JSON.parse(readFileSync(f, 'utf8')) as AuditReport;
-    const name = split === 'cr' ? 'cross-repo' : 'in-repo';
+    const name = `${id === 'code2lora-static' ? 'Static' : 'Static + tests'}, ${split === 'cr' ? 'cross-repo' : 'in-repo'}`;
     for (const [c, s] of Object.entries(a.conditions)) rows.push([name, c, ci(s.exactMatch), ci(s.editSimilarity), ci(s.perRepo.exactMatch)]);
     for (const [c, d] of Object.entries(a.ownMinus)) diffRows.push([name, `own - ${c}`, ci(d.exactMatch), ci(d.editSimilarity), (100 * d.exactMatch.probAGreater).toFixed(0)]);
     notes.push(`${name} (${a.tasks} tasks, ${a.repos} repositories): adapter diversity: mean pairwise cosine ${a.diversity.meanPairwiseCosine.toFixed(4)} raw, ` +
@@ -28,8 +28,8 @@ function auditSection(out: string): { md: string; rows: string[][]; diffRows: st
   }
   const md = rows.length === 0 ? 'not run' : [
     'Each repository\'s own generated adapter against the exact mean of all generated adapters, a wrong repository\'s adapter (fixed derangement) and the zero-embedding adapter, on the same tasks. Code2LoRA is repository-specific only where own beats mean and wrong with the 95% interval of the difference above zero.', '',
-    mdTable(['split', 'condition', 'EM', 'ES', 'EM per repository'], rows), '',
-    mdTable(['split', 'paired difference', 'EM (pp)', 'ES (pp)', 'P(own better) %'], diffRows), '',
+    mdTable(['hypernetwork, split', 'condition', 'EM', 'ES', 'EM per repository'], rows), '',
+    mdTable(['hypernetwork, split', 'paired difference', 'EM (pp)', 'ES (pp)', 'P(own better) %'], diffRows), '',
     ...notes.map((n) => `- ${n}`),
   ].join('\n');
   return { md, rows, diffRows, notes };
@@ -129,7 +129,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
     '## Per task (every task weighs the same)', '', mdTable(head, mainRows('perTask')), '',
     '## Per repository (mean over repositories of each repository\'s mean)', '',
     'A few repositories hold a large share of the cross-repo test tasks, so the per-task average mostly measures them.', '', mdTable(head, mainRows('perRepo')), '',
-    '## Conditioning audit of Code2LoRA-Static', '', audit.md, '',
+    '## Conditioning audit of Code2LoRA-Static (METHOD.md section 4)', '', audit.md, '',
     '## Context and latency in the evaluation runs', '',
     `Prompt tokens per task (retrieved ones included) and wall time per completion at batch ${inp.config.eval.batch} (batch time / batch size, retrieval included).`, '', mdTable(ctxHead, ctxRows), '',
     '## Exact match by family (%, tasks in parentheses)', '', '### Cross-repo', '', families.length ? mdTable(['method', ...families], famRows('cr')) : 'not run', '',

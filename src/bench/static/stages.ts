@@ -156,38 +156,44 @@ function embeddingCache(ctx: BenchContext): string {
   return join(ctx.out, 'work', 'embeddings');
 }
 
+/** The two Code2LoRA-Static configurations: METHOD.md's encoder (production code only) and ours
+ *  with the repository's test files embedded, each task's own test file left out. */
+export type StaticVariant = 'hyper' | 'hyperTests';
+
 /** Code2LoRA-Static: the hypernetwork trained on the training repositories' tasks, the same token
  *  budget as the fine-tuned baselines, cr-val loss (per-repository mean) choosing the checkpoint. */
-const staticTrainStage: NonNullable<MethodSpec['train']> = {
+function staticTrainStage(id: string, key: StaticVariant): NonNullable<MethodSpec['train']> {
+  return {
   version: 1,
-  inputs: (ctx) => ({ base: ctx.hashes.base, train: ctx.hashes.split('train'), val: ctx.hashes.split('cr-val'), corpus: ctx.hashes.corpus, config: ctx.config.hyper }),
+  inputs: (ctx) => ({ base: ctx.hashes.base, train: ctx.hashes.split('train'), val: ctx.hashes.split('cr-val'), corpus: ctx.hashes.corpus, config: ctx.config[key] }),
   estimateSeconds: (ctx) => {
-    const c = ctx.config.hyper;
+    const c = ctx.config[key]!;
     const evals = Math.ceil(c.steps / c.evalEvery);
     // embedding ~270 repositories once (about 2 s each when not cached) + training + validation
     return 270 * 2 + hyperTokenBudget(c) / COST.trainTokensPerS + evals * c.valTasksPerRepo * 30 * COST.valSecondsPerTask;
   },
   run(ctx, dir, work) {
     const { model, tok } = ctx.base();
-    const cfg = ctx.config.hyper;
+    const cfg = ctx.config[key]!;
     let bar: Progress | undefined, ebar: Progress | undefined;
     const s = trainHypernetwork({
       config: cfg, model, baseModelSha256: modelFileSha256(ctx.modelDir), tokenizer: tok, train: ctx.tasks('train'), val: ctx.tasks('cr-val'),
       repoDirs: repoDirs(ctx), cacheDir: embeddingCache(ctx), out: work, command: ctx.command,
-      onEmbed: (d, t) => { ebar ??= ctx.progress('code2lora-static embed', t); ebar.update(d); },
+      onEmbed: (d, t) => { ebar ??= ctx.progress(`${id} embed`, t); ebar.update(d); },
       onStep: (i) => {
         if (ebar) { ebar.stop(); ebar = undefined; }
-        bar ??= ctx.progress('code2lora-static train', cfg.steps);
+        bar ??= ctx.progress(`${id} train`, cfg.steps);
         bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '' });
       },
     });
     bar?.stop();
-    if (!s) throw new Error('code2lora-static: training stopped early');
+    if (!s) throw new Error(`${id}: training stopped early`);
     cpSync(s.best, join(dir, 'hypernet'), { recursive: true });
     for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg']) if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
     return { runs: 1, bestValLoss: [s.bestValLoss], bestStep: [s.bestStep], baseValLoss: s.baseValLoss, tokensSeen: s.tokensSeen, tokenBudget: s.tokenBudget, embedSeconds: s.embedSeconds };
   },
 };
+}
 
 function staticFrom(ctx: BenchContext, dir: string): Predictor {
   const p = plainBase(ctx);
@@ -219,9 +225,9 @@ function staticFrom(ctx: BenchContext, dir: string): Predictor {
 }
 
 /** The conditioning audit (METHOD.md section 4) of the trained hypernetwork on one split. */
-function auditStage(split: EvalSplit): Stage {
+function auditStage(id: string, split: EvalSplit): Stage {
   return {
-    name: `code2lora-static:audit-${split}`, deps: ['code2lora-static:train'], version: 1,
+    name: `${id}:audit-${split}`, deps: [`${id}:train`], version: 1,
     inputs: (ctx) => ({ base: ctx.hashes.base, tasks: ctx.hashes.split(SPLIT_FILE[split]), corpus: ctx.hashes.corpus, eval: ctx.config.eval, audit: ctx.config.audit, repos: evalRepos(ctx, split) ?? 'all', seed: ctx.config.seed }),
     estimateSeconds: (ctx) => {
       const repos = evalRepos(ctx, split);
@@ -232,7 +238,7 @@ function auditStage(split: EvalSplit): Stage {
     run(ctx, dir) {
       let bar: Progress | undefined, stage = '';
       const r = runAudit({
-        hyperDir: join(ctx.artefact('code2lora-static:train'), 'hypernet'), modelDir: ctx.modelDir, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
+        hyperDir: join(ctx.artefact(`${id}:train`), 'hypernet'), modelDir: ctx.modelDir, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
         corpusDir: ctx.corpusDir, cacheDir: embeddingCache(ctx), conditions: ctx.config.audit.conditions as AuditCondition[], repos: evalRepos(ctx, split),
         maxNewTokens: ctx.config.eval.maxNewTokens, batch: ctx.config.eval.batch, tasksPerRepo: ctx.config.eval.tasksPerRepo,
         bootstrapSamples: ctx.config.eval.bootstrapSamples, seed: ctx.config.seed,
@@ -271,7 +277,11 @@ export const METHODS: MethodSpec[] = [
       };
     },
   },
-  { id: 'code2lora-static', label: 'Code2LoRA-Static', splits: ['cr', 'ir'], train: staticTrainStage, evalFactor: COST.loraEvalFactor, load: (ctx, d) => staticFrom(ctx, d!) },
+  { id: 'code2lora-static', label: 'Code2LoRA-Static', splits: ['cr', 'ir'], train: staticTrainStage('code2lora-static', 'hyper'), evalFactor: COST.loraEvalFactor, load: (ctx, d) => staticFrom(ctx, d!) },
+  {
+    id: 'code2lora-static-tests', label: 'Code2LoRA-Static + test files (own file left out)', splits: ['cr', 'ir'], train: staticTrainStage('code2lora-static-tests', 'hyperTests'),
+    evalFactor: COST.loraEvalFactor, load: (ctx, d) => staticFrom(ctx, d!),
+  },
 ];
 
 /** The tasks one evaluation covers: IR rows use the per-repo LoRA sample when configured so. */
@@ -334,7 +344,8 @@ const latencyStage: Stage = {
 };
 
 /** Stages that are not a method's training or evaluation (Code2LoRA's audit goes here). */
-export const EXTRA_STAGES: Stage[] = [latencyStage, auditStage('cr'), auditStage('ir')];
+export const EXTRA_STAGES: Stage[] = [latencyStage, auditStage('code2lora-static', 'cr'), auditStage('code2lora-static', 'ir'),
+  auditStage('code2lora-static-tests', 'cr'), auditStage('code2lora-static-tests', 'ir')];
 
 /** Every stage in run order (a stage's deps always come before it). */
 export function allStages(methods: readonly MethodSpec[] = METHODS, extra: readonly Stage[] = EXTRA_STAGES): Stage[] {
