@@ -37,6 +37,9 @@ describe('released rules: assert statements', () => {
     expect(t.prefix.endsWith('    assert x == (')).toBe(true);
     expect(targets(fn('    assert x == (1, 2)\n'))).toEqual(['(1, 2)']);
   });
+  it('looks through backslash continuations and comments', () => {
+    expect(targets(fn('    assert x == \\\n        f(1)\n    self.assertEqual(a,  # why\n        b)\n'))).toEqual(['f(1)', 'b)']);
+  });
   it('refuses a bare assert (no comparison), a tuple and a negated comparison', () => {
     const r = run(fn('    assert isinstance(x, Foo)\n    assert not done\n    assert a == 1 and b\n    assert (a == 1, "m")\n    assert not a == b\n'));
     expect(r.tasks).toEqual([]);

@@ -52,8 +52,11 @@ export interface ReleasedCandidate {
 
 export type ReleasedFound = ReleasedCandidate | { drop: ReleasedDrop };
 
+/** tree-sitter keeps comments and backslash line continuations as named nodes; Python's AST has neither. */
+const EXTRAS = new Set(['comment', 'line_continuation']);
+
 function namedNoComments(n: SyntaxNode): SyntaxNode[] {
-  return n.namedChildren.filter((c): c is SyntaxNode => c !== null && c.type !== 'comment');
+  return n.namedChildren.filter((c): c is SyntaxNode => c !== null && !EXTRAS.has(c.type));
 }
 
 /** Python's AST has no node for parentheses: look through them (a tuple keeps its own). */
