@@ -6,7 +6,7 @@ import { withTree, type PythonParser } from '../python/parser.js';
 import { findAssertions } from './assertions.js';
 import { applyFilters, defaultFilterConfig, validateFilterConfig, type FilterConfig } from './filters.js';
 import { defaultPrefixConfig, PrefixContext, validatePrefixConfig, type PrefixConfig } from './prefix.js';
-import { findReleased, prefixCommaMalformed } from './rules.js';
+import { findReleased, prefixCommaMalformed, python2Construct } from './rules.js';
 import { RULE_SETS, type RuleSet, type Task } from './types.js';
 
 export interface ExtractConfig {
@@ -49,7 +49,12 @@ export function extractFileTasks(parser: PythonParser, src: string, repo: string
     const root = tree.rootNode;
     if (root.hasError) return { ok: false, reason: 'syntax-error', detail: `${repo}/${file}: ${firstErrorAt(root)}` };
     const ctx = new PrefixContext(root, src, cfg.prefix);
-    if (cfg.rules === 'released-v2') return releasedTasks(root, src, repo, file, ctx);
+    if (cfg.rules === 'released-v2') {
+      // The released builder parses with Python 3: a file only Python 2 accepts gives it no tasks.
+      const py2 = python2Construct(root);
+      if (py2) return { ok: false, reason: 'syntax-error', detail: `${repo}/${file}: Python 2 syntax (${py2})` };
+      return releasedTasks(root, src, repo, file, ctx);
+    }
     const found = findAssertions(root, src);
     const { kept, dropped } = applyFilters(found, src, cfg.filter);
     const tasks: Task[] = kept.map((k) => ({

@@ -129,6 +129,16 @@ describe('released rules: filters', () => {
     expect(prefixCommaMalformed('x = 1\n    f(,   \n\n')).toBe(true);
     expect(prefixCommaMalformed('f(,\n    assert x == ')).toBe(false);
   });
+  it('a file only Python 2 accepts gives no tasks (the released builder parses with Python 3)', () => {
+    const py2 = ['    print "x"\n', '    try:\n        f()\n    except OSError, e:\n        pass\n', '    raise E, "m"\n', '    x = 0777\n', '    x = 10L\n', '    x = `y`\n', '    x = a <> b\n', '    x = ur"a"\n'];
+    for (const body of py2) {
+      const r = extractFileTasks(parser, fn(`${body}    assert x == 1\n`), 'repo', 't.py');
+      expect([body, r.ok]).toEqual([body, false]);
+      if (!r.ok) expect(r.detail).toMatch(/^repo\/t.py: Python 2 syntax \(.+ at line \d+\)$/);
+    }
+    const py3 = fn('    try:\n        f()\n    except (A, B) as e:\n        raise E("m") from e\n    x = 00 + 0x1f + 1_0 + 0\n    y = u"a" + rb"b"\n    assert x == 1\n');
+    expect(run(py3).tasks.map((t) => t.target)).toEqual(['1']);
+  });
   it('a file with a syntax error gives no tasks', () => {
     const r = extractFileTasks(parser, 'def test_a(:\n    assert x == 1\n', 'repo', 't.py');
     expect(r.ok).toBe(false);

@@ -201,6 +201,29 @@ export function findReleased(root: SyntaxNode): ReleasedFound[] {
   return out;
 }
 
+/**
+ * The first Python-2-only construct in the file (tree-sitter's grammar still accepts them; Python 3's
+ * parser, which the released builder uses, refuses the file), or null. Checked: print and exec
+ * statements, `except E, e:`, `raise E, "m"`, backticks, `<>`, integers with leading zeros or an L suffix,
+ * ur"" strings.
+ */
+export function python2Construct(root: SyntaxNode): string | null {
+  const at = (n: SyntaxNode, what: string) => `${what} at line ${n.startPosition.row + 1}`;
+  for (const n of root.descendantsOfType(['print_statement', 'exec_statement', 'except_clause', 'raise_statement', 'comparison_operator', 'integer', 'string'])) {
+    if (!n) continue;
+    switch (n.type) {
+      case 'print_statement': return at(n, 'print statement');
+      case 'exec_statement': return at(n, 'exec statement');
+      case 'except_clause': if (n.children.some((c) => c?.type === ',')) return at(n, '"except E, e:"'); break;
+      case 'raise_statement': if (n.namedChildren.some((c) => c?.type === 'expression_list')) return at(n, '"raise E, value"'); break;
+      case 'comparison_operator': if (n.children.some((c) => c?.type === '<>')) return at(n, '"<>"'); break;
+      case 'integer': if (/^0+[0-9]+[lL]?$/.test(n.text) && /[1-9]/.test(n.text) || /^[0-9].*[lL]$/.test(n.text)) return at(n, `integer ${n.text}`); break;
+      case 'string': if (n.text.startsWith('`') || /^[uU][rR]/.test(n.text)) return at(n, `string ${n.text.slice(0, 10)}`); break;
+    }
+  }
+  return null;
+}
+
 /** The released builder's last filter: the prefix's last non-blank line must not hold "(,". */
 export function prefixCommaMalformed(prefix: string): boolean {
   const lines = pyRstrip(prefix).split('\n');
