@@ -136,7 +136,7 @@ describe('released rules: filters', () => {
       expect([body, r.ok]).toEqual([body, false]);
       if (!r.ok) expect(r.detail).toMatch(/^repo\/t.py: Python 2 syntax \(.+ at line \d+\)$/);
     }
-    const py3 = fn('    try:\n        f()\n    except (A, B) as e:\n        raise E("m") from e\n    x = 00 + 0x1f + 1_0 + 0\n    y = u"a" + rb"b"\n    assert x == 1\n');
+    const py3 = fn('    print >> sys.stderr, "m"\n    try:\n        f()\n    except (A, B) as e:\n        raise E("m") from e\n    x = 00 + 0x1f + 1_0 + 0\n    y = u"a" + rb"b"\n    assert x == 1\n');
     expect(run(py3).tasks.map((t) => t.target)).toEqual(['1']);
   });
   it('a file with a syntax error gives no tasks', () => {

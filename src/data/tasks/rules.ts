@@ -203,8 +203,8 @@ export function findReleased(root: SyntaxNode): ReleasedFound[] {
 
 /**
  * The first Python-2-only construct in the file (tree-sitter's grammar still accepts them; Python 3's
- * parser, which the released builder uses, refuses the file), or null. Checked: print and exec
- * statements, `except E, e:`, `raise E, "m"`, backticks, `<>`, integers with leading zeros or an L suffix,
+ * parser, which the released builder uses, refuses the file), or null. Checked: print (not `print >> f, x`,
+ * a valid Python 3 tuple) and exec statements, `except E, e:`, `raise E, "m"`, backticks, `<>`, integers with leading zeros or an L suffix,
  * ur"" strings.
  */
 export function python2Construct(root: SyntaxNode): string | null {
@@ -212,7 +212,8 @@ export function python2Construct(root: SyntaxNode): string | null {
   for (const n of root.descendantsOfType(['print_statement', 'exec_statement', 'except_clause', 'raise_statement', 'comparison_operator', 'integer', 'string'])) {
     if (!n) continue;
     switch (n.type) {
-      case 'print_statement': return at(n, 'print statement');
+      // `print >> f, x` is also a Python 3 expression (a tuple): only the other forms are Python 2.
+      case 'print_statement': if (!n.namedChildren.some((c) => c?.type === 'chevron')) return at(n, 'print statement'); break;
       case 'exec_statement': return at(n, 'exec statement');
       case 'except_clause': if (n.children.some((c) => c?.type === ',')) return at(n, '"except E, e:"'); break;
       case 'raise_statement': if (n.namedChildren.some((c) => c?.type === 'expression_list')) return at(n, '"raise E, value"'); break;
