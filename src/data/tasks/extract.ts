@@ -37,7 +37,7 @@ export type FileTasks =
     /** Candidates refused, by rule (DROP_REASONS for legacy, RELEASED_DROPS for the released rules). */
     dropped: Record<string, number>;
   }
-  | { ok: false; reason: 'syntax-error'; detail: string };
+  | { ok: false; reason: 'syntax-error' | 'python2'; detail: string };
 
 export function taskId(repo: string, file: string, line: number, col: number): string {
   return `${repo}/${file}:${line}:${col}`;
@@ -52,7 +52,7 @@ export function extractFileTasks(parser: PythonParser, src: string, repo: string
     if (cfg.rules === 'released-v2') {
       // The released builder parses with Python 3: a file only Python 2 accepts gives it no tasks.
       const py2 = python2Construct(root);
-      if (py2) return { ok: false, reason: 'syntax-error', detail: `${repo}/${file}: Python 2 syntax (${py2})` };
+      if (py2) return { ok: false, reason: 'python2', detail: `${repo}/${file}: Python 2 syntax (${py2})` };
       return releasedTasks(root, src, repo, file, ctx);
     }
     const found = findAssertions(root, src);

@@ -133,7 +133,7 @@ describe('released rules: filters', () => {
     const py2 = ['    print "x"\n', '    try:\n        f()\n    except OSError, e:\n        pass\n', '    raise E, "m"\n', '    x = 0777\n', '    x = 10L\n', '    x = `y`\n', '    x = a <> b\n', '    x = ur"a"\n'];
     for (const body of py2) {
       const r = extractFileTasks(parser, fn(`${body}    assert x == 1\n`), 'repo', 't.py');
-      expect([body, r.ok]).toEqual([body, false]);
+      expect([body, r.ok, !r.ok && r.reason]).toEqual([body, false, 'python2']);
       if (!r.ok) expect(r.detail).toMatch(/^repo\/t.py: Python 2 syntax \(.+ at line \d+\)$/);
     }
     const py3 = fn('    print >> sys.stderr, "m"\n    try:\n        f()\n    except (A, B) as e:\n        raise E("m") from e\n    x = 00 + 0x1f + 1_0 + 0\n    y = u"a" + rb"b"\n    assert x == 1\n');

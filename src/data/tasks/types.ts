@@ -61,7 +61,7 @@ export const DROP_REASONS = ['module-level', 'malformed', 'empty-target', 'punct
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why a test file was not read. */
-export const FILE_SKIPS = ['not-a-file', 'too-large', 'binary', 'not-utf8', 'unreadable', 'syntax-error'] as const;
+export const FILE_SKIPS = ['not-a-file', 'too-large', 'binary', 'not-utf8', 'unreadable', 'syntax-error', 'python2'] as const;
 export type FileSkip = (typeof FILE_SKIPS)[number];
 
 export function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
