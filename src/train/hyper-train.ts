@@ -139,7 +139,8 @@ export function embedRepos(hyper: Hypernetwork, repos: readonly string[], repoDi
     const dir = repoDirs.get(repo);
     if (!dir) throw new Error(`hyper train: repository ${repo} has tasks but no folder in the corpus`);
     onEmbed?.(i++, repos.length, repo);
-    out.set(repo, hyper.fileVectors(dir, cacheDir));
+    // a repository with no readable Python file has no embedding: the caller drops and reports it
+    try { out.set(repo, hyper.fileVectors(dir, cacheDir)); } catch { /* reported by the caller */ }
   }
   onEmbed?.(repos.length, repos.length, '');
   return out;
@@ -203,11 +204,17 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
   const head = HyperHead.init(cfg.head, model.config, new Rng(cfg.seed).fork('head-init'));
   const hyper = new Hypernetwork(head, hyperSpec(cfg, run.baseModelSha256, tok), model, tok);
 
-  const sampler = new RepoTaskSampler(run.train, tok, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo });
-  const val = hyperValidationGroups(hyper, run.val, new SequenceCache(tok, cfg.maxTokens), cfg.valTasksPerRepo, cfg.valMaxRepos, cfg.seed);
+  const allTrain = new RepoTaskSampler(run.train, tok, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo });
+  const allVal = hyperValidationGroups(hyper, run.val, new SequenceCache(tok, cfg.maxTokens), cfg.valTasksPerRepo, cfg.valMaxRepos, cfg.seed);
   const t0 = performance.now();
-  const files = embedRepos(hyper, [...sampler.repos, ...val.repos], run.repoDirs, run.cacheDir, run.onEmbed);
+  const files = embedRepos(hyper, [...allTrain.repos, ...allVal.repos], run.repoDirs, run.cacheDir, run.onEmbed);
   const embedSeconds = (performance.now() - t0) / 1000;
+  // repositories without any readable Python file have no embedding: dropped, and recorded
+  const unembedded = [...allTrain.repos, ...allVal.repos].filter((r) => !files.has(r));
+  const sampler = unembedded.length === 0 ? allTrain
+    : new RepoTaskSampler(run.train, tok, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo, repos: allTrain.repos.filter((r) => files.has(r)) });
+  const val = { ...allVal, groups: allVal.groups.filter((g) => files.has(g.repo)), repos: allVal.repos.filter((r) => files.has(r)) };
+  if (val.groups.length === 0) throw new Error('hyper train: no validation repository could be embedded');
   const E = cfg.head.embedDim;
   // one pooled vector per adapter key: the repository, or (repository, own test file left out)
   const pooled = new Map<string, Float32Array>();
@@ -298,7 +305,7 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
     seconds, embedSeconds, headParameters: hyperHeadParameterCount(cfg.head, model.config), best: bestDir,
   };
   const embedReport = [...files].map(([repo, { report: e }]) => ({ repo, files: e.files, windows: e.windows, cappedFiles: e.cappedFiles, cappedWindows: e.cappedWindows, skipped: e.skipped.length }));
-  const training = { command: run.command, config: cfg, trainRepos: sampler.repos.length, droppedRepos: sampler.droppedRepos, valRepos: val.repos.length, valTasks: val.tasks, ...summary };
+  const training = { command: run.command, config: cfg, trainRepos: sampler.repos.length, droppedRepos: sampler.droppedRepos, unembeddedRepos: unembedded, valRepos: val.repos.length, valTasks: val.tasks, ...summary };
   // the kept checkpoint carries its training record in hyper.json
   const bestNet = Hypernetwork.load(bestDir, model, tok, run.baseModelSha256);
   replaceDirAtomicSync(bestDir, (tmp) => new Hypernetwork(bestNet.head, { ...bestNet.spec, training: { ...training, best: undefined } }, model, tok).save(tmp));

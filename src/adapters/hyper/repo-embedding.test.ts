@@ -49,6 +49,14 @@ describe('repository encoder', () => {
     expect(l.capped).toBe(6);
   });
 
+  it("falls back to the benchmark's narrower test rule when METHOD's rule leaves no file", () => {
+    const dir = repo('pkgtest', { 'django_test_migrations/core.py': code(1), 'django_test_migrations/tests/test_core.py': code(2) });
+    const l = listEncoderFiles(dir, 10);
+    expect(l.narrowTestRule).toBe(true);
+    expect(l.files).toEqual(['django_test_migrations/core.py']);
+    expect(embedRepository(dir, encoder, null).files).toBe(1);
+  });
+
   it('a file vector is the mean of its windows (batching changes nothing)', () => {
     const text = code(1) + code(2) + code(3);
     const a = encoder.embedFile(text)!;

@@ -5,7 +5,7 @@
 // Optionally (beyond the paper) the test files too, capped separately: the repository's own
 // assertions are what an assertion-completion adapter could learn from; the caller then leaves the
 // target's own test file out of the pool.
-import { listPythonFilesSync } from '../../data/python/files.js';
+import { isTestFile, listPythonFilesSync } from '../../data/python/files.js';
 
 /** METHOD.md's encoder rule, broader than the benchmark's test-file rule: any component with "test". */
 export function isEncoderExcluded(relPath: string): boolean {
@@ -23,6 +23,9 @@ export interface RepoFileList {
   testFiles: number;
   /** test files included */
   testFilesUsed: number;
+  /** METHOD.md's rule left no file (e.g. a package named django_test_migrations), so the benchmark's
+   *  narrower test-file rule (test_*.py, *_test.py, tests/, test/) chose the files */
+  narrowTestRule: boolean;
 }
 
 function evenly(xs: string[], n: number): string[] {
@@ -33,12 +36,17 @@ function evenly(xs: string[], n: number): string[] {
 
 export function listEncoderFiles(root: string, maxFiles: number, maxTestFiles = 0): RepoFileList {
   const all = listPythonFilesSync(root);
-  const prod = all.filter((f) => !isEncoderExcluded(f));
-  const tests = all.filter((f) => isEncoderExcluded(f));
+  let prod = all.filter((f) => !isEncoderExcluded(f));
+  let tests = all.filter((f) => isEncoderExcluded(f));
+  const narrowTestRule = prod.length === 0 && all.some((f) => !isTestFile(f));
+  if (narrowTestRule) {
+    prod = all.filter((f) => !isTestFile(f));
+    tests = all.filter((f) => isTestFile(f));
+  }
   const keptProd = evenly(prod, maxFiles);
   const keptTests = maxTestFiles > 0 ? evenly(tests, maxTestFiles) : [];
   return {
     files: [...keptProd, ...keptTests], found: prod.length, capped: prod.length - keptProd.length + (maxTestFiles > 0 ? tests.length - keptTests.length : 0),
-    testFiles: tests.length, testFilesUsed: keptTests.length,
+    testFiles: tests.length, testFilesUsed: keptTests.length, narrowTestRule,
   };
 }
