@@ -40,8 +40,20 @@ describe('bench adapt', () => {
     const modelDir = makeTinyModel(join(root, 'model'), bench.modelDir);
     makeTinyHyper(join(root, 'hyper'), modelDir);
     const r = await runAdaptBench({
-      files: 6, corpus: join(root, 'none'), modelDir, hyperDir: join(root, 'hyper'), headRuns: 3, prompt: 16, newTokens: 6, repeats: 1,
-      reposPerStep: 2, seqsPerRepo: 1, seq: 16, steps: 1, warmup: 0, seed: 0,
+      files: 6,
+      corpus: join(root, 'none'),
+      modelDir,
+      hyperDir: join(root, 'hyper'),
+      headRuns: 3,
+      prompt: 16,
+      newTokens: 6,
+      repeats: 1,
+      reposPerStep: 2,
+      seqsPerRepo: 1,
+      seq: 16,
+      steps: 1,
+      warmup: 0,
+      seed: 0,
     });
     expect(r.hypernetwork).toMatch(/^untrained hypernetwork/);
     expect(r.repository).toMatchObject({ files: 6, generated: 6, encoded: 6 });
@@ -50,7 +62,8 @@ describe('bench adapt', () => {
     expect(r.generate.folded_same_tokens).toBe(true);
     expect(r.generate.base.tokens).toBe(6);
     expect(r.train_step.batch.tokens).toBe(32);
-    for (const x of [r.adapter.cold_s, r.head_forward_ms.median, r.generate.folded.tokens_per_s, r.train_step.ratio]) expect(x).toBeGreaterThan(0);
+    for (const x of [r.adapter.cold_s, r.head_forward_ms.median, r.generate.folded.tokens_per_s, r.train_step.ratio])
+      expect(x).toBeGreaterThan(0);
     expect(Number.isFinite(r.train_step.hyper.loss) && Number.isFinite(r.train_step.lora.loss)).toBe(true);
   });
 });

@@ -45,9 +45,15 @@ export interface AdaptBenchOptions {
   hyperDir?: string;
   headRuns: number;
   /** decoding */
-  prompt: number; newTokens: number; repeats: number;
+  prompt: number;
+  newTokens: number;
+  repeats: number;
   /** training step: R repositories x S sequences of T tokens */
-  reposPerStep: number; seqsPerRepo: number; seq: number; steps: number; warmup: number;
+  reposPerStep: number;
+  seqsPerRepo: number;
+  seq: number;
+  steps: number;
+  warmup: number;
   seed: number;
   log?: (s: string) => void;
 }
@@ -59,28 +65,61 @@ function median(xs: number[]): number {
 
 /** Generated Python: a module of functions and a class, distinct per index. */
 function generatedModule(i: number, rng: Rng): string {
-  const lines = [`"""Module ${i}: helpers for part ${i % 17} of the synthetic package."""`, 'import math', 'from typing import Any, Optional', ''];
+  const lines = [
+    `"""Module ${i}: helpers for part ${i % 17} of the synthetic package."""`,
+    'import math',
+    'from typing import Any, Optional',
+    '',
+  ];
   const fns = 4 + rng.int(6);
   for (let f = 0; f < fns; f++) {
     const k = rng.int(1000);
-    lines.push('', `def compute_${i}_${f}(values: list, scale: float = ${k / 10}) -> Optional[float]:`,
-      `    """Scaled sum of the positive values (part ${f})."""`, '    total = 0.0', '    for v in values:',
-      `        if v > ${k % 7}:`, `            total += math.sqrt(v) * scale`, `    return total if total else None`);
+    lines.push(
+      '',
+      `def compute_${i}_${f}(values: list, scale: float = ${k / 10}) -> Optional[float]:`,
+      `    """Scaled sum of the positive values (part ${f})."""`,
+      '    total = 0.0',
+      '    for v in values:',
+      `        if v > ${k % 7}:`,
+      `            total += math.sqrt(v) * scale`,
+      `    return total if total else None`,
+    );
   }
-  lines.push('', '', `class Store${i}:`, `    def __init__(self, name: str = "store_${i}") -> None:`, '        self.name = name',
-    '        self.items: dict[str, Any] = {}', '', '    def put(self, key: str, value: Any) -> None:', '        self.items[key] = value', '',
-    '    def get(self, key: str, default: Any = None) -> Any:', '        return self.items.get(key, default)', '');
+  lines.push(
+    '',
+    '',
+    `class Store${i}:`,
+    `    def __init__(self, name: str = "store_${i}") -> None:`,
+    '        self.name = name',
+    '        self.items: dict[str, Any] = {}',
+    '',
+    '    def put(self, key: str, value: Any) -> None:',
+    '        self.items[key] = value',
+    '',
+    '    def get(self, key: str, default: Any = None) -> Any:',
+    '        return self.items.get(key, default)',
+    '',
+  );
   return lines.join('\n');
 }
 
 /** Writes an n-file Python package under `dir` from the corpus's non-test files (at most n/10 per
  *  project, projects in name order, files between 512 bytes and 64 KiB), padded with generated code. */
-export async function buildSyntheticRepo(dir: string, n: number, corpus: string, seed: number): Promise<{ fromCorpus: number; generated: number; projects: number }> {
+export async function buildSyntheticRepo(
+  dir: string,
+  n: number,
+  corpus: string,
+  seed: number,
+): Promise<{ fromCorpus: number; generated: number; projects: number }> {
   fs.mkdirSync(path.join(dir, 'pkg'), { recursive: true });
-  let written = 0, projects = 0;
+  let written = 0,
+    projects = 0;
   const projDir = path.join(corpus, 'projects');
   const perProject = Math.max(1, Math.ceil(n / 10));
-  const put = (body: Buffer | string) => { fs.writeFileSync(path.join(dir, 'pkg', `mod_${String(written).padStart(4, '0')}.py`), body); written++; };
+  const put = (body: Buffer | string) => {
+    fs.writeFileSync(path.join(dir, 'pkg', `mod_${String(written).padStart(4, '0')}.py`), body);
+    written++;
+  };
   if (fs.existsSync(projDir)) {
     for (const name of fs.readdirSync(projDir).sort()) {
       if (written >= n) break;
@@ -111,7 +150,11 @@ function shippedHyperSettings(): { head: HyperHeadConfig; window: WindowConfig; 
   const d = { head: defaultHyperHeadConfig(), window: defaultWindowConfig(), repo: defaultRepoEmbeddingConfig() };
   if (!fs.existsSync(file)) return { ...d, source: 'defaults (no configs/hyper-static.json)' };
   let j: { head?: Partial<HyperHeadConfig>; encoder?: Partial<WindowConfig>; repo?: Partial<RepoEmbeddingConfig> };
-  try { j = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (err) { throw new Error(`${file}: not valid JSON (${(err as Error).message})`); }
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
   return {
     head: validateHyperHeadConfig({ ...d.head, ...j.head }, `${file} head`),
     window: { ...d.window, ...j.encoder },
@@ -133,12 +176,19 @@ function benchStack(o: AdaptBenchOptions, tmp: string): { stack: HyperStack; hyp
   const s = shippedHyperSettings();
   const head = HyperHead.init({ ...s.head, embedDim: 2 * model.config.hiddenSize }, model.config, new Rng(o.seed).fork('head-init'));
   const spec: HyperSpec = {
-    format: HYPER_FORMAT, version: 1, baseModelSha256: modelFileSha256(modelDir), tokenizer: tokenizerFingerprint(tok),
-    encoder: { kind: 'base-mean-pool', window: s.window, repo: s.repo }, dtype: 'F32',
+    format: HYPER_FORMAT,
+    version: 1,
+    baseModelSha256: modelFileSha256(modelDir),
+    tokenizer: tokenizerFingerprint(tok),
+    encoder: { kind: 'base-mean-pool', window: s.window, repo: s.repo },
+    dtype: 'F32',
   };
   const dir = path.join(tmp, 'untrained-hyper');
   new Hypernetwork(head, spec, model, tok).save(dir);
-  return { stack: loadHyperStack({ modelDir, hyperDir: dir }), hypernetwork: `UNTRAINED head of the shipped config (${s.source}); no trained hypernetwork at ${defaultHyperDir()}` };
+  return {
+    stack: loadHyperStack({ modelDir, hyperDir: dir }),
+    hypernetwork: `UNTRAINED head of the shipped config (${s.source}); no trained hypernetwork at ${defaultHyperDir()}`,
+  };
 }
 
 /** Token ids of the repository's text, for prompts and training batches. */
@@ -159,7 +209,8 @@ function decodeBench(stack: HyperStack, adapter: LoraAdapter, prompt: number[], 
   const foldSeconds = (performance.now() - t0) / 1000;
   const time = (model: typeof stack.model, a: LoraAdapter | null) => {
     generateGreedy(model, [prompt], { maxNewTokens: o.newTokens, adapter: a }); // warm-up: caches, fresh pages of a new copy
-    let best = Infinity, ids: number[] = [];
+    let best = Infinity,
+      ids: number[] = [];
     for (let r = 0; r < o.repeats; r++) {
       const s0 = performance.now();
       const [g] = generateGreedy(model, [prompt], { maxNewTokens: o.newTokens, adapter: a });
@@ -168,10 +219,14 @@ function decodeBench(stack: HyperStack, adapter: LoraAdapter, prompt: number[], 
     }
     return { tokens: ids.length, seconds: best, tokens_per_s: ids.length / best, ids };
   };
-  const base = time(stack.model, null), unfolded = time(stack.model, adapter), foldedRun = time(folded, null);
+  const base = time(stack.model, null),
+    unfolded = time(stack.model, adapter),
+    foldedRun = time(folded, null);
   const strip = ({ ids: _ids, ...rest }: ReturnType<typeof time>) => rest;
   return {
-    base: strip(base), unfolded: strip(unfolded), folded: strip(foldedRun),
+    base: strip(base),
+    unfolded: strip(unfolded),
+    folded: strip(foldedRun),
     overhead_unfolded: base.tokens_per_s / unfolded.tokens_per_s - 1,
     overhead_folded: base.tokens_per_s / foldedRun.tokens_per_s - 1,
     fold_seconds: foldSeconds,
@@ -181,20 +236,33 @@ function decodeBench(stack: HyperStack, adapter: LoraAdapter, prompt: number[], 
 
 /** Median seconds of one training step for each of the two set-ups on the same batch. */
 function trainStepBench(stack: HyperStack, ids: number[], embeddings: Float32Array[], o: AdaptBenchOptions) {
-  const model = stack.model, cfg = model.config;
+  const model = stack.model,
+    cfg = model.config;
   model.setTrainable(false);
-  const R = o.reposPerStep, S = o.seqsPerRepo, T = Math.min(o.seq, cfg.maxPositionEmbeddings), B = R * S;
-  const batchIds = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const R = o.reposPerStep,
+    S = o.seqsPerRepo,
+    T = Math.min(o.seq, cfg.maxPositionEmbeddings),
+    B = R * S;
+  const batchIds = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
     const off = (b * 131) % Math.max(1, ids.length - T - 1);
-    for (let t = 0; t < T; t++) { batchIds[b * T + t] = ids[off + t]; targets[b * T + t] = ids[off + t + 1]; }
+    for (let t = 0; t < T; t++) {
+      batchIds[b * T + t] = ids[off + t];
+      targets[b * T + t] = ids[off + t + 1];
+    }
   }
   const batch = { ids: batchIds, B, T };
   const E = embeddings[0].length;
   const emb = new Tensor(new Float32Array(R * E), [R, E]); // [R, E]
   for (let i = 0; i < R; i++) emb.data.set(embeddings[i % embeddings.length], i * E);
   // A trainable copy of the head, so the measured stack stays as loaded.
-  const params = new Map([...stack.hyper.head.parameters()].map(([k, t]) => [k, new Tensor(Float32Array.from(t.data), t.shape, { requiresGrad: true, name: k })]));
+  const params = new Map(
+    [...stack.hyper.head.parameters()].map(([k, t]) => [
+      k,
+      new Tensor(Float32Array.from(t.data), t.shape, { requiresGrad: true, name: k }),
+    ]),
+  );
   const head = new HyperHead(stack.hyper.head.config, cfg, params);
   const adamw = { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
   const lora = LoraAdapter.init(head.loraConfig(), cfg, new Rng(o.seed).fork('lora'));
@@ -222,7 +290,12 @@ function trainStepBench(stack: HyperStack, ids: number[], embeddings: Float32Arr
     }
     out[name] = { median_step_s: median(times), tokens_per_s: (B * T) / median(times), loss };
   }
-  return { batch: { repos: R, seqsPerRepo: S, seq: T, tokens: B * T }, hyper: out.hyper, lora: out.lora, ratio: out.hyper.tokens_per_s / out.lora.tokens_per_s };
+  return {
+    batch: { repos: R, seqsPerRepo: S, seq: T, tokens: B * T },
+    hyper: out.hyper,
+    lora: out.lora,
+    ratio: out.hyper.tokens_per_s / out.lora.tokens_per_s,
+  };
 }
 
 export async function runAdaptBench(o: AdaptBenchOptions) {
@@ -233,7 +306,9 @@ export async function runAdaptBench(o: AdaptBenchOptions) {
     log(`hypernetwork: ${hypernetwork}`);
     const repo = path.join(tmp, 'repo');
     const source = await buildSyntheticRepo(repo, o.files, o.corpus, o.seed);
-    log(`repository: ${o.files} files (${source.fromCorpus} from ${source.projects} corpus projects, ${source.generated} generated); ${loadNative().getNumThreads()} threads`);
+    log(
+      `repository: ${o.files} files (${source.fromCorpus} from ${source.projects} corpus projects, ${source.generated} generated); ${loadNative().getNumThreads()} threads`,
+    );
     const cache = path.join(tmp, 'cache');
     const t0 = performance.now();
     const cold = await adaptRepository(stack, repo, cache);
@@ -263,10 +338,21 @@ export async function runAdaptBench(o: AdaptBenchOptions) {
       hypernetwork,
       head_parameters: stack.hyper.head.parameterCount(),
       threads: loadNative().getNumThreads(),
-      repository: { files: o.files, ...source, encoded: cold.embedding.files, windows: cold.embedding.windows, cappedFiles: cold.embedding.cappedFiles, cappedWindows: cold.embedding.cappedWindows, skipped: cold.embedding.skipped.length },
+      repository: {
+        files: o.files,
+        ...source,
+        encoded: cold.embedding.files,
+        windows: cold.embedding.windows,
+        cappedFiles: cold.embedding.cappedFiles,
+        cappedWindows: cold.embedding.cappedWindows,
+        skipped: cold.embedding.skipped.length,
+      },
       adapter: {
-        cold_s: cold.seconds, cold_with_provenance_s: coldTotal,
-        one_file_change_s: warm.seconds, one_file_change_with_provenance_s: warmTotal, one_file_change_cached_files: warm.embedding.cached,
+        cold_s: cold.seconds,
+        cold_with_provenance_s: coldTotal,
+        one_file_change_s: warm.seconds,
+        one_file_change_with_provenance_s: warmTotal,
+        one_file_change_cached_files: warm.embedding.cached,
       },
       head_forward_ms: { median: median(headMs), min: Math.min(...headMs), runs: o.headRuns },
       generate: { prompt: promptIds.length, ...gen },
@@ -278,17 +364,34 @@ export async function runAdaptBench(o: AdaptBenchOptions) {
     const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
     const rows: Array<[string, string, string, string]> = [
       ['adapter, cold cache', `${result.adapter.cold_s.toFixed(2)} s`, '< 10 s', ok(result.adapter.cold_s < 10)],
-      ['adapter, one file changed', `${result.adapter.one_file_change_s.toFixed(3)} s (${warm.embedding.cached}/${warm.embedding.files} cached)`, '< 1 s', ok(result.adapter.one_file_change_s < 1)],
+      [
+        'adapter, one file changed',
+        `${result.adapter.one_file_change_s.toFixed(3)} s (${warm.embedding.cached}/${warm.embedding.files} cached)`,
+        '< 1 s',
+        ok(result.adapter.one_file_change_s < 1),
+      ],
       ['head forward (median)', `${result.head_forward_ms.median.toFixed(2)} ms`, '< 10 ms', ok(result.head_forward_ms.median < 10)],
       ['decode: base', `${gen.base.tokens_per_s.toFixed(1)} tok/s`, '', ''],
       ['decode: adapter unfolded', `${gen.unfolded.tokens_per_s.toFixed(1)} tok/s (${pct(gen.overhead_unfolded)})`, '', ''],
-      ['decode: adapter folded', `${gen.folded.tokens_per_s.toFixed(1)} tok/s (${pct(gen.overhead_folded)}; fold ${(1000 * gen.fold_seconds).toFixed(0)} ms)`, '<= +10%', ok(gen.overhead_folded <= 0.1)],
+      [
+        'decode: adapter folded',
+        `${gen.folded.tokens_per_s.toFixed(1)} tok/s (${pct(gen.overhead_folded)}; fold ${(1000 * gen.fold_seconds).toFixed(0)} ms)`,
+        '<= +10%',
+        ok(gen.overhead_folded <= 0.1),
+      ],
       ['train step: plain LoRA', `${train.lora.tokens_per_s.toFixed(0)} tok/s`, '', ''],
-      ['train step: hypernetwork', `${train.hyper.tokens_per_s.toFixed(0)} tok/s (ratio ${train.ratio.toFixed(3)})`, '>= 0.85', ok(train.ratio >= 0.85)],
+      [
+        'train step: hypernetwork',
+        `${train.hyper.tokens_per_s.toFixed(0)} tok/s (ratio ${train.ratio.toFixed(3)})`,
+        '>= 0.85',
+        ok(train.ratio >= 0.85),
+      ],
     ];
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) log(`  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padEnd(w[2])}  ${r[3]}`);
-    log(`  (repository: ${cold.embedding.files} files encoded, ${cold.embedding.cappedFiles} capped, ${cold.embedding.windows} windows; train batch ${train.batch.repos} x ${train.batch.seqsPerRepo} x ${train.batch.seq}; folded and unfolded greedy tokens ${gen.folded_same_tokens ? 'identical' : 'DIFFER'})`);
+    log(
+      `  (repository: ${cold.embedding.files} files encoded, ${cold.embedding.cappedFiles} capped, ${cold.embedding.windows} windows; train batch ${train.batch.repos} x ${train.batch.seqsPerRepo} x ${train.batch.seq}; folded and unfolded greedy tokens ${gen.folded_same_tokens ? 'identical' : 'DIFFER'})`,
+    );
     return result;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

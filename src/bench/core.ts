@@ -23,10 +23,22 @@ export interface CoreBenchOptions {
 }
 
 export function coreBenchModel(over: Partial<LlamaConfig> = {}): LlamaConfig {
-  return validateLlamaConfig({
-    hiddenSize: 256, numLayers: 6, numHeads: 8, numKvHeads: 8, intermediateSize: 1024, vocabSize: 8192,
-    maxPositionEmbeddings: 1024, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false, ...over,
-  }, 'bench core');
+  return validateLlamaConfig(
+    {
+      hiddenSize: 256,
+      numLayers: 6,
+      numHeads: 8,
+      numKvHeads: 8,
+      intermediateSize: 1024,
+      vocabSize: 8192,
+      maxPositionEmbeddings: 1024,
+      ropeTheta: 10000,
+      rmsNormEps: 1e-5,
+      tieWordEmbeddings: false,
+      ...over,
+    },
+    'bench core',
+  );
 }
 
 function median(xs: number[]): number {
@@ -40,11 +52,17 @@ export function benchOursTrainStep(cfg: LlamaConfig, o: CoreBenchOptions) {
   model.setTrainable(true);
   const opt = new AdamW(new Map(model.params), { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
   const { batch: B, seq: T } = o;
-  const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
   const data = rng.fork('data');
-  for (let i = 0; i < B * T; i++) { ids[i] = data.int(cfg.vocabSize); targets[i] = data.int(cfg.vocabSize); }
+  for (let i = 0; i < B * T; i++) {
+    ids[i] = data.int(cfg.vocabSize);
+    targets[i] = data.int(cfg.vocabSize);
+  }
   const tape = new Tape();
-  const times: number[] = [], fwd: number[] = [], bwd: number[] = [];
+  const times: number[] = [],
+    fwd: number[] = [],
+    bwd: number[] = [];
   let loss = 0;
   for (let s = 0; s < o.warmup + o.steps; s++) {
     const t0 = performance.now();
@@ -56,7 +74,11 @@ export function benchOursTrainStep(cfg: LlamaConfig, o: CoreBenchOptions) {
     opt.update(1e-4);
     const t3 = performance.now();
     loss = l.data[0];
-    if (s >= o.warmup) { times.push(t3 - t0); fwd.push(t1 - t0); bwd.push(t2 - t1); }
+    if (s >= o.warmup) {
+      times.push(t3 - t0);
+      fwd.push(t1 - t0);
+      bwd.push(t2 - t1);
+    }
   }
   return {
     tokens_per_s: (B * T) / (median(times) / 1000),
@@ -75,7 +97,10 @@ export function modelFlopsPerToken(cfg: LlamaConfig, T: number): { flops: number
   const { hiddenSize: C, numLayers: L, intermediateSize: I, vocabSize: V, numHeads: H, numKvHeads: KV, headDim: D } = cfg;
   const matmulParams = L * (C * H * D + 2 * C * KV * D + H * D * C + 3 * C * I) + C * V;
   const attention = 6 * L * T * H * D; // 2 matmuls x 2 FLOPs x T*(H*D)/2 keys on average (causal), x3 fwd+bwd
-  return { flops: 6 * matmulParams + attention, formula: `6*${matmulParams} (matmul params) + 6*L*T*H*D (${attention}) = ${6 * matmulParams + attention}` };
+  return {
+    flops: 6 * matmulParams + attention,
+    formula: `6*${matmulParams} (matmul params) + 6*L*T*H*D (${attention}) = ${6 * matmulParams + attention}`,
+  };
 }
 
 export async function runCoreBench(o: CoreBenchOptions) {
@@ -83,8 +108,13 @@ export async function runCoreBench(o: CoreBenchOptions) {
   const cfg = coreBenchModel(o.model);
   const native = loadNative();
   const threads = native.getNumThreads();
-  log(`model: hidden ${cfg.hiddenSize}, ${cfg.numLayers} layers, ${cfg.numHeads} heads, MLP ${cfg.intermediateSize}, vocab ${cfg.vocabSize}; batch ${o.batch} x ${o.seq}; ${threads} threads`);
-  const C = cfg.hiddenSize, I = cfg.intermediateSize, V = cfg.vocabSize, N = o.batch * o.seq;
+  log(
+    `model: hidden ${cfg.hiddenSize}, ${cfg.numLayers} layers, ${cfg.numHeads} heads, MLP ${cfg.intermediateSize}, vocab ${cfg.vocabSize}; batch ${o.batch} x ${o.seq}; ${threads} threads`,
+  );
+  const C = cfg.hiddenSize,
+    I = cfg.intermediateSize,
+    V = cfg.vocabSize,
+    N = o.batch * o.seq;
   const shapes = [
     { M: N, N: C, K: C, transA: false, transB: true, what: 'q/k/v/o forward' },
     { M: N, N: I, K: C, transA: false, transB: true, what: 'gate/up forward' },
@@ -97,7 +127,9 @@ export async function runCoreBench(o: CoreBenchOptions) {
   const sgemm = await benchSgemm(shapes);
   for (const s of sgemm) log(`sgemm ${s.M}x${s.N}x${s.K}${s.transA ? ' tA' : ''}${s.transB ? ' tB' : ''}: ${s.gflops.toFixed(0)} GFLOP/s`);
   const ours = benchOursTrainStep(cfg, o);
-  log(`code2lora: ${ours.tokens_per_s.toFixed(0)} tok/s (step ${ours.median_step_s.toFixed(3)} s: forward ${ours.forward_s.toFixed(3)}, backward ${ours.backward_s.toFixed(3)})`);
+  log(
+    `code2lora: ${ours.tokens_per_s.toFixed(0)} tok/s (step ${ours.median_step_s.toFixed(3)} s: forward ${ours.forward_s.toFixed(3)}, backward ${ours.backward_s.toFixed(3)})`,
+  );
   let torch: Record<string, unknown> | null = null;
   let torchError: string | undefined;
   let torchRuns: Record<string, Record<string, unknown>> | undefined;
@@ -143,7 +175,9 @@ export async function runCoreBench(o: CoreBenchOptions) {
   const sgemmRate = sgemm.reduce((a, s) => a + s.gflops, 0) / sgemm.length;
   const mfu = (ours.tokens_per_s * mf.flops) / (sgemmRate * 1e9);
   log(`model FLOPs per token: ${mf.formula}`);
-  log(`model-FLOPs utilisation: ${(100 * mfu).toFixed(1)}% of the mean sgemm rate ${sgemmRate.toFixed(0)} GFLOP/s (${(ours.tokens_per_s * mf.flops / 1e9).toFixed(0)} GFLOP/s achieved)`);
+  log(
+    `model-FLOPs utilisation: ${(100 * mfu).toFixed(1)}% of the mean sgemm rate ${sgemmRate.toFixed(0)} GFLOP/s (${((ours.tokens_per_s * mf.flops) / 1e9).toFixed(0)} GFLOP/s achieved)`,
+  );
   if (result.ratio !== null) log(`ratio (ours / pytorch): ${result.ratio.toFixed(2)} (goal >= 1.5)`);
   return { ...result, model_flops_per_token: mf.flops, model_flops_formula: mf.formula, sgemm_mean_gflops: sgemmRate, mfu };
 }

@@ -10,7 +10,14 @@ import { Rng } from '../util/rng.js';
 import { coreBenchModel } from './core.js';
 import { projectionDims } from '../model/llama/weights.js';
 
-export interface GenerateBenchOptions { prompt: number; newTokens: number; batch: number; repeats: number; seed: number; log?: (s: string) => void }
+export interface GenerateBenchOptions {
+  prompt: number;
+  newTokens: number;
+  batch: number;
+  repeats: number;
+  seed: number;
+  log?: (s: string) => void;
+}
 
 export function runGenerateBench(o: GenerateBenchOptions) {
   const log = o.log ?? (() => {});
@@ -24,7 +31,8 @@ export function runGenerateBench(o: GenerateBenchOptions) {
   const prompts = Array.from({ length: o.batch }, () => Array.from({ length: o.prompt }, () => data.int(cfg.vocabSize)));
   const folded = mergeLora(model, lora);
   const time = (adapter: LoraAdapter | null, m: LlamaModel = model) => {
-    let best = Infinity, generated = 0;
+    let best = Infinity,
+      generated = 0;
     for (let r = 0; r < o.repeats; r++) {
       const t0 = performance.now();
       const g = generateGreedy(m, prompts, { maxNewTokens: o.newTokens, adapter });
@@ -43,19 +51,38 @@ export function runGenerateBench(o: GenerateBenchOptions) {
   const foldedOverhead = base.tokens_per_s / foldedRun.tokens_per_s - 1;
   // The floor for any unmerged LoRA: its multiply-adds per token relative to the base model's.
   const r = lora.config.rank;
-  let baseMacs = cfg.hiddenSize * cfg.vocabSize, loraMacs = 0;
+  let baseMacs = cfg.hiddenSize * cfg.vocabSize,
+    loraMacs = 0;
   for (const m of lora.config.targetModules) {
     const [out, inF] = projectionDims(cfg, m);
     baseMacs += cfg.numLayers * out * inF;
     loraMacs += cfg.numLayers * r * (out + inF);
   }
   for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const) {
-    if (!lora.config.targetModules.includes(m)) { const [out, inF] = projectionDims(cfg, m); baseMacs += cfg.numLayers * out * inF; }
+    if (!lora.config.targetModules.includes(m)) {
+      const [out, inF] = projectionDims(cfg, m);
+      baseMacs += cfg.numLayers * out * inF;
+    }
   }
   const flopFraction = loraMacs / baseMacs;
-  log(`greedy decoding, batch ${o.batch}, prompt ${o.prompt}, ${o.newTokens} new tokens: base ${base.tokens_per_s.toFixed(1)} tok/s, with LoRA r=${lora.config.rank} on 7 projections ${adapted.tokens_per_s.toFixed(1)} tok/s (overhead ${(overhead * 100).toFixed(1)}%; the adapter's own multiply-adds are ${(flopFraction * 100).toFixed(1)}% of the base model's at this width); folded into the weights ${foldedRun.tokens_per_s.toFixed(1)} tok/s (overhead ${(foldedOverhead * 100).toFixed(1)}%)`);
+  log(
+    `greedy decoding, batch ${o.batch}, prompt ${o.prompt}, ${o.newTokens} new tokens: base ${base.tokens_per_s.toFixed(1)} tok/s, with LoRA r=${lora.config.rank} on 7 projections ${adapted.tokens_per_s.toFixed(1)} tok/s (overhead ${(overhead * 100).toFixed(1)}%; the adapter's own multiply-adds are ${(flopFraction * 100).toFixed(1)}% of the base model's at this width); folded into the weights ${foldedRun.tokens_per_s.toFixed(1)} tok/s (overhead ${(foldedOverhead * 100).toFixed(1)}%)`,
+  );
   return {
-    benchmark: 'generate', base, lora: adapted, lora_overhead: overhead, lora_flop_fraction: flopFraction, lora_folded: foldedRun, lora_folded_overhead: foldedOverhead,
-    config: { model: cfg, prompt: o.prompt, newTokens: o.newTokens, batch: o.batch, rank: lora.config.rank, threads: loadNative().getNumThreads() },
+    benchmark: 'generate',
+    base,
+    lora: adapted,
+    lora_overhead: overhead,
+    lora_flop_fraction: flopFraction,
+    lora_folded: foldedRun,
+    lora_folded_overhead: foldedOverhead,
+    config: {
+      model: cfg,
+      prompt: o.prompt,
+      newTokens: o.newTokens,
+      batch: o.batch,
+      rank: lora.config.rank,
+      threads: loadNative().getNumThreads(),
+    },
   };
 }

@@ -27,7 +27,10 @@ export interface BenchOptions {
 }
 
 const TOKENS = 8 * 256; // batch 8 x 256 tokens
-const HIDDEN = 256, QKV = 768, MLP = 1024, VOCAB = 8192;
+const HIDDEN = 256,
+  QKV = 768,
+  MLP = 1024,
+  VOCAB = 8192;
 
 /** Matmuls of one training step of the target model (weights stored [out, in] like nn.Linear,
  *  except the fused qkv weight, stored [in, out]). */
@@ -66,13 +69,14 @@ function filled(n: number, seed: number): Float32Array {
 }
 
 /** GFLOP/s of native matmul at each shape (2*M*N*K flops per call). */
-export async function benchSgemm(shapes: readonly SgemmShape[] = MODEL_SGEMM_SHAPES,
-  options: BenchOptions = {}): Promise<SgemmResult[]> {
+export async function benchSgemm(shapes: readonly SgemmShape[] = MODEL_SGEMM_SHAPES, options: BenchOptions = {}): Promise<SgemmResult[]> {
   const native = loadNative();
   const repeats = options.repeats ?? 7;
   const results: SgemmResult[] = [];
   for (const s of shapes) {
-    const A = filled(s.M * s.K, 1), B = filled(s.K * s.N, 2), C = new Float32Array(s.M * s.N);
+    const A = filled(s.M * s.K, 1),
+      B = filled(s.K * s.N, 2),
+      C = new Float32Array(s.M * s.N);
     const ms = bestMs(() => native.matmul(C, A, B, s.M, s.N, s.K, s.transA, s.transB, 1, 0), repeats);
     results.push({ ...s, ms, gflops: (2 * s.M * s.N * s.K) / (ms * 1e6) });
     await yieldToLoop();
@@ -90,69 +94,98 @@ export interface KernelTiming {
 export async function benchKernels(options: BenchOptions = {}): Promise<KernelTiming[]> {
   const native = loadNative();
   const repeats = options.repeats ?? 7;
-  const B = 8, T = 256, H = 8, KV = 8, D = 32, C = HIDDEN, rows = TOKENS;
+  const B = 8,
+    T = 256,
+    H = 8,
+    KV = 8,
+    D = 32,
+    C = HIDDEN,
+    rows = TOKENS;
   const params = VOCAB * HIDDEN * 2 + 6 * (HIDDEN * QKV + HIDDEN * HIDDEN + 3 * HIDDEN * MLP + 2 * HIDDEN);
   const out: KernelTiming[] = [];
   const time = async (kernel: string, shape: string, fn: () => void) => {
     out.push({ kernel, shape, ms: bestMs(fn, repeats) });
     await yieldToLoop();
   };
-  const x = filled(rows * C, 3), y = new Float32Array(rows * C), dx = new Float32Array(rows * C);
-  const w = filled(C, 4), dw = new Float32Array(C), rstd = new Float32Array(rows), mean = new Float32Array(rows);
+  const x = filled(rows * C, 3),
+    y = new Float32Array(rows * C),
+    dx = new Float32Array(rows * C);
+  const w = filled(C, 4),
+    dw = new Float32Array(C),
+    rstd = new Float32Array(rows),
+    mean = new Float32Array(rows);
   const norm = `rows=${rows} C=${C}`;
   await time('rmsnormForward', norm, () => native.rmsnormForward(y, rstd, x, w, rows, C, 1e-5));
   await time('rmsnormBackward', norm, () => native.rmsnormBackward(dx, dw, y, x, w, rstd, rows, C));
   await time('layernormForward', norm, () => native.layernormForward(y, mean, rstd, x, w, w, rows, C, 1e-5));
-  await time('layernormBackward', norm,
-    () => native.layernormBackward(dx, dw, dw, y, x, w, mean, rstd, rows, C));
+  await time('layernormBackward', norm, () => native.layernormBackward(dx, dw, dw, y, x, w, mean, rstd, rows, C));
   await time('add', `n=${rows * C}`, () => native.add(y, x, dx, rows * C));
   await time('axpy', `n=${rows * C}`, () => native.axpy(y, x, 0.5, rows * C));
 
-  const half = D / 2, maxPos = T;
-  const cos = filled(maxPos * half, 5), sin = filled(maxPos * half, 6);
+  const half = D / 2,
+    maxPos = T;
+  const cos = filled(maxPos * half, 5),
+    sin = filled(maxPos * half, 6);
   const positions = new Int32Array(rows).map((_, i) => i % T);
-  const q = filled(rows * H * D, 7), qr = new Float32Array(rows * H * D);
+  const q = filled(rows * H * D, 7),
+    qr = new Float32Array(rows * H * D);
   const ropeShape = `BT=${rows} H=${H} D=${D}`;
   await time('ropeForward', ropeShape, () => native.ropeForward(qr, q, cos, sin, positions, rows, H, D));
   await time('ropeBackward', ropeShape, () => native.ropeBackward(qr, q, cos, sin, positions, rows, H, D));
 
-  const k = filled(B * T * KV * D, 8), v = filled(B * T * KV * D, 9);
-  const att = new Float32Array(rows * H * D), probs = new Float32Array(B * H * T * T);
+  const k = filled(B * T * KV * D, 8),
+    v = filled(B * T * KV * D, 9);
+  const att = new Float32Array(rows * H * D),
+    probs = new Float32Array(B * H * T * T);
   const mask = new Uint8Array(B * T).fill(1);
   mask.fill(0, 0, 17); // one left-padded sequence
-  const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
+  const dq = new Float32Array(q.length),
+    dk = new Float32Array(k.length),
+    dv = new Float32Array(v.length);
   const attShape = `B=${B} H=${H} KV=${KV} T=${T} D=${D}`;
-  await time('attentionForward', attShape,
-    () => native.attentionForward(att, probs, q, k, v, mask, B, T, T, T, H, KV, D, 1 / Math.sqrt(D)));
-  await time('attentionBackward', attShape,
-    () => native.attentionBackward(dq, dk, dv, att, probs, q, k, v, B, T, H, KV, D, 1 / Math.sqrt(D)));
+  await time('attentionForward', attShape, () =>
+    native.attentionForward(att, probs, q, k, v, mask, B, T, T, T, H, KV, D, 1 / Math.sqrt(D)),
+  );
+  await time('attentionBackward', attShape, () =>
+    native.attentionBackward(dq, dk, dv, att, probs, q, k, v, B, T, H, KV, D, 1 / Math.sqrt(D)),
+  );
 
   const nm = rows * MLP;
-  const gate = filled(nm, 10), up = filled(nm, 11), act = new Float32Array(nm);
-  const dgate = new Float32Array(nm), dup = new Float32Array(nm);
+  const gate = filled(nm, 10),
+    up = filled(nm, 11),
+    act = new Float32Array(nm);
+  const dgate = new Float32Array(nm),
+    dup = new Float32Array(nm);
   await time('swigluForward', `n=${nm}`, () => native.swigluForward(act, gate, up, nm));
   await time('swigluBackward', `n=${nm}`, () => native.swigluBackward(dgate, dup, act, gate, up, nm));
   await time('geluForward', `n=${nm}`, () => native.geluForward(act, gate, nm));
   await time('geluBackward', `n=${nm}`, () => native.geluBackward(dgate, act, gate, nm));
 
-  const logits = filled(rows * VOCAB, 12), dlogits = new Float32Array(rows * VOCAB);
+  const logits = filled(rows * VOCAB, 12),
+    dlogits = new Float32Array(rows * VOCAB);
   const targets = new Int32Array(rows).map((_, i) => (i * 7919) % VOCAB);
-  const losses = new Float32Array(rows), lse = new Float32Array(rows), dl = new Float32Array(rows).fill(1 / rows);
+  const losses = new Float32Array(rows),
+    lse = new Float32Array(rows),
+    dl = new Float32Array(rows).fill(1 / rows);
   const ceShape = `rows=${rows} V=${VOCAB}`;
-  await time('crossEntropyForward', ceShape,
-    () => native.crossEntropyForward(losses, lse, logits, targets, rows, VOCAB));
-  await time('crossEntropyBackward', ceShape,
-    () => native.crossEntropyBackward(dlogits, dl, logits, lse, targets, rows, VOCAB));
+  await time('crossEntropyForward', ceShape, () => native.crossEntropyForward(losses, lse, logits, targets, rows, VOCAB));
+  await time('crossEntropyBackward', ceShape, () => native.crossEntropyBackward(dlogits, dl, logits, lse, targets, rows, VOCAB));
 
-  const table = filled(VOCAB * C, 13), dtable = new Float32Array(VOCAB * C);
+  const table = filled(VOCAB * C, 13),
+    dtable = new Float32Array(VOCAB * C);
   const embShape = `n=${rows} C=${C} vocab=${VOCAB}`;
   await time('embeddingForward', embShape, () => native.embeddingForward(y, table, targets, rows, C));
   await time('embeddingBackward', embShape, () => native.embeddingBackward(dtable, x, targets, rows, C));
 
-  const p = filled(params, 14), g = filled(params, 15), m1 = new Float32Array(params), m2 = new Float32Array(params);
+  const p = filled(params, 14),
+    g = filled(params, 15),
+    m1 = new Float32Array(params),
+    m2 = new Float32Array(params);
   let step = 1;
   await time('adamw', `n=${params}`, () => native.adamw(p, g, m1, m2, params, 1e-3, 0.9, 0.95, 1e-8, 0.1, step++));
-  await time('sumSquares', `n=${params}`, () => { native.sumSquares(g, params); });
+  await time('sumSquares', `n=${params}`, () => {
+    native.sumSquares(g, params);
+  });
   return out;
 }
 

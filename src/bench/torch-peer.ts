@@ -22,12 +22,21 @@ export function torchScript(): string {
 export const TUNED_MALLOC_ENV = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: String(1 << 30), MALLOC_TOP_PAD_: String(64 << 20) };
 
 /** Runs `llama_ref.py bench` with a JSON config; returns its JSON line. */
-export function runTorchBench(python: string, config: object, timeoutMs = 600_000, extraEnv: Record<string, string> = {}): Record<string, unknown> {
+export function runTorchBench(
+  python: string,
+  config: object,
+  timeoutMs = 600_000,
+  extraEnv: Record<string, string> = {},
+): Record<string, unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'c2l-torch-'));
   try {
     const cfgPath = join(dir, 'bench.json');
     writeFileSync(cfgPath, JSON.stringify(config));
-    const r = spawnSync(python, [torchScript(), 'bench', cfgPath], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...extraEnv } });
+    const r = spawnSync(python, [torchScript(), 'bench', cfgPath], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env: { ...process.env, ...extraEnv },
+    });
     if (r.status !== 0) throw new Error(`torch bench failed (exit ${r.status}): ${r.stderr.slice(-2000)}`);
     const line = r.stdout.trim().split('\n').pop() ?? '';
     return JSON.parse(line) as Record<string, unknown>;

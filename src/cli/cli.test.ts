@@ -14,18 +14,37 @@ const work = mkdtempSync(path.join(tmpdir(), 'c2l-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 class Exit extends Error {
-  constructor(readonly code: number, readonly output: string) { super(`exit ${code}`); }
+  constructor(
+    readonly code: number,
+    readonly output: string,
+  ) {
+    super(`exit ${code}`);
+  }
 }
 
 /** Runs `code2lora ...args` in process; returns what it printed (stdout and console.log). */
 async function run(...args: string[]): Promise<string> {
   let out = '';
   const program = buildProgram((p) => {
-    p.exitOverride((err) => { throw new Exit(err.exitCode, out); });
-    p.configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { out += s; } });
+    p.exitOverride((err) => {
+      throw new Exit(err.exitCode, out);
+    });
+    p.configureOutput({
+      writeOut: (s) => {
+        out += s;
+      },
+      writeErr: (s) => {
+        out += s;
+      },
+    });
   });
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out += `${a.join(' ')}\n`; });
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    out += `${a.join(' ')}\n`;
+  });
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
   try {
     await program.parseAsync(['node', 'code2lora', ...args]);
   } finally {
@@ -45,13 +64,29 @@ describe('code2lora --help', () => {
 
   it('knows the documented subcommands', () => {
     const names = paths.map((p) => p.join(' '));
-    for (const n of ['demo', 'corpus fetch', 'corpus add', 'tasks build', 'tasks evo', 'tokenizer train', 'tokenizer eval', 'pretrain', 'complete', 'eval', 'bench core', 'bench generate']) {
+    for (const n of [
+      'demo',
+      'corpus fetch',
+      'corpus add',
+      'tasks build',
+      'tasks evo',
+      'tokenizer train',
+      'tokenizer eval',
+      'pretrain',
+      'complete',
+      'eval',
+      'bench core',
+      'bench generate',
+    ]) {
       expect(names).toContain(n);
     }
   });
 
   it.each(paths.map((p) => [p.join(' '), p] as const))('%s --help documents every option', async (_name, p) => {
-    const err = await run(...p, '--help').then(() => null, (e: unknown) => e);
+    const err = await run(...p, '--help').then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Exit);
     const { code, output } = err as Exit;
     expect(code).toBe(0);
@@ -66,7 +101,10 @@ describe('code2lora --help', () => {
   });
 
   it('rejects an unknown subcommand with a non-zero exit', async () => {
-    const err = await run('no-such-command').then(() => null, (e: unknown) => e);
+    const err = await run('no-such-command').then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Exit);
     expect((err as Exit).code).not.toBe(0);
   });
@@ -79,7 +117,9 @@ describe('corpus add -> tasks build -> eval', () => {
       const proj = path.join(work, `fixture-${name}`);
       mkdirSync(path.join(proj, 'tests'), { recursive: true });
       writeFileSync(path.join(proj, `${name}.py`), 'def add(a, b):\n    return a + b\n\n\ndef neg(x):\n    return -x\n');
-      const asserts = Array.from({ length: 6 }, (_, i) => `    assert add(${i}, ${k}) == ${i + k}\n    assert neg(${i}) == ${-i}\n`).join('');
+      const asserts = Array.from({ length: 6 }, (_, i) => `    assert add(${i}, ${k}) == ${i + k}\n    assert neg(${i}) == ${-i}\n`).join(
+        '',
+      );
       writeFileSync(path.join(proj, 'tests', `test_${name}.py`), `from ${name} import add, neg\n\n\ndef test_${name}():\n${asserts}`);
       return proj;
     });
@@ -92,7 +132,21 @@ describe('corpus add -> tasks build -> eval', () => {
     expect(built).toMatch(/repositories: total 2, train 1, cr-val 0, cr-test 1/);
     const lines = readFileSync(path.join(tasks, 'cr-test.jsonl'), 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(4);
-    const out = await run('eval', '--tasks', tasks, '--split', 'cr-test', '--limit', '4', '--max-new-tokens', '4', '--threads', '1', '--json', report);
+    const out = await run(
+      'eval',
+      '--tasks',
+      tasks,
+      '--split',
+      'cr-test',
+      '--limit',
+      '4',
+      '--max-new-tokens',
+      '4',
+      '--threads',
+      '1',
+      '--json',
+      report,
+    );
     expect(out).toMatch(/cr-test: 4 tasks, exact match/);
 
     const r = JSON.parse(readFileSync(report, 'utf8')) as EvalReport;

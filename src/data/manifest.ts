@@ -104,7 +104,11 @@ function parseManifest(text: string, file: string): Manifest {
 
 export async function writeManifest(cacheDir: string, m: Manifest): Promise<string> {
   const file = manifestPath(cacheDir);
-  const sorted = { ...m, updated: new Date().toISOString(), projects: [...m.projects].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  const sorted = {
+    ...m,
+    updated: new Date().toISOString(),
+    projects: [...m.projects].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
   await writeFileAtomic(file, `${JSON.stringify(sorted, null, 2)}\n`);
   return file;
 }

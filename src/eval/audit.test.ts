@@ -19,19 +19,50 @@ describe('conditioning audit', () => {
     const d = defaultHyperTrainConfig();
     const { model } = loadLlama(bench.modelDir);
     const repoDirs = new Map([...TRAIN_REPOS, ...CR_VAL_REPOS, ...CR_TEST_REPOS].map((r) => [r, join(bench.corpusDir, 'projects', r)]));
-    const s = (trainHypernetwork({
-      config: { ...d, head: { ...d.head, embedDim: 64, hidden: 16, rank: 2, alpha: 4 }, encoder: { ...d.encoder, windowTokens: 32, overlap: 8 }, maxTokens: 64, tasksPerRepo: 3, steps: 3, evalEvery: 3, checkpointEvery: 3, valTasksPerRepo: 0, valBatch: 4, dtype: 'F32' },
-      model, baseModelSha256: modelFileSha256(bench.modelDir), tokenizer: bench.tok, train: bench.tasks.train, val: bench.tasks['cr-val'], repoDirs, cacheDir: null, out: join(root, 'run'), command: 'test',
-    }))!;
+    const s = trainHypernetwork({
+      config: {
+        ...d,
+        head: { ...d.head, embedDim: 64, hidden: 16, rank: 2, alpha: 4 },
+        encoder: { ...d.encoder, windowTokens: 32, overlap: 8 },
+        maxTokens: 64,
+        tasksPerRepo: 3,
+        steps: 3,
+        evalEvery: 3,
+        checkpointEvery: 3,
+        valTasksPerRepo: 0,
+        valBatch: 4,
+        dtype: 'F32',
+      },
+      model,
+      baseModelSha256: modelFileSha256(bench.modelDir),
+      tokenizer: bench.tok,
+      train: bench.tasks.train,
+      val: bench.tasks['cr-val'],
+      repoDirs,
+      cacheDir: null,
+      out: join(root, 'run'),
+      command: 'test',
+    })!;
     const r = runAudit({
-      hyperDir: s.best, modelDir: bench.modelDir, tasksDir: bench.tasksDir, split: 'ir-test', corpusDir: bench.corpusDir, cacheDir: join(root, 'cache'),
-      conditions: ['mean', 'wrong', 'zero', 'none'], maxNewTokens: 4, batch: 4, tasksPerRepo: 0, bootstrapSamples: 200, seed: 0,
+      hyperDir: s.best,
+      modelDir: bench.modelDir,
+      tasksDir: bench.tasksDir,
+      split: 'ir-test',
+      corpusDir: bench.corpusDir,
+      cacheDir: join(root, 'cache'),
+      conditions: ['mean', 'wrong', 'zero', 'none'],
+      maxNewTokens: 4,
+      batch: 4,
+      tasksPerRepo: 0,
+      bootstrapSamples: 200,
+      seed: 0,
     });
     expect(r.repos).toBe(4);
     expect(r.tasks).toBe(bench.tasks['ir-test'].length);
     expect(Object.keys(r.conditions).sort()).toEqual(['mean', 'none', 'own', 'wrong', 'zero']);
     for (const c of ['mean', 'wrong', 'zero', 'none'] as const) {
-      const own = r.exactByCondition.own!, other = r.exactByCondition[c]!;
+      const own = r.exactByCondition.own!,
+        other = r.exactByCondition[c]!;
       const diff = own.reduce((a, x, i) => a + x - other[i], 0) / own.length;
       expect(r.ownMinus[c]!.exactMatch.estimate).toBeCloseTo(diff, 10);
     }

@@ -77,7 +77,8 @@ export function runAudit(o: AuditOptions): AuditReport {
   const t0 = performance.now();
   const own = new Map<string, LoraAdapter>();
   const fileVectors = new Map<string, FileVectors>();
-  let files = 0, cachedFiles = 0;
+  let files = 0,
+    cachedFiles = 0;
   for (const [i, repo] of repos.entries()) {
     o.onProgress?.('embed', i, repos.length);
     const d = dirs.get(repo);
@@ -86,7 +87,8 @@ export function runAudit(o: AuditOptions): AuditReport {
     fileVectors.set(repo, fv);
     // the repository's adapter from all its files: what the mean, wrong and diversity use
     own.set(repo, hyper.adapterForFile(fv, undefined));
-    files += fv.report.files; cachedFiles += fv.report.cached;
+    files += fv.report.files;
+    cachedFiles += fv.report.cached;
   }
   o.onProgress?.('embed', repos.length, repos.length);
   const embedSeconds = (performance.now() - t0) / 1000;
@@ -96,26 +98,46 @@ export function runAudit(o: AuditOptions): AuditReport {
   const zero = hyper.adapterFromEmbedding(new Float32Array(hyper.head.config.embedDim));
   // the zero embedding is the one input the trunk cannot L2-normalise meaningfully: documented, kept
   const pick: Record<AuditCondition, (repo: string) => ProjectionAdapter | null> = {
-    own: (r) => own.get(r)!, mean: () => mean, wrong: (r) => own.get(wrong.get(r)!)!, zero: () => zero, none: () => null,
+    own: (r) => own.get(r)!,
+    mean: () => mean,
+    wrong: (r) => own.get(wrong.get(r)!)!,
+    zero: () => zero,
+    none: () => null,
   };
   // With test files embedded, a task's own adapter leaves its own test file out of the pool.
   const perTask = new Map<string, LoraAdapter>();
-  const ownForTask = hyper.perTestFile ? {
-    key: (t: Task) => hyper.adapterKey(t),
-    adapter: (t: Task) => {
-      const k = hyper.adapterKey(t);
-      let a = perTask.get(k);
-      if (!a) { a = hyper.adapterForFile(fileVectors.get(t.repo)!, t.file); perTask.set(k, a); }
-      return a;
-    },
-  } : undefined;
+  const ownForTask = hyper.perTestFile
+    ? {
+        key: (t: Task) => hyper.adapterKey(t),
+        adapter: (t: Task) => {
+          const k = hyper.adapterKey(t);
+          let a = perTask.get(k);
+          if (!a) {
+            a = hyper.adapterForFile(fileVectors.get(t.repo)!, t.file);
+            perTask.set(k, a);
+          }
+          return a;
+        },
+      }
+    : undefined;
   const conds = ['own', ...o.conditions.filter((c) => c !== 'own')] as AuditCondition[];
   const reports: Partial<Record<AuditCondition, EvalReport>> = {};
   for (const c of conds) {
     reports[c] = evaluateLoaded(model, tokenizer, {
-      tasksDir: o.tasksDir, split: o.split, maxNewTokens: o.maxNewTokens, batch: o.batch, limit: 0, tasksPerRepo: o.tasksPerRepo,
-      seed: o.seed, bootstrapSamples: o.bootstrapSamples, repos: o.repos, modelName: repoRelative(dir), adapterName: `${c} (${repoRelative(o.hyperDir)})`,
-      adapterFor: pick[c], adapterForTask: c === 'own' ? ownForTask : undefined, onProgress: (d, t) => o.onProgress?.(c, d, t),
+      tasksDir: o.tasksDir,
+      split: o.split,
+      maxNewTokens: o.maxNewTokens,
+      batch: o.batch,
+      limit: 0,
+      tasksPerRepo: o.tasksPerRepo,
+      seed: o.seed,
+      bootstrapSamples: o.bootstrapSamples,
+      repos: o.repos,
+      modelName: repoRelative(dir),
+      adapterName: `${c} (${repoRelative(o.hyperDir)})`,
+      adapterFor: pick[c],
+      adapterForTask: c === 'own' ? ownForTask : undefined,
+      onProgress: (d, t) => o.onProgress?.(c, d, t),
     });
   }
   const base = reports.own!;
@@ -124,10 +146,20 @@ export function runAudit(o: AuditOptions): AuditReport {
   for (const c of conds) {
     if (c === 'own') continue;
     const other = reports[c]!;
-    other.results.forEach((r, i) => { if (r.id !== base.results[i].id) throw new Error(`audit: task order differs between conditions at ${i}`); });
+    other.results.forEach((r, i) => {
+      if (r.id !== base.results[i].id) throw new Error(`audit: task order differs between conditions at ${i}`);
+    });
     ownMinus[c] = {
-      exactMatch: bootstrapDiff(base.results.map((r) => r.exact), other.results.map((r) => r.exact), { groups, seed: o.seed, samples: o.bootstrapSamples }),
-      editSimilarity: bootstrapDiff(base.results.map((r) => r.edit), other.results.map((r) => r.edit), { groups, seed: o.seed, samples: o.bootstrapSamples }),
+      exactMatch: bootstrapDiff(
+        base.results.map((r) => r.exact),
+        other.results.map((r) => r.exact),
+        { groups, seed: o.seed, samples: o.bootstrapSamples },
+      ),
+      editSimilarity: bootstrapDiff(
+        base.results.map((r) => r.edit),
+        other.results.map((r) => r.edit),
+        { groups, seed: o.seed, samples: o.bootstrapSamples },
+      ),
     };
   }
   const diversity = adapterDiversity(adapters, model.config);
@@ -139,9 +171,19 @@ export function runAudit(o: AuditOptions): AuditReport {
     exactByCondition[c] = results.map((r) => r.exact);
   }
   return {
-    split: o.split, hypernetwork: repoRelative(o.hyperDir), model: repoRelative(dir), repos: repos.length, tasks: base.tasks,
-    conditions: summaries, ownMinus, diversity, wrongAssignment: Object.fromEntries(wrong), verdict: auditVerdict(ownMinus, diversity),
-    embedding: { seconds: embedSeconds, files, cachedFiles }, results: base.results, exactByCondition,
+    split: o.split,
+    hypernetwork: repoRelative(o.hyperDir),
+    model: repoRelative(dir),
+    repos: repos.length,
+    tasks: base.tasks,
+    conditions: summaries,
+    ownMinus,
+    diversity,
+    wrongAssignment: Object.fromEntries(wrong),
+    verdict: auditVerdict(ownMinus, diversity),
+    embedding: { seconds: embedSeconds, files, cachedFiles },
+    results: base.results,
+    exactByCondition,
   };
 }
 
@@ -152,10 +194,15 @@ export function auditVerdict(ownMinus: AuditReport['ownMinus'], d: AdapterDivers
     const x = ownMinus[c];
     return x ? { em: x.exactMatch.lo > 0, es: x.editSimilarity.lo > 0 } : null;
   };
-  const m = beats('mean'), w = beats('wrong');
-  const collapse = d.meanDeltaShare > 0.95 ? ` The generated adapters are nearly one adapter (mean delta is ${(100 * d.meanDeltaShare).toFixed(1)}% of the average delta's norm; pairwise cosine ${d.meanPairwiseCosine.toFixed(3)}).` : '';
+  const m = beats('mean'),
+    w = beats('wrong');
+  const collapse =
+    d.meanDeltaShare > 0.95
+      ? ` The generated adapters are nearly one adapter (mean delta is ${(100 * d.meanDeltaShare).toFixed(1)}% of the average delta's norm; pairwise cosine ${d.meanPairwiseCosine.toFixed(3)}).`
+      : '';
   if (!m || !w) return `incomplete: the audit needs the mean and wrong conditions.${collapse}`;
-  if ((m.em || m.es) && (w.em || w.es)) return `repository-specific: the own adapter beats both the mean adapter and a wrong repository's adapter with 95% intervals above zero (${[m.em && w.em ? 'exact match' : '', m.es && w.es ? 'edit similarity' : ''].filter(Boolean).join(', ') || 'on different metrics'}).${collapse}`;
+  if ((m.em || m.es) && (w.em || w.es))
+    return `repository-specific: the own adapter beats both the mean adapter and a wrong repository's adapter with 95% intervals above zero (${[m.em && w.em ? 'exact match' : '', m.es && w.es ? 'edit similarity' : ''].filter(Boolean).join(', ') || 'on different metrics'}).${collapse}`;
   return `not shown to be repository-specific: the own adapter does not beat ${!(m.em || m.es) ? 'the mean adapter' : ''}${!(m.em || m.es) && !(w.em || w.es) ? ' or ' : ''}${!(w.em || w.es) ? "a wrong repository's adapter" : ''} with a 95% interval above zero.${collapse}`;
 }
 
@@ -164,11 +211,20 @@ export function auditLines(r: AuditReport): string[] {
   const pct = (x: number) => (100 * x).toFixed(1);
   const lines = [`${r.split}: ${r.tasks} tasks in ${r.repos} repositories (hypernetwork ${r.hypernetwork})`];
   for (const [c, s] of Object.entries(r.conditions)) {
-    const d = c === 'own' ? '' : (() => { const x = r.ownMinus[c as Exclude<AuditCondition, 'own'>]!; return `   own - ${c}: EM ${pct(x.exactMatch.estimate)} [${pct(x.exactMatch.lo)}, ${pct(x.exactMatch.hi)}], ES ${pct(x.editSimilarity.estimate)} [${pct(x.editSimilarity.lo)}, ${pct(x.editSimilarity.hi)}]`; })();
-    lines.push(`  ${c.padEnd(6)} EM ${pct(s.exactMatch.estimate)}% [${pct(s.exactMatch.lo)}, ${pct(s.exactMatch.hi)}]  ES ${pct(s.editSimilarity.estimate)} [${pct(s.editSimilarity.lo)}, ${pct(s.editSimilarity.hi)}]  per-repo EM ${pct(s.perRepo.exactMatch.estimate)}%${d}`);
+    const d =
+      c === 'own'
+        ? ''
+        : (() => {
+            const x = r.ownMinus[c as Exclude<AuditCondition, 'own'>]!;
+            return `   own - ${c}: EM ${pct(x.exactMatch.estimate)} [${pct(x.exactMatch.lo)}, ${pct(x.exactMatch.hi)}], ES ${pct(x.editSimilarity.estimate)} [${pct(x.editSimilarity.lo)}, ${pct(x.editSimilarity.hi)}]`;
+          })();
+    lines.push(
+      `  ${c.padEnd(6)} EM ${pct(s.exactMatch.estimate)}% [${pct(s.exactMatch.lo)}, ${pct(s.exactMatch.hi)}]  ES ${pct(s.editSimilarity.estimate)} [${pct(s.editSimilarity.lo)}, ${pct(s.editSimilarity.hi)}]  per-repo EM ${pct(s.perRepo.exactMatch.estimate)}%${d}`,
+    );
   }
-  lines.push(`  diversity: mean pairwise cosine ${r.diversity.meanPairwiseCosine.toFixed(4)} raw, ${r.diversity.meanPairwiseCosineCentred.toFixed(4)} mean-centred; mean delta / mean norm ${r.diversity.meanDeltaShare.toFixed(4)}`);
+  lines.push(
+    `  diversity: mean pairwise cosine ${r.diversity.meanPairwiseCosine.toFixed(4)} raw, ${r.diversity.meanPairwiseCosineCentred.toFixed(4)} mean-centred; mean delta / mean norm ${r.diversity.meanDeltaShare.toFixed(4)}`,
+  );
   lines.push(`  verdict: ${r.verdict}`);
   return lines;
 }
-

@@ -50,7 +50,8 @@ function check(values: number[], opts: BootstrapOptions, what: string): { sample
   if (!Number.isInteger(samples) || samples <= 0) throw new Error(`${what}: samples must be a positive integer, got ${samples}`);
   if (!(level > 0 && level < 1)) throw new Error(`${what}: level must be in (0, 1), got ${level}`);
   if (values.length === 0) throw new Error(`${what}: no values`);
-  if (opts.groups && opts.groups.length !== values.length) throw new Error(`${what}: ${opts.groups.length} group labels for ${values.length} values`);
+  if (opts.groups && opts.groups.length !== values.length)
+    throw new Error(`${what}: ${opts.groups.length} group labels for ${values.length} values`);
   for (const v of values) if (!Number.isFinite(v)) throw new Error(`${what}: non-finite value ${v}`);
   return { samples, level, rng: opts.rng ?? new Rng(opts.seed ?? 0).fork('bootstrap') };
 }
@@ -71,7 +72,10 @@ function resampledMeans(values: number[], samples: number, rng: Rng, groups?: st
   values.forEach((v, i) => {
     const g = groups[i] as string;
     const e = sums.get(g);
-    if (e) { e.sum += v; e.count++; } else sums.set(g, { sum: v, count: 1 });
+    if (e) {
+      e.sum += v;
+      e.count++;
+    } else sums.set(g, { sum: v, count: 1 });
   });
   const keys = [...sums.keys()].sort();
   const gs = keys.map((k) => sums.get(k) as { sum: number; count: number });
@@ -104,13 +108,22 @@ export function bootstrapMean(values: number[], opts: BootstrapOptions = {}): In
 
 /** Paired bootstrap CI of mean(a) - mean(b) over the same tasks. */
 export function bootstrapDiff(a: number[], b: number[], opts: BootstrapOptions = {}): DiffInterval {
-  if (a.length !== b.length) throw new Error(`bootstrapDiff: ${a.length} scores for method a, ${b.length} for method b (must be the same tasks)`);
+  if (a.length !== b.length)
+    throw new Error(`bootstrapDiff: ${a.length} scores for method a, ${b.length} for method b (must be the same tasks)`);
   const d = a.map((x, i) => x - (b[i] as number));
   const { samples, level, rng } = check(d, opts, 'bootstrapDiff');
   const means = resampledMeans(d, samples, rng, opts.groups).sort((x, y) => x - y);
   const alpha = (1 - level) / 2;
   const above = means.filter((m) => m > 0).length;
-  return { estimate: mean(d), lo: quantile(means, alpha), hi: quantile(means, 1 - alpha), level, samples, n: d.length, probAGreater: above / samples };
+  return {
+    estimate: mean(d),
+    lo: quantile(means, alpha),
+    hi: quantile(means, 1 - alpha),
+    level,
+    samples,
+    n: d.length,
+    probAGreater: above / samples,
+  };
 }
 
 /** Mean of each group's values, groups in sorted order of their labels. */
@@ -120,9 +133,15 @@ export function groupMeans(values: number[], groups: string[]): { group: string;
   values.forEach((v, i) => {
     const g = groups[i] as string;
     const e = acc.get(g);
-    if (e) { e.sum += v; e.n++; } else acc.set(g, { sum: v, n: 1 });
+    if (e) {
+      e.sum += v;
+      e.n++;
+    } else acc.set(g, { sum: v, n: 1 });
   });
-  return [...acc.keys()].sort().map((g) => { const e = acc.get(g) as { sum: number; n: number }; return { group: g, mean: e.sum / e.n, n: e.n }; });
+  return [...acc.keys()].sort().map((g) => {
+    const e = acc.get(g) as { sum: number; n: number };
+    return { group: g, mean: e.sum / e.n, n: e.n };
+  });
 }
 
 /**
@@ -131,5 +150,8 @@ export function groupMeans(values: number[], groups: string[]): { group: string;
  */
 export function bootstrapGroupMean(values: number[], groups: string[], opts: Omit<BootstrapOptions, 'groups'> = {}): Interval {
   if (values.length === 0) throw new Error('bootstrapGroupMean: no values');
-  return bootstrapMean(groupMeans(values, groups).map((g) => g.mean), opts);
+  return bootstrapMean(
+    groupMeans(values, groups).map((g) => g.mean),
+    opts,
+  );
 }

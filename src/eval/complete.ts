@@ -12,29 +12,51 @@ import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import { cutPromptLeft, loadModelWithTokenizer } from './prompting.js';
 
 export interface CompleteOptions {
-  prompt: string; modelDir?: string; adapterDir?: string; maxNewTokens: number; stopStrings: string[];
+  prompt: string;
+  modelDir?: string;
+  adapterDir?: string;
+  maxNewTokens: number;
+  stopStrings: string[];
   /** fold the adapter into a copy of the weights (default true) */
   fold?: boolean;
 }
 
 export interface CompleteResult {
-  completion: string; tokens: number; stop: string; promptTokens: number; truncated: boolean; seconds: number;
+  completion: string;
+  tokens: number;
+  stop: string;
+  promptTokens: number;
+  truncated: boolean;
+  seconds: number;
   /** how the adapter ran: none, folded into the weights, or applied per projection */
   adapter: 'none' | 'folded' | 'unfolded';
 }
 
 /** Greedy completion with an already loaded model and adapter. */
-export function completeWith(model: LlamaModel, tok: TextTokenizer, adapter: LoraAdapter | null,
-  o: Pick<CompleteOptions, 'prompt' | 'maxNewTokens' | 'stopStrings' | 'fold'>): CompleteResult {
+export function completeWith(
+  model: LlamaModel,
+  tok: TextTokenizer,
+  adapter: LoraAdapter | null,
+  o: Pick<CompleteOptions, 'prompt' | 'maxNewTokens' | 'stopStrings' | 'fold'>,
+): CompleteResult {
   const fold = adapter !== null && o.fold !== false;
   const run = fold ? mergeLora(model, adapter) : model;
   const { ids, truncated } = cutPromptLeft(tok, o.prompt, model.config.maxPositionEmbeddings - o.maxNewTokens);
   const t0 = performance.now();
   const [g] = generateGreedy(run, [ids], {
-    maxNewTokens: o.maxNewTokens, eosId: tok.eosId, stopStrings: o.stopStrings, decode: (x) => tok.decode(x), adapter: fold ? null : adapter,
+    maxNewTokens: o.maxNewTokens,
+    eosId: tok.eosId,
+    stopStrings: o.stopStrings,
+    decode: (x) => tok.decode(x),
+    adapter: fold ? null : adapter,
   });
   return {
-    completion: g.text ?? '', tokens: g.ids.length, stop: g.stop, promptTokens: ids.length, truncated, seconds: (performance.now() - t0) / 1000,
+    completion: g.text ?? '',
+    tokens: g.ids.length,
+    stop: g.stop,
+    promptTokens: ids.length,
+    truncated,
+    seconds: (performance.now() - t0) / 1000,
     adapter: adapter === null ? 'none' : fold ? 'folded' : 'unfolded',
   };
 }

@@ -124,12 +124,20 @@ function matchingCharacters(a: string[], b: string[]): number {
         if (j >= bhi) break;
         const k = (j2len.get(j - 1) ?? 0) + 1;
         next.set(j, k);
-        if (k > bestsize) { besti = i - k + 1; bestj = j - k + 1; bestsize = k; }
+        if (k > bestsize) {
+          besti = i - k + 1;
+          bestj = j - k + 1;
+          bestsize = k;
+        }
       }
       j2len = next;
     }
     // No junk function: extend through equal elements (popular ones included), as difflib does.
-    while (besti > alo && bestj > blo && a[besti - 1] === b[bestj - 1]) { besti--; bestj--; bestsize++; }
+    while (besti > alo && bestj > blo && a[besti - 1] === b[bestj - 1]) {
+      besti--;
+      bestj--;
+      bestsize++;
+    }
     while (besti + bestsize < ahi && bestj + bestsize < bhi && a[besti + bestsize] === b[bestj + bestsize]) bestsize++;
     return [besti, bestj, bestsize];
   };

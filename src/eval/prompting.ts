@@ -7,7 +7,11 @@ import type { LlamaModel } from '../model/llama/model.js';
 import { resolveModelDir } from '../model/default-model.js';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer.js';
 
-export interface ModelWithTokenizer { dir: string; model: LlamaModel; tokenizer: TextTokenizer }
+export interface ModelWithTokenizer {
+  dir: string;
+  model: LlamaModel;
+  tokenizer: TextTokenizer;
+}
 
 /** The --model directory, or the shipped default, with the tokenizer.json that sits beside it. */
 export function loadModelWithTokenizer(modelDir?: string): ModelWithTokenizer {

@@ -24,10 +24,22 @@ function setup() {
   const { model: bpe } = trainBpe(counter);
   writeTokenizerDir(join(dir, 'model'), bpe);
   const tok = loadTokenizer(join(dir, 'model', 'tokenizer.json'));
-  const cfg = validateLlamaConfig({
-    hiddenSize: 32, numLayers: 1, numHeads: 2, numKvHeads: 1, intermediateSize: 64, vocabSize: tok.vocabSize,
-    maxPositionEmbeddings: 80, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: true, eosTokenId: tok.eosId,
-  }, 'test');
+  const cfg = validateLlamaConfig(
+    {
+      hiddenSize: 32,
+      numLayers: 1,
+      numHeads: 2,
+      numKvHeads: 1,
+      intermediateSize: 64,
+      vocabSize: tok.vocabSize,
+      maxPositionEmbeddings: 80,
+      ropeTheta: 10000,
+      rmsNormEps: 1e-5,
+      tieWordEmbeddings: true,
+      eosTokenId: tok.eosId,
+    },
+    'test',
+  );
   const model = LlamaModel.init(cfg, new Rng(0));
   saveLlama(join(dir, 'model'), model);
   return tok;
@@ -36,9 +48,36 @@ function setup() {
 describe('evaluateTasks', () => {
   const tok = setup();
   const tasks = [
-    { id: 'a', repo: 'r1', file: 't.py', line: 6, family: 'assert', prefix: 'def test_f():\n    assert f(1) == ', target: '2', function: 'test_f' },
-    { id: 'b', repo: 'r1', file: 't.py', line: 7, family: 'assert', prefix: code.repeat(6) + '    assert f(2) == ', target: '3', function: 'test_f' },
-    { id: 'c', repo: 'r2', file: 't.py', line: 3, family: 'self_assert', prefix: 'self.assertEqual(f(1), ', target: '2)', function: 'T.test_g' },
+    {
+      id: 'a',
+      repo: 'r1',
+      file: 't.py',
+      line: 6,
+      family: 'assert',
+      prefix: 'def test_f():\n    assert f(1) == ',
+      target: '2',
+      function: 'test_f',
+    },
+    {
+      id: 'b',
+      repo: 'r1',
+      file: 't.py',
+      line: 7,
+      family: 'assert',
+      prefix: code.repeat(6) + '    assert f(2) == ',
+      target: '3',
+      function: 'test_f',
+    },
+    {
+      id: 'c',
+      repo: 'r2',
+      file: 't.py',
+      line: 3,
+      family: 'self_assert',
+      prefix: 'self.assertEqual(f(1), ',
+      target: '2)',
+      function: 'T.test_g',
+    },
   ];
   writeFileSync(join(dir, 'cr-test.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
 
@@ -50,7 +89,15 @@ describe('evaluateTasks', () => {
   });
 
   it('scores every task against its own target, with intervals and per-family tallies', () => {
-    const r = evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-test', maxNewTokens: 8, batch: 2, limit: 0, seed: 0 });
+    const r = evaluateTasks({
+      modelDir: join(dir, 'model'),
+      tasksDir: dir,
+      split: 'cr-test',
+      maxNewTokens: 8,
+      batch: 2,
+      limit: 0,
+      seed: 0,
+    });
     expect(r.tasks).toBe(3);
     expect(r.truncatedPrompts).toBe(1); // only the long prefix exceeds 80 - 8 positions
     expect(r.results.map((x) => x.id)).toEqual(['a', 'b', 'c']);
@@ -60,25 +107,38 @@ describe('evaluateTasks', () => {
     expect(r.perFamily.assert.tasks).toBe(2);
     expect(r.perFamily.self_assert.tasks).toBe(1);
     // per repository: the mean of r1's mean and r2's mean, every repository weighing the same
-    const repoMean = (k: 'exact' | 'edit', repo: string) => { const xs = r.results.filter((x) => x.repo === repo); return xs.reduce((a, x) => a + x[k], 0) / xs.length; };
+    const repoMean = (k: 'exact' | 'edit', repo: string) => {
+      const xs = r.results.filter((x) => x.repo === repo);
+      return xs.reduce((a, x) => a + x[k], 0) / xs.length;
+    };
     expect(r.perRepo.repos).toBe(2);
     expect(r.perRepo.exactMatch.estimate).toBeCloseTo((repoMean('exact', 'r1') + repoMean('exact', 'r2')) / 2, 12);
     expect(r.perRepo.editSimilarity.estimate).toBeCloseTo((repoMean('edit', 'r1') + repoMean('edit', 'r2')) / 2, 12);
     expect(r.perRepo.editSimilarity.lo).toBeLessThanOrEqual(r.perRepo.editSimilarity.estimate);
     expect(r.exactMatch.samples).toBe(5000);
     // deterministic: the same run gives the same predictions
-    const again = evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-test', maxNewTokens: 8, batch: 3, limit: 0, seed: 0 });
+    const again = evaluateTasks({
+      modelDir: join(dir, 'model'),
+      tasksDir: dir,
+      split: 'cr-test',
+      maxNewTokens: 8,
+      batch: 3,
+      limit: 0,
+      seed: 0,
+    });
     expect(again.results.map((x) => x.prediction)).toEqual(r.results.map((x) => x.prediction));
   });
 
   it('reads tasks through the checked reader: a bad record names the file and line', () => {
     writeFileSync(join(dir, 'cr-val.jsonl'), `${JSON.stringify(tasks[0])}\n${JSON.stringify({ ...tasks[1], target: 3 })}\n`);
-    expect(() => evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-val', maxNewTokens: 8, batch: 2, limit: 0, seed: 0 }))
-      .toThrow(/cr-val\.jsonl:2: field "target" must be a string/);
+    expect(() =>
+      evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'cr-val', maxNewTokens: 8, batch: 2, limit: 0, seed: 0 }),
+    ).toThrow(/cr-val\.jsonl:2: field "target" must be a string/);
   });
 
   it('names the missing split file', () => {
-    expect(() => evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'ir-test', maxNewTokens: 8, batch: 2, limit: 0, seed: 0 }))
-      .toThrow(/ir-test\.jsonl/);
+    expect(() =>
+      evaluateTasks({ modelDir: join(dir, 'model'), tasksDir: dir, split: 'ir-test', maxNewTokens: 8, batch: 2, limit: 0, seed: 0 }),
+    ).toThrow(/ir-test\.jsonl/);
   });
 });

@@ -42,7 +42,13 @@ export interface EvalOptions {
 }
 
 export interface TaskResult {
-  id: string; repo: string; family: string; target: string; prediction: string; exact: number; edit: number;
+  id: string;
+  repo: string;
+  family: string;
+  target: string;
+  prediction: string;
+  exact: number;
+  edit: number;
   /** prompt tokens (retrieved ones included) */
   promptTokens?: number;
   retrievedTokens?: number;
@@ -77,18 +83,30 @@ export function readTasks(tasksDir: string, split: string): Task[] {
 /** Prompt tokens for a task: the prefix, cut from the left to fit the context (never the target). */
 export { cutPromptLeft as taskPrompt } from './prompting.js';
 
-export interface TaskPrompt { ids: number[]; truncated: boolean; retrievedTokens?: number }
+export interface TaskPrompt {
+  ids: number[];
+  truncated: boolean;
+  retrievedTokens?: number;
+}
 
-export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[], o: {
-  maxNewTokens: number; batch: number; adapter?: ProjectionAdapter | null; onProgress?: (done: number, total: number) => void;
-  /** the adapter for each task's repository (per-repository adapters); overrides `adapter` */
-  adapterFor?: (repo: string) => ProjectionAdapter | null;
-  /** the adapter for each task (e.g. generated with the task's own test file left out), with the key
-   *  that says which tasks share one; overrides `adapterFor` */
-  adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
-  /** builds a task's prompt (e.g. with retrieved context); default: the prefix cut from the left */
-  prompt?: (task: Task, maxPromptTokens: number) => TaskPrompt;
-}): { predictions: string[]; truncated: number; generated: number; prompts: TaskPrompt[]; seconds: number[] } {
+export function predictTasks(
+  model: LlamaModel,
+  tok: TextTokenizer,
+  tasks: Task[],
+  o: {
+    maxNewTokens: number;
+    batch: number;
+    adapter?: ProjectionAdapter | null;
+    onProgress?: (done: number, total: number) => void;
+    /** the adapter for each task's repository (per-repository adapters); overrides `adapter` */
+    adapterFor?: (repo: string) => ProjectionAdapter | null;
+    /** the adapter for each task (e.g. generated with the task's own test file left out), with the key
+     *  that says which tasks share one; overrides `adapterFor` */
+    adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
+    /** builds a task's prompt (e.g. with retrieved context); default: the prefix cut from the left */
+    prompt?: (task: Task, maxPromptTokens: number) => TaskPrompt;
+  },
+): { predictions: string[]; truncated: number; generated: number; prompts: TaskPrompt[]; seconds: number[] } {
   const maxPrompt = model.config.maxPositionEmbeddings - o.maxNewTokens;
   const promptSeconds = new Array<number>(tasks.length).fill(0);
   const prompts = tasks.map((t, i) => {
@@ -99,23 +117,37 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
   });
   // Group by repository when adapters differ per repository, then by length so left padding wastes little work.
   const key = (i: number) => (o.adapterForTask ? o.adapterForTask.key(tasks[i]) : o.adapterFor ? tasks[i].repo : '');
-  const order = tasks.map((_, i) => i).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : prompts[a].ids.length - prompts[b].ids.length));
+  const order = tasks
+    .map((_, i) => i)
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : prompts[a].ids.length - prompts[b].ids.length));
   const predictions = new Array<string>(tasks.length);
   const seconds = new Array<number>(tasks.length).fill(0);
-  let done = 0, generated = 0;
-  for (let s = 0; s < order.length;) {
+  let done = 0,
+    generated = 0;
+  for (let s = 0; s < order.length; ) {
     let e = s + 1;
     while (e < order.length && e - s < o.batch && key(order[e]) === key(order[s])) e++;
     const idx = order.slice(s, e);
     s = e;
     const t0 = performance.now();
-    const gens = generateGreedy(model, idx.map((i) => prompts[i].ids), {
-      maxNewTokens: o.maxNewTokens, eosId: tok.eosId, padId: tok.padId, stopStrings: ['\n'],
-      decode: (ids) => tok.decode(ids),
-      adapter: o.adapterForTask ? o.adapterForTask.adapter(tasks[idx[0]]) : o.adapterFor ? o.adapterFor(tasks[idx[0]].repo) : o.adapter,
-    });
+    const gens = generateGreedy(
+      model,
+      idx.map((i) => prompts[i].ids),
+      {
+        maxNewTokens: o.maxNewTokens,
+        eosId: tok.eosId,
+        padId: tok.padId,
+        stopStrings: ['\n'],
+        decode: (ids) => tok.decode(ids),
+        adapter: o.adapterForTask ? o.adapterForTask.adapter(tasks[idx[0]]) : o.adapterFor ? o.adapterFor(tasks[idx[0]].repo) : o.adapter,
+      },
+    );
     const each = (performance.now() - t0) / 1000 / idx.length;
-    gens.forEach((g, j) => { predictions[idx[j]] = g.text ?? ''; generated += g.ids.length; seconds[idx[j]] = each + promptSeconds[idx[j]]; });
+    gens.forEach((g, j) => {
+      predictions[idx[j]] = g.text ?? '';
+      generated += g.ids.length;
+      seconds[idx[j]] = each + promptSeconds[idx[j]];
+    });
     done += idx.length;
     o.onProgress?.(done, tasks.length);
   }
@@ -125,7 +157,12 @@ export function predictTasks(model: LlamaModel, tok: TextTokenizer, tasks: Task[
 export function evaluateTasks(o: EvalOptions): EvalReport {
   const { dir, model, tokenizer: tok } = loadModelWithTokenizer(o.modelDir);
   const adapter = o.adapterDir ? LoraAdapter.loadPeft(o.adapterDir, model.config) : null;
-  return evaluateLoaded(model, tok, { ...o, modelName: repoRelative(dir), adapter, adapterName: o.adapterDir ? repoRelative(o.adapterDir) : null });
+  return evaluateLoaded(model, tok, {
+    ...o,
+    modelName: repoRelative(dir),
+    adapter,
+    adapterName: o.adapterDir ? repoRelative(o.adapterDir) : null,
+  });
 }
 
 /** The corpus a task folder was built from (stats.json records it). */
@@ -138,10 +175,17 @@ export function tasksCorpusDir(tasksDir: string): string {
 }
 
 /** evaluateTasks with the model already loaded: one adapter, or one per repository (adapterFor). */
-export function evaluateLoaded(model: LlamaModel, tok: TextTokenizer, o: EvalOptions & {
-  modelName: string; adapter?: ProjectionAdapter | null; adapterName?: string | null; adapterFor?: (repo: string) => ProjectionAdapter | null;
-  adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
-}): EvalReport {
+export function evaluateLoaded(
+  model: LlamaModel,
+  tok: TextTokenizer,
+  o: EvalOptions & {
+    modelName: string;
+    adapter?: ProjectionAdapter | null;
+    adapterName?: string | null;
+    adapterFor?: (repo: string) => ProjectionAdapter | null;
+    adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
+  },
+): EvalReport {
   let tasks = readTasks(o.tasksDir, o.split);
   if (o.repos) {
     const keep = new Set(o.repos);
@@ -155,35 +199,77 @@ export function evaluateLoaded(model: LlamaModel, tok: TextTokenizer, o: EvalOpt
   }
   const rag = o.rag ? new RagRetriever(o.rag, o.corpusDir ?? tasksCorpusDir(o.tasksDir), tok) : null;
   const t0 = performance.now();
-  const { predictions, truncated, generated, prompts, seconds: taskSeconds } = predictTasks(model, tok, tasks, {
-    ...o, adapter: o.adapter ?? null, adapterFor: o.adapterFor, adapterForTask: o.adapterForTask, prompt: rag ? (t, max) => rag.prompt(t, max) : undefined,
+  const {
+    predictions,
+    truncated,
+    generated,
+    prompts,
+    seconds: taskSeconds,
+  } = predictTasks(model, tok, tasks, {
+    ...o,
+    adapter: o.adapter ?? null,
+    adapterFor: o.adapterFor,
+    adapterForTask: o.adapterForTask,
+    prompt: rag ? (t, max) => rag.prompt(t, max) : undefined,
   });
   const seconds = (performance.now() - t0) / 1000;
   const results: TaskResult[] = tasks.map((t, i) => ({
-    id: t.id, repo: t.repo, family: t.family, target: t.target, prediction: predictions[i],
+    id: t.id,
+    repo: t.repo,
+    family: t.family,
+    target: t.target,
+    prediction: predictions[i],
     ...pickScores(scoreTask(predictions[i], t.target)),
-    promptTokens: prompts[i].ids.length, retrievedTokens: prompts[i].retrievedTokens ?? 0, seconds: taskSeconds[i],
+    promptTokens: prompts[i].ids.length,
+    retrievedTokens: prompts[i].retrievedTokens ?? 0,
+    seconds: taskSeconds[i],
   }));
   const groups = results.map((r) => r.repo);
   const perFamily: EvalReport['perFamily'] = {};
   for (const r of results) {
     const f = (perFamily[r.family] ??= { tasks: 0, exactMatch: 0, editSimilarity: 0 });
-    f.tasks++; f.exactMatch += r.exact; f.editSimilarity += r.edit;
+    f.tasks++;
+    f.exactMatch += r.exact;
+    f.editSimilarity += r.edit;
   }
-  for (const f of Object.values(perFamily)) { f.exactMatch /= f.tasks; f.editSimilarity /= f.tasks; }
+  for (const f of Object.values(perFamily)) {
+    f.exactMatch /= f.tasks;
+    f.editSimilarity /= f.tasks;
+  }
   return {
-    split: o.split, model: o.modelName, adapter: o.adapterName ?? null, tasks: results.length,
-    exactMatch: bootstrapMean(results.map((r) => r.exact), { seed: o.seed, groups, samples: o.bootstrapSamples }),
-    editSimilarity: bootstrapMean(results.map((r) => r.edit), { seed: o.seed, groups, samples: o.bootstrapSamples }),
+    split: o.split,
+    model: o.modelName,
+    adapter: o.adapterName ?? null,
+    tasks: results.length,
+    exactMatch: bootstrapMean(
+      results.map((r) => r.exact),
+      { seed: o.seed, groups, samples: o.bootstrapSamples },
+    ),
+    editSimilarity: bootstrapMean(
+      results.map((r) => r.edit),
+      { seed: o.seed, groups, samples: o.bootstrapSamples },
+    ),
     perRepo: {
       repos: new Set(groups).size,
-      exactMatch: bootstrapGroupMean(results.map((r) => r.exact), groups, { seed: o.seed, samples: o.bootstrapSamples }),
-      editSimilarity: bootstrapGroupMean(results.map((r) => r.edit), groups, { seed: o.seed, samples: o.bootstrapSamples }),
+      exactMatch: bootstrapGroupMean(
+        results.map((r) => r.exact),
+        groups,
+        { seed: o.seed, samples: o.bootstrapSamples },
+      ),
+      editSimilarity: bootstrapGroupMean(
+        results.map((r) => r.edit),
+        groups,
+        { seed: o.seed, samples: o.bootstrapSamples },
+      ),
     },
-    perFamily, truncatedPrompts: truncated,
+    perFamily,
+    truncatedPrompts: truncated,
     promptTokensPerTask: results.reduce((a, r) => a + (r.promptTokens ?? 0), 0) / results.length,
     retrievedTokensPerTask: results.reduce((a, r) => a + (r.retrievedTokens ?? 0), 0) / results.length,
-    rag: rag ? rag.config : null, seconds, generatedTokensPerS: generated / seconds, results,
+    rag: rag ? rag.config : null,
+    seconds,
+    generatedTokensPerS: generated / seconds,
+    results,
   };
 }
 

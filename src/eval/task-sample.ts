@@ -5,7 +5,11 @@ import { Rng } from '../util/rng.js';
 export function sampleTasksPerRepo<T extends { id: string; repo: string }>(tasks: readonly T[], k: number, seed: number): T[] {
   if (!Number.isInteger(k) || k < 1) throw new Error(`sampleTasksPerRepo: k must be a positive integer, got ${k}`);
   const byRepo = new Map<string, T[]>();
-  for (const t of tasks) { const g = byRepo.get(t.repo); if (g) g.push(t); else byRepo.set(t.repo, [t]); }
+  for (const t of tasks) {
+    const g = byRepo.get(t.repo);
+    if (g) g.push(t);
+    else byRepo.set(t.repo, [t]);
+  }
   const keep = new Set<string>();
   for (const [repo, ts] of byRepo) {
     const sorted = [...ts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

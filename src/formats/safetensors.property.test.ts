@@ -22,14 +22,20 @@ function checkParse(bytes: Uint8Array): void {
   }
 }
 
-const valid = serializeSafetensors(new Map([
-  ['a', { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }],
-  ['b.weight', { shape: [4], data: Float32Array.from([0.5, -1, 2, 3]) }],
-]), { format: 'pt' });
+const valid = serializeSafetensors(
+  new Map([
+    ['a', { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }],
+    ['b.weight', { shape: [4], data: Float32Array.from([0.5, -1, 2, 3]) }],
+  ]),
+  { format: 'pt' },
+);
 
 describe('safetensors parser on untrusted bytes', () => {
   it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (b) => checkParse(b)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => checkParse(b)),
+      { numRuns: 300 },
+    );
   });
 
   it('a valid file with a small header length and random JSON-ish header', () => {
@@ -40,7 +46,10 @@ describe('safetensors parser on untrusted bytes', () => {
       hb.copy(out, 8);
       return new Uint8Array(out);
     });
-    fc.assert(fc.property(header, (b) => checkParse(b)), { numRuns: 300 });
+    fc.assert(
+      fc.property(header, (b) => checkParse(b)),
+      { numRuns: 300 },
+    );
   });
 
   it('a valid file with bytes changed or cut', () => {
@@ -48,11 +57,14 @@ describe('safetensors parser on untrusted bytes', () => {
       edits: fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
       cut: fc.nat({ max: valid.length }),
     });
-    fc.assert(fc.property(mutation, ({ edits, cut }) => {
-      const b = Uint8Array.from(valid);
-      for (const [i, v] of edits) b[i] = v;
-      checkParse(b.subarray(0, cut));
-      checkParse(b);
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(mutation, ({ edits, cut }) => {
+        const b = Uint8Array.from(valid);
+        for (const [i, v] of edits) b[i] = v;
+        checkParse(b.subarray(0, cut));
+        checkParse(b);
+      }),
+      { numRuns: 400 },
+    );
   });
 });

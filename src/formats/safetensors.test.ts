@@ -4,8 +4,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  bf16BitsToF32, f16BitsToF32, f32BitsToBf16Bits, f32BitsToF16Bits, parseSafetensors, readSafetensors,
-  readSafetensorsHeader, serializeSafetensors, writeSafetensors, type TensorToWrite,
+  bf16BitsToF32,
+  f16BitsToF32,
+  f32BitsToBf16Bits,
+  f32BitsToF16Bits,
+  parseSafetensors,
+  readSafetensors,
+  readSafetensorsHeader,
+  serializeSafetensors,
+  writeSafetensors,
+  type TensorToWrite,
 } from './safetensors.js';
 import { requiredTool } from '../../test/support/required-tool.js';
 
@@ -14,8 +22,14 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-function bitsOf(x: number): number { f32[0] = x; return u32[0]; }
-function fromBits(b: number): number { u32[0] = b >>> 0; return f32[0]; }
+function bitsOf(x: number): number {
+  f32[0] = x;
+  return u32[0];
+}
+function fromBits(b: number): number {
+  u32[0] = b >>> 0;
+  return f32[0];
+}
 const toF16 = (x: number): number => f16BitsToF32(f32BitsToF16Bits(bitsOf(x)));
 const toBf16 = (x: number): number => bf16BitsToF32(f32BitsToBf16Bits(bitsOf(x)));
 
@@ -119,11 +133,14 @@ describe('safetensors round trip', () => {
   });
 
   it('header sorted, padded with spaces to 8 bytes, data aligned per dtype', () => {
-    const bytes = serializeSafetensors({
-      zeta: { shape: [3], data: new Float32Array(3), dtype: 'F16' },
-      alpha: { shape: [1], data: new Float32Array(1) },
-      mid: { shape: [2], data: new Float32Array(2), dtype: 'BF16' },
-    }, { format: 'pt' });
+    const bytes = serializeSafetensors(
+      {
+        zeta: { shape: [3], data: new Float32Array(3), dtype: 'F16' },
+        alpha: { shape: [1], data: new Float32Array(1) },
+        mid: { shape: [2], data: new Float32Array(2), dtype: 'BF16' },
+      },
+      { format: 'pt' },
+    );
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect(n % 8).toBe(0);
     const text = Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8');
@@ -180,11 +197,27 @@ describe('corrupt safetensors: errors name the file and the tensor', () => {
     ['not an object', rawFile('[1,2]', 0), /must be a JSON object, got array/],
     ['unknown dtype', rawFile({ w: { dtype: 'F17', shape: [1], data_offsets: [0, 4] } }, 4), /tensor "w": unknown dtype "F17"/],
     ['unsupported dtype', rawFile({ w: { dtype: 'U16', shape: [1], data_offsets: [0, 2] } }, 2), /tensor "w": unsupported dtype U16/],
-    ['negative dim', rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), /tensor "w": shape \[-1\] has an invalid dimension/],
+    [
+      'negative dim',
+      rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4),
+      /tensor "w": shape \[-1\] has an invalid dimension/,
+    ],
     ['fractional dim', rawFile({ w: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, 4), /tensor "w": shape \[1.5\]/],
-    ['size mismatch', rawFile({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, 16), /tensor "w": data_offsets \[0, 12\] span 12 bytes, expected 16/],
-    ['outside buffer', rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, 12), /tensor "w": data_offsets \[8, 16\] lie outside the 12-byte data buffer/],
-    ['overlap', rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/],
+    [
+      'size mismatch',
+      rawFile({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, 16),
+      /tensor "w": data_offsets \[0, 12\] span 12 bytes, expected 16/,
+    ],
+    [
+      'outside buffer',
+      rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, 12),
+      /tensor "w": data_offsets \[8, 16\] lie outside the 12-byte data buffer/,
+    ],
+    [
+      'overlap',
+      rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
+      /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/,
+    ],
     ['bad offsets', rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 4), /tensor "w": data_offsets must be two/],
     ['bad metadata', rawFile({ __metadata__: { n: 1 } }, 0), /"__metadata__" value for "n" must be a string/],
   ];
@@ -205,11 +238,17 @@ describe('corrupt safetensors: errors name the file and the tensor', () => {
 // --- cross-check with Python (json + struct + numpy; torch for bf16) --------------------------------
 
 const PY = '/usr/bin/python3';
-const hasTorch = requiredTool(`PyTorch and NumPy (${PY} -c "import torch, numpy")`, ((): boolean => {
-  try {
-    return spawnSync(PY, ['-c', 'import torch, numpy'], { timeout: 15_000 }).status === 0;
-  } catch { return false; }
-})(), 'apt-get install python3-torch python3-numpy (scripts/setup does)');
+const hasTorch = requiredTool(
+  `PyTorch and NumPy (${PY} -c "import torch, numpy")`,
+  ((): boolean => {
+    try {
+      return spawnSync(PY, ['-c', 'import torch, numpy'], { timeout: 15_000 }).status === 0;
+    } catch {
+      return false;
+    }
+  })(),
+  'apt-get install python3-torch python3-numpy (scripts/setup does)',
+);
 
 const PY_LIB = `
 import json, struct, sys, numpy as np, torch
@@ -245,21 +284,45 @@ function runPy(code: string): string {
 describe.skipIf(!hasTorch)(`python cross-check (${hasTorch ? 'torch found' : `skipped: ${PY} cannot import torch`})`, () => {
   it('python reads what we write, we read what python writes, rounding matches torch bit for bit', () => {
     // Values with edge cases for both half formats plus pseudo-random ones.
-    const vals: number[] = [0, -0, 1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 65504, 65519, 65520,
-      2 ** -24, 2 ** -25, 3 * 2 ** -25, 1023.5 * 2 ** -24, 1e-30, -1e9, Infinity, -Infinity, fromBits(0x7f7fffff),
-      fromBits(0x00018000), 3.3895e38];
+    const vals: number[] = [
+      0,
+      -0,
+      1,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      1 + 2 ** -8,
+      1 + 3 * 2 ** -8,
+      65504,
+      65519,
+      65520,
+      2 ** -24,
+      2 ** -25,
+      3 * 2 ** -25,
+      1023.5 * 2 ** -24,
+      1e-30,
+      -1e9,
+      Infinity,
+      -Infinity,
+      fromBits(0x7f7fffff),
+      fromBits(0x00018000),
+      3.3895e38,
+    ];
     let s = 12345;
     for (let i = 0; i < 200; i++) {
       s = (s * 1103515245 + 12345) % 2 ** 31;
-      vals.push(Math.fround(((s / 2 ** 31) - 0.5) * 2 ** ((i % 40) - 20)));
+      vals.push(Math.fround((s / 2 ** 31 - 0.5) * 2 ** ((i % 40) - 20)));
     }
     const x = Float32Array.from(vals);
     const ours = path.join(tmp, 'ours.safetensors');
-    writeSafetensors(ours, new Map<string, TensorToWrite>([
-      ['x32', { shape: [x.length], data: x }],
-      ['x16', { shape: [x.length], data: x, dtype: 'F16' }],
-      ['xb16', { shape: [x.length], data: x, dtype: 'BF16' }],
-    ]), { metadata: { who: 'code2lora' } });
+    writeSafetensors(
+      ours,
+      new Map<string, TensorToWrite>([
+        ['x32', { shape: [x.length], data: x }],
+        ['x16', { shape: [x.length], data: x, dtype: 'F16' }],
+        ['xb16', { shape: [x.length], data: x, dtype: 'BF16' }],
+      ]),
+      { metadata: { who: 'code2lora' } },
+    );
     const theirs = path.join(tmp, 'theirs.safetensors');
     fs.writeFileSync(path.join(tmp, 'vals.json'), JSON.stringify(Array.from(new Uint32Array(x.buffer)))); // bits: keeps -0, inf
     const out = runPy(`
@@ -275,8 +338,10 @@ print(json.dumps({'meta': meta, 't': t,
   'bitsb16': xb.view(torch.int16).numpy().astype(np.uint16).tolist()}))
 `);
     const res = JSON.parse(out) as {
-      meta: Record<string, string>; t: Record<string, { dtype: string; shape: number[]; data: string[] }>;
-      bits16: number[]; bitsb16: number[];
+      meta: Record<string, string>;
+      t: Record<string, { dtype: string; shape: number[]; data: string[] }>;
+      bits16: number[];
+      bitsb16: number[];
     };
     expect(res.meta).toEqual({ who: 'code2lora' });
     const pyNum = (r: string): number => (r === 'inf' ? Infinity : r === '-inf' ? -Infinity : r === 'nan' ? NaN : Number(r));

@@ -70,12 +70,19 @@ export interface SafetensorsHeader {
 export const MAX_HEADER_BYTES = 100_000_000;
 
 const DTYPE_SIZE: Readonly<Record<SafetensorsDtype, number>> = Object.freeze({
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 });
 /** Known to the format but not readable here: named in errors so they are not called "unknown". */
-const KNOWN_UNSUPPORTED = new Set([
-  'U16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64', 'I4', 'U4',
-]);
+const KNOWN_UNSUPPORTED = new Set(['U16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64', 'I4', 'U4']);
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function requireLittleEndianHost(): void {
@@ -153,7 +160,7 @@ export function f32BitsToF16Bits(x: number): number {
 export function f32BitsToBf16Bits(x: number): number {
   if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) return ((x >>> 16) | 0x40) & 0xffff;
   const bias = 0x7fff + ((x >>> 16) & 1);
-  return ((x >>> 0) + bias) >>> 16 & 0xffff;
+  return (((x >>> 0) + bias) >>> 16) & 0xffff;
 }
 
 export function f16BitsToF32(h: number): number {
@@ -216,8 +223,11 @@ function parseHeaderJson(headerBytes: Uint8Array, source: string): Record<string
  * Validate a parsed header against a data buffer of `bufferLen` bytes: dtypes, shapes, offsets
  * (size matches shape*dtype, inside the buffer, no overlaps). Returns entries sorted by offset.
  */
-export function validateSafetensorsHeader(json: Record<string, unknown>, bufferLen: number, source: string):
-  { entries: SafetensorsEntry[]; metadata: Record<string, string> } {
+export function validateSafetensorsHeader(
+  json: Record<string, unknown>,
+  bufferLen: number,
+  source: string,
+): { entries: SafetensorsEntry[]; metadata: Record<string, string> } {
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(json)) {
@@ -245,21 +255,24 @@ export function validateSafetensorsHeader(json: Record<string, unknown>, bufferL
     let numel = 1;
     for (const d of shape) {
       if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-        throw new Error(`${where}: shape ${JSON.stringify(shape)} has an invalid dimension ${JSON.stringify(d)} (need non-negative integers)`);
+        throw new Error(
+          `${where}: shape ${JSON.stringify(shape)} has an invalid dimension ${JSON.stringify(d)} (need non-negative integers)`,
+        );
       }
       numel *= d;
       if (numel > Number.MAX_SAFE_INTEGER) throw new Error(`${where}: shape ${JSON.stringify(shape)} is absurdly large`);
     }
     const offs = raw.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 ||
-        !offs.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)) {
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)) {
       throw new Error(`${where}: data_offsets must be two non-negative integers, got ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
     if (end < begin) throw new Error(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
     const expected = numel * DTYPE_SIZE[dt];
     if (end - begin !== expected) {
-      throw new Error(`${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expected} for ${dt} shape [${shape.join(', ')}]`);
+      throw new Error(
+        `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expected} for ${dt} shape [${shape.join(', ')}]`,
+      );
     }
     if (end > bufferLen) {
       throw new Error(`${where}: data_offsets [${begin}, ${end}] lie outside the ${bufferLen}-byte data buffer`);
@@ -271,7 +284,9 @@ export function validateSafetensorsHeader(json: Record<string, unknown>, bufferL
   for (const e of entries) {
     if (e.end === e.begin) continue; // empty tensors occupy no bytes
     if (prev && e.begin < prev.end) {
-      throw new Error(`safetensors: ${source}: tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${e.name}" [${e.begin}, ${e.end}] overlap`);
+      throw new Error(
+        `safetensors: ${source}: tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${e.name}" [${e.begin}, ${e.end}] overlap`,
+      );
     }
     prev = e;
   }
@@ -331,7 +346,7 @@ function decodeTensor(raw: Uint8Array, e: SafetensorsEntry, source: string): Saf
       for (let i = 0; i < n; i++) {
         const lo = src[2 * i];
         const hi = src[2 * i + 1];
-        if (hi !== (lo >> 31)) {
+        if (hi !== lo >> 31) {
           const v = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
           throw new Error(`safetensors: ${source}: tensor "${e.name}": I64 value ${v} at index ${i} does not fit in int32`);
         }
@@ -437,7 +452,12 @@ function entriesOf<T>(m: TensorMapLike<T>): Array<[string, T]> {
   return m instanceof Map ? [...(m as ReadonlyMap<string, T>).entries()] : Object.entries(m as Record<string, T>);
 }
 
-interface PlannedTensor { name: string; dtype: SafetensorsFloatDtype | 'I32'; shape: number[]; src: Float32Array | Int32Array; }
+interface PlannedTensor {
+  name: string;
+  dtype: SafetensorsFloatDtype | 'I32';
+  shape: number[];
+  src: Float32Array | Int32Array;
+}
 
 function planTensors(tensors: TensorMapLike<TensorToWrite>, dtype: SafetensorsFloatDtype): PlannedTensor[] {
   const planned: PlannedTensor[] = [];
@@ -477,8 +497,11 @@ function byName(a: { name: string }, b: { name: string }): number {
  * the reference writer does), so every tensor's data is aligned to its element size; the header is
  * padded with spaces to a multiple of 8 bytes; header keys are sorted with `__metadata__` first.
  */
-export function serializeSafetensors(tensors: TensorMapLike<TensorToWrite>, metadata?: Record<string, string>,
-  dtype: SafetensorsFloatDtype = 'F32'): Uint8Array {
+export function serializeSafetensors(
+  tensors: TensorMapLike<TensorToWrite>,
+  metadata?: Record<string, string>,
+  dtype: SafetensorsFloatDtype = 'F32',
+): Uint8Array {
   requireLittleEndianHost();
   if (!(dtype === 'F32' || dtype === 'F16' || dtype === 'BF16')) throw new Error(`safetensors: cannot write dtype ${String(dtype)}`);
   const planned = planTensors(tensors, dtype);
@@ -527,7 +550,6 @@ export function serializeSafetensors(tensors: TensorMapLike<TensorToWrite>, meta
 }
 
 /** Serialize and write atomically (temp file + fsync + rename). */
-export function writeSafetensors(path: string, tensors: TensorMapLike<TensorToWrite>,
-  options: WriteSafetensorsOptions = {}): void {
+export function writeSafetensors(path: string, tensors: TensorMapLike<TensorToWrite>, options: WriteSafetensorsOptions = {}): void {
   writeFileAtomicSync(path, serializeSafetensors(tensors, options.metadata, options.dtype ?? 'F32'));
 }

@@ -13,9 +13,11 @@ export function defaultModelDir(): string {
 export function resolveModelDir(flag?: string): string {
   const dir = flag ?? defaultModelDir();
   if (!existsSync(join(dir, 'config.json'))) {
-    throw new Error(flag
-      ? `no Hugging Face model at ${dir} (config.json missing)`
-      : `the default model ${dir} is missing; train one with \`code2lora pretrain\` or pass --model DIR`);
+    throw new Error(
+      flag
+        ? `no Hugging Face model at ${dir} (config.json missing)`
+        : `the default model ${dir} is missing; train one with \`code2lora pretrain\` or pass --model DIR`,
+    );
   }
   return dir;
 }

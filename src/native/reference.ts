@@ -2,8 +2,18 @@
 // tests can trust it, and generic over Float32Array/Float64Array so gradient checks run in float64.
 import type { FloatArray, Kernels } from './kernels.js';
 
-function matmul(C: FloatArray, A: FloatArray, B: FloatArray, M: number, N: number, K: number,
-  transA: boolean, transB: boolean, alpha: number, beta: number): void {
+function matmul(
+  C: FloatArray,
+  A: FloatArray,
+  B: FloatArray,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+  beta: number,
+): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let acc = 0;
@@ -17,8 +27,7 @@ function matmul(C: FloatArray, A: FloatArray, B: FloatArray, M: number, N: numbe
   }
 }
 
-function rmsnormForward(out: FloatArray, rstd: FloatArray, x: FloatArray, weight: FloatArray,
-  rows: number, C: number, eps: number): void {
+function rmsnormForward(out: FloatArray, rstd: FloatArray, x: FloatArray, weight: FloatArray, rows: number, C: number, eps: number): void {
   for (let r = 0; r < rows; r++) {
     let ss = 0;
     for (let c = 0; c < C; c++) ss += x[r * C + c] * x[r * C + c];
@@ -28,8 +37,16 @@ function rmsnormForward(out: FloatArray, rstd: FloatArray, x: FloatArray, weight
   }
 }
 
-function rmsnormBackward(dx: FloatArray, dweight: FloatArray | null, dout: FloatArray, x: FloatArray,
-  weight: FloatArray, rstd: FloatArray, rows: number, C: number): void {
+function rmsnormBackward(
+  dx: FloatArray,
+  dweight: FloatArray | null,
+  dout: FloatArray,
+  x: FloatArray,
+  weight: FloatArray,
+  rstd: FloatArray,
+  rows: number,
+  C: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const s = rstd[r];
     // y = x * s * w, s = (mean(x^2)+eps)^-1/2 ; dx = s*w*dy - x * s^3/C * sum(dy*w*x)
@@ -37,14 +54,24 @@ function rmsnormBackward(dx: FloatArray, dweight: FloatArray | null, dout: Float
     for (let c = 0; c < C; c++) dot += dout[r * C + c] * weight[c] * x[r * C + c];
     for (let c = 0; c < C; c++) {
       const i = r * C + c;
-      dx[i] += s * weight[c] * dout[i] - x[i] * s * s * s * dot / C;
+      dx[i] += s * weight[c] * dout[i] - (x[i] * s * s * s * dot) / C;
       if (dweight) dweight[c] += dout[i] * x[i] * s;
     }
   }
 }
 
-function ropeApply(out: FloatArray, x: FloatArray, cos: FloatArray, sin: FloatArray,
-  positions: Int32Array, BT: number, H: number, D: number, sign: number, accumulate: boolean): void {
+function ropeApply(
+  out: FloatArray,
+  x: FloatArray,
+  cos: FloatArray,
+  sin: FloatArray,
+  positions: Int32Array,
+  BT: number,
+  H: number,
+  D: number,
+  sign: number,
+  accumulate: boolean,
+): void {
   const half = D / 2;
   for (let t = 0; t < BT; t++) {
     const pos = positions[t];
@@ -57,16 +84,34 @@ function ropeApply(out: FloatArray, x: FloatArray, cos: FloatArray, sin: FloatAr
         const x2 = x[base + i + half];
         const y1 = x1 * c - x2 * s;
         const y2 = x2 * c + x1 * s;
-        if (accumulate) { out[base + i] += y1; out[base + i + half] += y2; }
-        else { out[base + i] = y1; out[base + i + half] = y2; }
+        if (accumulate) {
+          out[base + i] += y1;
+          out[base + i + half] += y2;
+        } else {
+          out[base + i] = y1;
+          out[base + i + half] = y2;
+        }
       }
     }
   }
 }
 
-function attentionForward(out: FloatArray, probs: FloatArray | null, q: FloatArray, k: FloatArray,
-  v: FloatArray, keyMask: Uint8Array | null, B: number, Tq: number, Tk: number, Tkv: number,
-  H: number, KV: number, D: number, scale: number): void {
+function attentionForward(
+  out: FloatArray,
+  probs: FloatArray | null,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  keyMask: Uint8Array | null,
+  B: number,
+  Tq: number,
+  Tk: number,
+  Tkv: number,
+  H: number,
+  KV: number,
+  D: number,
+  scale: number,
+): void {
   const group = H / KV;
   const row = new Float64Array(Tk);
   for (let b = 0; b < B; b++) {
@@ -78,7 +123,10 @@ function attentionForward(out: FloatArray, probs: FloatArray | null, q: FloatArr
         let max = -Infinity;
         for (let j = 0; j < Tk; j++) {
           const visible = j <= qpos && (!keyMask || keyMask[b * Tk + j] === 1);
-          if (!visible) { row[j] = -Infinity; continue; }
+          if (!visible) {
+            row[j] = -Infinity;
+            continue;
+          }
           const ko = ((b * Tkv + j) * KV + kh) * D;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
@@ -102,9 +150,22 @@ function attentionForward(out: FloatArray, probs: FloatArray | null, q: FloatArr
   }
 }
 
-function attentionBackward(dq: FloatArray, dk: FloatArray, dv: FloatArray, dout: FloatArray,
-  probs: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray,
-  B: number, T: number, H: number, KV: number, D: number, scale: number): void {
+function attentionBackward(
+  dq: FloatArray,
+  dk: FloatArray,
+  dv: FloatArray,
+  dout: FloatArray,
+  probs: FloatArray,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  B: number,
+  T: number,
+  H: number,
+  KV: number,
+  D: number,
+  scale: number,
+): void {
   const group = H / KV;
   const dp = new Float64Array(T);
   for (let b = 0; b < B; b++) {
@@ -138,14 +199,15 @@ function attentionBackward(dq: FloatArray, dk: FloatArray, dv: FloatArray, dout:
   }
 }
 
-function sigmoid(x: number): number { return 1 / (1 + Math.exp(-x)); }
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
 
 function swigluForward(out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) out[i] = gate[i] * sigmoid(gate[i]) * up[i];
 }
 
-function swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray,
-  up: FloatArray, n: number): void {
+function swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) {
     const s = sigmoid(gate[i]);
     const silu = gate[i] * s;
@@ -154,8 +216,7 @@ function swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, ga
   }
 }
 
-function crossEntropyForward(losses: FloatArray, lse: FloatArray, logits: FloatArray,
-  targets: Int32Array, rows: number, V: number): void {
+function crossEntropyForward(losses: FloatArray, lse: FloatArray, logits: FloatArray, targets: Int32Array, rows: number, V: number): void {
   for (let r = 0; r < rows; r++) {
     let max = -Infinity;
     for (let j = 0; j < V; j++) max = Math.max(max, logits[r * V + j]);
@@ -167,8 +228,15 @@ function crossEntropyForward(losses: FloatArray, lse: FloatArray, logits: FloatA
   }
 }
 
-function crossEntropyBackward(dlogits: FloatArray, dlosses: FloatArray, logits: FloatArray,
-  lse: FloatArray, targets: Int32Array, rows: number, V: number): void {
+function crossEntropyBackward(
+  dlogits: FloatArray,
+  dlosses: FloatArray,
+  logits: FloatArray,
+  lse: FloatArray,
+  targets: Int32Array,
+  rows: number,
+  V: number,
+): void {
   for (let r = 0; r < rows; r++) {
     if (targets[r] < 0) continue;
     const g = dlosses[r];
@@ -191,7 +259,8 @@ function erf(x: number): number {
   // Abramowitz-Stegun 7.1.26 is too coarse for float64 checks; use a series / continued fraction.
   const ax = Math.abs(x);
   if (ax < 2.5) {
-    let sum = x, term = x;
+    let sum = x,
+      term = x;
     const x2 = x * x;
     for (let n = 1; n < 80; n++) {
       term *= -x2 / n;
@@ -202,10 +271,13 @@ function erf(x: number): number {
     return (2 / Math.sqrt(Math.PI)) * sum;
   }
   // erfc continued fraction (Lentz) for the tails.
-  let f = ax, C = ax, Dd = 0;
+  let f = ax,
+    C = ax,
+    Dd = 0;
   for (let n = 1; n < 200; n++) {
     const an = n / 2;
-    Dd = ax + an * Dd; Dd = 1 / Dd;
+    Dd = ax + an * Dd;
+    Dd = 1 / Dd;
     C = ax + an / C;
     const delta = C * Dd;
     f *= delta;
@@ -227,8 +299,17 @@ function geluBackward(dx: FloatArray, dout: FloatArray, x: FloatArray, n: number
   }
 }
 
-function layernormForward(out: FloatArray, mean: FloatArray, rstd: FloatArray, x: FloatArray,
-  weight: FloatArray | null, bias: FloatArray | null, rows: number, C: number, eps: number): void {
+function layernormForward(
+  out: FloatArray,
+  mean: FloatArray,
+  rstd: FloatArray,
+  x: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  rows: number,
+  C: number,
+  eps: number,
+): void {
   for (let r = 0; r < rows; r++) {
     let m = 0;
     for (let c = 0; c < C; c++) m += x[r * C + c];
@@ -236,7 +317,8 @@ function layernormForward(out: FloatArray, mean: FloatArray, rstd: FloatArray, x
     let varSum = 0;
     for (let c = 0; c < C; c++) varSum += (x[r * C + c] - m) ** 2;
     const s = 1 / Math.sqrt(varSum / C + eps);
-    mean[r] = m; rstd[r] = s;
+    mean[r] = m;
+    rstd[r] = s;
     for (let c = 0; c < C; c++) {
       const xhat = (x[r * C + c] - m) * s;
       out[r * C + c] = xhat * (weight ? weight[c] : 1) + (bias ? bias[c] : 0);
@@ -244,30 +326,53 @@ function layernormForward(out: FloatArray, mean: FloatArray, rstd: FloatArray, x
   }
 }
 
-function layernormBackward(dx: FloatArray, dweight: FloatArray | null, dbias: FloatArray | null,
-  dout: FloatArray, x: FloatArray, weight: FloatArray | null, mean: FloatArray, rstd: FloatArray,
-  rows: number, C: number): void {
+function layernormBackward(
+  dx: FloatArray,
+  dweight: FloatArray | null,
+  dbias: FloatArray | null,
+  dout: FloatArray,
+  x: FloatArray,
+  weight: FloatArray | null,
+  mean: FloatArray,
+  rstd: FloatArray,
+  rows: number,
+  C: number,
+): void {
   for (let r = 0; r < rows; r++) {
-    const m = mean[r], s = rstd[r];
-    let sumG = 0, sumGX = 0;
+    const m = mean[r],
+      s = rstd[r];
+    let sumG = 0,
+      sumGX = 0;
     for (let c = 0; c < C; c++) {
       const g = dout[r * C + c] * (weight ? weight[c] : 1);
       const xhat = (x[r * C + c] - m) * s;
-      sumG += g; sumGX += g * xhat;
+      sumG += g;
+      sumGX += g * xhat;
     }
     for (let c = 0; c < C; c++) {
       const i = r * C + c;
       const xhat = (x[i] - m) * s;
       const g = dout[i] * (weight ? weight[c] : 1);
-      dx[i] += s * (g - sumG / C - xhat * sumGX / C);
+      dx[i] += s * (g - sumG / C - (xhat * sumGX) / C);
       if (dweight) dweight[c] += dout[i] * xhat;
       if (dbias) dbias[c] += dout[i];
     }
   }
 }
 
-function adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, n: number, lr: number,
-  beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void {
+function adamw(
+  param: FloatArray,
+  grad: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  n: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  step: number,
+): void {
   const bc1 = 1 - beta1 ** step;
   const bc2 = 1 - beta2 ** step;
   for (let i = 0; i < n; i++) {
@@ -283,10 +388,8 @@ export const referenceKernels: Kernels = Object.freeze({
   matmul,
   rmsnormForward,
   rmsnormBackward,
-  ropeForward: (out, x, cos, sin, positions, BT, H, D) =>
-    ropeApply(out, x, cos, sin, positions, BT, H, D, 1, false),
-  ropeBackward: (dx, dout, cos, sin, positions, BT, H, D) =>
-    ropeApply(dx, dout, cos, sin, positions, BT, H, D, -1, true),
+  ropeForward: (out, x, cos, sin, positions, BT, H, D) => ropeApply(out, x, cos, sin, positions, BT, H, D, 1, false),
+  ropeBackward: (dx, dout, cos, sin, positions, BT, H, D) => ropeApply(dx, dout, cos, sin, positions, BT, H, D, -1, true),
   attentionForward,
   attentionBackward,
   swigluForward,
@@ -295,9 +398,17 @@ export const referenceKernels: Kernels = Object.freeze({
   crossEntropyBackward,
   embeddingForward,
   embeddingBackward,
-  add: (out, a, b, n) => { for (let i = 0; i < n; i++) out[i] = a[i] + b[i]; },
-  axpy: (y, x, alpha, n) => { for (let i = 0; i < n; i++) y[i] += alpha * x[i]; },
-  sumSquares: (x, n) => { let s = 0; for (let i = 0; i < n; i++) s += x[i] * x[i]; return s; },
+  add: (out, a, b, n) => {
+    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  },
+  axpy: (y, x, alpha, n) => {
+    for (let i = 0; i < n; i++) y[i] += alpha * x[i];
+  },
+  sumSquares: (x, n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i] * x[i];
+    return s;
+  },
   geluForward,
   geluBackward,
   layernormForward,

@@ -38,14 +38,19 @@ export function mismatch(got: ArrayLike<number>, want: ArrayLike<number>, rtol: 
   let ss = 0;
   for (let i = 0; i < want.length; i++) ss += want[i] * want[i];
   const rms = Math.sqrt(ss / Math.max(1, want.length)) || 1e-30;
-  let worst = -1, worstRatio = 1;
+  let worst = -1,
+    worstRatio = 1;
   for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
+    const g = got[i],
+      w = want[i];
     if (Number.isNaN(g) !== Number.isNaN(w)) return `element ${i}: got ${g}, want ${w}`;
     if (Number.isNaN(w)) continue;
     const diff = Math.abs(g - w);
     const ratio = diff === 0 ? 0 : diff / (rtol * (Math.abs(w) + rms));
-    if (!(ratio <= worstRatio)) { worst = i; worstRatio = ratio; }
+    if (!(ratio <= worstRatio)) {
+      worst = i;
+      worstRatio = ratio;
+    }
   }
   if (worst < 0) return null;
   return `element ${worst}: got ${got[worst]}, want ${want[worst]} (error ${(worstRatio).toFixed(1)}x the tolerance ${rtol})`;

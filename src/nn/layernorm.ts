@@ -32,6 +32,9 @@ export class LayerNorm implements Module {
   }
 
   parameters(): Map<string, Tensor> {
-    return new Map([['weight', this.weight], ['bias', this.bias]]);
+    return new Map([
+      ['weight', this.weight],
+      ['bias', this.bias],
+    ]);
   }
 }

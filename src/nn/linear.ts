@@ -22,7 +22,9 @@ export class Linear implements Module {
   constructor(weight: Tensor, bias: Tensor | null) {
     if (weight.shape.length !== 2) throw new Error(`Linear: weight ${weight.name} must be [out,in], got [${weight.shape.join(',')}]`);
     if (bias && (bias.shape.length !== 1 || bias.shape[0] !== weight.shape[0])) {
-      throw new Error(`Linear: bias ${bias.name} has shape [${bias.shape.join(',')}], weight [${weight.shape.join(',')}] needs [${weight.shape[0]}]`);
+      throw new Error(
+        `Linear: bias ${bias.name} has shape [${bias.shape.join(',')}], weight [${weight.shape.join(',')}] needs [${weight.shape[0]}]`,
+      );
     }
     this.weight = weight;
     this.bias = bias;
@@ -44,8 +46,12 @@ export class Linear implements Module {
     return new Linear(W, b);
   }
 
-  get inFeatures(): number { return this.weight.shape[1]; }
-  get outFeatures(): number { return this.weight.shape[0]; }
+  get inFeatures(): number {
+    return this.weight.shape[1];
+  }
+  get outFeatures(): number {
+    return this.weight.shape[0];
+  }
 
   /** x[.., in] -> [.., out] */
   forward(tape: Tape | null, x: Tensor): Tensor {

@@ -54,7 +54,10 @@ describe('nn modules', () => {
       expect(mean).toBeCloseTo(0, 12);
       expect(row.reduce((a, b) => a + (b - mean) ** 2, 0) / 6).toBeCloseTo(1, 4);
     }
-    for (let i = 0; i < 6; i++) { ln.weight.data[i] = rng.normal(); ln.bias.data[i] = rng.normal(); }
+    for (let i = 0; i < 6; i++) {
+      ln.weight.data[i] = rng.normal();
+      ln.bias.data[i] = rng.normal();
+    }
     const r = gradCheck((t, [xx]) => ln.forward(t, xx), [x, ln.weight, ln.bias]);
     expect(r.maxRelError, r.worst).toBeLessThan(TOL);
   });
@@ -79,10 +82,13 @@ describe('nn modules', () => {
   it('float32 modules run on the native core and agree with float64', () => {
     const rng = new Rng(7);
     const m64 = MLP.init([5, 8, 4], rng, { dtype: 'f64' });
-    const m32 = new MLP(m64.layers.map((l) => new Linear(
-      fromArray(l.weight.data, l.weight.shape, 'f32'), fromArray(l.bias!.data, l.bias!.shape, 'f32'))), false);
+    const m32 = new MLP(
+      m64.layers.map((l) => new Linear(fromArray(l.weight.data, l.weight.shape, 'f32'), fromArray(l.bias!.data, l.bias!.shape, 'f32'))),
+      false,
+    );
     const x = randomTensor([3, 5], rng, { requiresGrad: false });
-    const y64 = m64.forward(null, x), y32 = m32.forward(null, fromArray(x.data, x.shape, 'f32'));
+    const y64 = m64.forward(null, x),
+      y32 = m32.forward(null, fromArray(x.data, x.shape, 'f32'));
     for (let i = 0; i < y64.size; i++) expect(y32.data[i]).toBeCloseTo(y64.data[i], 5);
   });
 });

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { isTestFile, skipDir } from '../data/python/files.js';
 
 export type ChunkKind = 'code' | 'test';
-export interface Chunk { file: string; kind: ChunkKind; startLine: number; endLine: number; text: string }
+export interface Chunk {
+  file: string;
+  kind: ChunkKind;
+  startLine: number;
+  endLine: number;
+  text: string;
+}
 
 export interface ChunkConfig {
   /** lines per production-code window */
@@ -29,7 +35,9 @@ export function pythonFilesSync(root: string): string[] {
   const walk = (rel: string) => {
     for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) { if (!skipDir(e.name)) walk(r); } else if (e.isFile() && e.name.endsWith('.py')) out.push(r);
+      if (e.isDirectory()) {
+        if (!skipDir(e.name)) walk(r);
+      } else if (e.isFile() && e.name.endsWith('.py')) out.push(r);
     }
   };
   walk('');

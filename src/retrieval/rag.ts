@@ -35,9 +35,13 @@ export function defaultRagConfig(variant: RagVariant = 'bm25-siblings'): RagConf
 }
 
 export function validateRagConfig(c: RagConfig, source: string): Readonly<RagConfig> {
-  const fail = (m: string): never => { throw new Error(`rag config ${source}: ${m}`); };
-  if (!(RAG_VARIANTS as readonly string[]).includes(c.variant)) fail(`variant must be one of ${RAG_VARIANTS.join(', ')}, got ${JSON.stringify(c.variant)}`);
-  for (const k of ['topK', 'maxRetrievedTokens', 'queryLines'] as const) if (!Number.isInteger(c[k]) || c[k] < 1) fail(`${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+  const fail = (m: string): never => {
+    throw new Error(`rag config ${source}: ${m}`);
+  };
+  if (!(RAG_VARIANTS as readonly string[]).includes(c.variant))
+    fail(`variant must be one of ${RAG_VARIANTS.join(', ')}, got ${JSON.stringify(c.variant)}`);
+  for (const k of ['topK', 'maxRetrievedTokens', 'queryLines'] as const)
+    if (!Number.isInteger(c[k]) || c[k] < 1) fail(`${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
   if (!(c.retrievalShare > 0 && c.retrievalShare < 1)) fail(`retrievalShare must be in (0, 1), got ${JSON.stringify(c.retrievalShare)}`);
   return Object.freeze({ ...c, chunks: Object.freeze({ ...defaultChunkConfig(), ...c.chunks }) });
 }
@@ -46,12 +50,19 @@ export function variantKinds(v: RagVariant): ChunkKind[] {
   return v === 'bm25-code' ? ['code'] : v === 'bm25-siblings' ? ['test'] : ['code', 'test'];
 }
 
-export interface RagPrompt { ids: number[]; truncated: boolean; retrievedTokens: number; chunks: Array<{ file: string; startLine: number; score: number }> }
+export interface RagPrompt {
+  ids: number[];
+  truncated: boolean;
+  retrievedTokens: number;
+  chunks: Array<{ file: string; startLine: number; score: number }>;
+}
 
 /** The folder of each corpus project, from its manifest.json. */
 export function corpusRepoDirs(corpusDir: string): Map<string, string> {
   let m: { projects?: Array<{ name: string; dir: string }> };
-  try { m = JSON.parse(readFileSync(join(corpusDir, 'manifest.json'), 'utf8')); } catch (e) {
+  try {
+    m = JSON.parse(readFileSync(join(corpusDir, 'manifest.json'), 'utf8'));
+  } catch (e) {
     throw new Error(`RAG: cannot read ${join(corpusDir, 'manifest.json')}: ${(e as Error).message}`);
   }
   if (!Array.isArray(m.projects)) throw new Error(`RAG: ${join(corpusDir, 'manifest.json')} has no projects list`);
@@ -67,7 +78,11 @@ export class RagRetriever {
   readonly emptyRepos = new Set<string>();
   retrievalSeconds = 0;
 
-  constructor(config: RagConfig, readonly corpusDir: string, readonly tok: TextTokenizer) {
+  constructor(
+    config: RagConfig,
+    readonly corpusDir: string,
+    readonly tok: TextTokenizer,
+  ) {
     this.config = validateRagConfig(config, 'RagRetriever');
     this.repoDirs = corpusRepoDirs(corpusDir);
   }
@@ -111,7 +126,9 @@ export class RagRetriever {
     const room = maxPromptTokens - retrieved.length;
     const truncated = own.length > room;
     return {
-      ids: [...retrieved, ...(truncated ? own.slice(own.length - room) : own)], truncated, retrievedTokens: retrieved.length,
+      ids: [...retrieved, ...(truncated ? own.slice(own.length - room) : own)],
+      truncated,
+      retrievedTokens: retrieved.length,
       chunks: picked.map((p) => ({ file: p.chunk.file, startLine: p.chunk.startLine, score: p.score })),
     };
   }

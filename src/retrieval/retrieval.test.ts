@@ -13,7 +13,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('BM25', () => {
   it('splits identifiers for code search and drops keywords', () => {
-    expect(codeTokens('self.assertEqual(parse_url(x), 3)')).toEqual(['assertequal', 'equal', 'parse_url', 'parse', 'url']) // 'assert' is a keyword, '3' one character;
+    expect(codeTokens('self.assertEqual(parse_url(x), 3)')).toEqual(['assertequal', 'equal', 'parse_url', 'parse', 'url']); // 'assert' is a keyword, '3' one character;
   });
 
   it('ranks a hand-made corpus as BM25 says', () => {
@@ -36,7 +36,10 @@ describe('BM25', () => {
   });
 
   it('works (by shared terms) on fewer than three documents, and on none', () => {
-    const idx = new Bm25Index([{ file: 'a.py', text: 'def f(): pass' }, { file: 'b.py', text: 'def g(): return f()' }]);
+    const idx = new Bm25Index([
+      { file: 'a.py', text: 'def f(): pass' },
+      { file: 'b.py', text: 'def g(): return f()' },
+    ]);
     expect(idx.search('g', 5).map((h) => h.index)).toEqual([]); // one-letter names are not terms
     expect(new Bm25Index([]).search('anything', 3)).toEqual([]);
   });
@@ -44,15 +47,23 @@ describe('BM25', () => {
 
 describe('chunks', () => {
   it('keeps only assertion-bearing test functions, whole', () => {
-    const text = 'import x\n\nclass T:\n    def setUp(self):\n        self.a = 1\n\n    def test_a(self):\n        v = f()\n        self.assertEqual(v, 1)\n\ndef test_b():\n    assert g() == 2\n';
+    const text =
+      'import x\n\nclass T:\n    def setUp(self):\n        self.a = 1\n\n    def test_a(self):\n        v = f()\n        self.assertEqual(v, 1)\n\ndef test_b():\n    assert g() == 2\n';
     const c = testChunks('tests/test_x.py', text, defaultChunkConfig());
-    expect(c.map((x) => [x.startLine, x.endLine])).toEqual([[7, 9], [11, 12]]);
+    expect(c.map((x) => [x.startLine, x.endLine])).toEqual([
+      [7, 9],
+      [11, 12],
+    ]);
     expect(c[0].text).toContain('self.assertEqual(v, 1)');
   });
   it('cuts production code into overlapping line windows', () => {
     const text = Array.from({ length: 50 }, (_, i) => `x${i} = ${i}`).join('\n');
     const c = codeChunks('m.py', text, { ...defaultChunkConfig(), codeLines: 20, codeOverlap: 5 });
-    expect(c.map((x) => [x.startLine, x.endLine])).toEqual([[1, 20], [16, 35], [31, 50]]);
+    expect(c.map((x) => [x.startLine, x.endLine])).toEqual([
+      [1, 20],
+      [16, 35],
+      [31, 50],
+    ]);
   });
 });
 
@@ -60,7 +71,7 @@ describe('RAG prompts', () => {
   const bench = makeTinyBench(join(root, 'bench'));
   const task = bench.tasks['ir-test'].find((t) => t.repo === 'alpha' && t.file === 'tests/test_math.py')!;
 
-  it('never retrieves from the target\'s own file; sibling assertions come from the other test file', () => {
+  it("never retrieves from the target's own file; sibling assertions come from the other test file", () => {
     const r = new RagRetriever(defaultRagConfig('bm25-siblings'), bench.corpusDir, bench.tok);
     const hits = r.retrieve(task, 50);
     expect(hits.length).toBeGreaterThan(0);

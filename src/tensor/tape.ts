@@ -10,7 +10,9 @@ export class Tape {
     this.nodes.push(backward);
   }
 
-  get length(): number { return this.nodes.length; }
+  get length(): number {
+    return this.nodes.length;
+  }
 
   /** Seeds d(loss)/d(loss) = seed (1 by default; 1/accumulation for gradient accumulation) and
    *  runs every recorded backward, then forgets them. */
@@ -23,7 +25,9 @@ export class Tape {
   }
 
   /** Drops recorded work without running it (e.g. after an evaluation pass). */
-  clear(): void { this.nodes.length = 0; }
+  clear(): void {
+    this.nodes.length = 0;
+  }
 }
 
 /** True when an op on these inputs must record a backward pass. */

@@ -26,13 +26,27 @@ export class Tensor {
     this.storage = storage ?? { data, grad: null, requiresGrad: opts.requiresGrad ?? false };
   }
 
-  get data(): FloatArray { return this.storage.data; }
-  get grad(): FloatArray | null { return this.storage.grad; }
-  set grad(g: FloatArray | null) { this.storage.grad = g; }
-  get requiresGrad(): boolean { return this.storage.requiresGrad; }
-  set requiresGrad(v: boolean) { this.storage.requiresGrad = v; }
-  get size(): number { return this.storage.data.length; }
-  get dtype(): DType { return this.storage.data instanceof Float64Array ? 'f64' : 'f32'; }
+  get data(): FloatArray {
+    return this.storage.data;
+  }
+  get grad(): FloatArray | null {
+    return this.storage.grad;
+  }
+  set grad(g: FloatArray | null) {
+    this.storage.grad = g;
+  }
+  get requiresGrad(): boolean {
+    return this.storage.requiresGrad;
+  }
+  set requiresGrad(v: boolean) {
+    this.storage.requiresGrad = v;
+  }
+  get size(): number {
+    return this.storage.data.length;
+  }
+  get dtype(): DType {
+    return this.storage.data instanceof Float64Array ? 'f64' : 'f32';
+  }
 
   /** The gradient buffer, allocated (zeros) on first use. */
   gradBuffer(): FloatArray {
@@ -40,14 +54,18 @@ export class Tensor {
     return this.storage.grad;
   }
 
-  zeroGrad(): void { if (this.storage.grad) this.storage.grad.fill(0); }
+  zeroGrad(): void {
+    if (this.storage.grad) this.storage.grad.fill(0);
+  }
 
   /** Same buffer and gradient, new shape (no copy). */
   view(shape: readonly number[]): Tensor {
     return new Tensor(this.storage.data, shape, { name: this.name }, this.storage);
   }
 
-  toString(): string { return `Tensor(${this.name || '?'}, [${this.shape.join(',')}], ${this.dtype})`; }
+  toString(): string {
+    return `Tensor(${this.name || '?'}, [${this.shape.join(',')}], ${this.dtype})`;
+  }
 }
 
 export function shapeSize(shape: readonly number[]): number {
@@ -81,8 +99,12 @@ export function zeros(shape: readonly number[], dtype: DType = 'f32', opts: { re
   return new Tensor(newArray(dtype, shapeSize(shape)), shape, opts);
 }
 
-export function fromArray(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32',
-  opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
+export function fromArray(
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  dtype: DType = 'f32',
+  opts: { requiresGrad?: boolean; name?: string } = {},
+): Tensor {
   const data = newArray(dtype, values.length);
   data.set(values as ArrayLike<number>);
   return new Tensor(data, shape, opts);

@@ -7,9 +7,16 @@ import { encodeWithMerges, makeMergeEncoder } from './merge-encoder.js';
 import { writeTokenizerDir } from './tokenizer-json.js';
 import { measureTokenizer, trainTokenizerFromFiles } from './train-files.js';
 import {
-  BYTE_TO_UNICODE, EOS_TOKEN, PAD_TOKEN, SPLIT_PATTERNS, WordCounter, compileSplitPattern,
-  trainBpe, validateBpeTrainConfig,
-  type BpeModel, type BpeTrainConfig,
+  BYTE_TO_UNICODE,
+  EOS_TOKEN,
+  PAD_TOKEN,
+  SPLIT_PATTERNS,
+  WordCounter,
+  compileSplitPattern,
+  trainBpe,
+  validateBpeTrainConfig,
+  type BpeModel,
+  type BpeTrainConfig,
 } from './bpe-train.js';
 import { loadTokenizer } from './tokenizer.js';
 
@@ -131,7 +138,9 @@ function tmpDir(): string {
   tmpDirs.push(d);
   return d;
 }
-afterAll(() => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 function train(partial: Partial<BpeTrainConfig> = {}, texts: readonly string[] = TRAIN_TEXTS): BpeModel {
   const cfg = validateBpeTrainConfig({ vocabSize: 450, ...partial });
@@ -158,25 +167,40 @@ function naiveMerges(cfg: Readonly<BpeTrainConfig>, texts: readonly string[]): [
   const done = new Set<string>();
   while (vocab.length < cfg.vocabSize) {
     const counts = new Map<string, number>();
-    for (const w of words) for (let i = 0; i + 1 < w.syms.length; i++) {
-      const k = `${w.syms[i]},${w.syms[i + 1]}`;
-      counts.set(k, (counts.get(k) ?? 0) + w.c);
-    }
-    let best: [number, number] | null = null, bestC = 0;
+    for (const w of words)
+      for (let i = 0; i + 1 < w.syms.length; i++) {
+        const k = `${w.syms[i]},${w.syms[i + 1]}`;
+        counts.set(k, (counts.get(k) ?? 0) + w.c);
+      }
+    let best: [number, number] | null = null,
+      bestC = 0;
     for (const [k, c] of counts) {
       const [a, b] = k.split(',').map(Number) as [number, number];
-      if (c > bestC || (c === bestC && best !== null && (a < best[0] || (a === best[0] && b < best[1])))) { best = [a, b]; bestC = c; }
+      if (c > bestC || (c === bestC && best !== null && (a < best[0] || (a === best[0] && b < best[1])))) {
+        best = [a, b];
+        bestC = c;
+      }
     }
     if (best === null || bestC < cfg.minFrequency) break;
     const [a, b] = best;
     const str = vocab[a]! + vocab[b]!;
     let c = ids.get(str);
-    if (c === undefined) { c = vocab.length; vocab.push(str); ids.set(str, c); }
-    if (!done.has(`${a},${b}`)) { done.add(`${a},${b}`); merges.push([a, b, c]); }
+    if (c === undefined) {
+      c = vocab.length;
+      vocab.push(str);
+      ids.set(str, c);
+    }
+    if (!done.has(`${a},${b}`)) {
+      done.add(`${a},${b}`);
+      merges.push([a, b, c]);
+    }
     for (const w of words) {
       const out: number[] = [];
-      for (let i = 0; i < w.syms.length;) {
-        if (i + 1 < w.syms.length && w.syms[i] === a && w.syms[i + 1] === b) { out.push(c); i += 2; } else out.push(w.syms[i++]!);
+      for (let i = 0; i < w.syms.length; ) {
+        if (i + 1 < w.syms.length && w.syms[i] === a && w.syms[i + 1] === b) {
+          out.push(c);
+          i += 2;
+        } else out.push(w.syms[i++]!);
       }
       w.syms = out;
     }
@@ -250,7 +274,10 @@ describe('bpe-train', () => {
     const tok = loadTokenizer(dir);
     for (const s of HELD_OUT) {
       expect(tok.decode(tok.encode(s)), JSON.stringify(s)).toBe(s);
-      if (s !== '') expect(lib.decode(lib.encode(s, { add_special_tokens: false }).ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false })).toBe(s);
+      if (s !== '')
+        expect(
+          lib.decode(lib.encode(s, { add_special_tokens: false }).ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
+        ).toBe(s);
     }
   });
 
@@ -282,8 +309,13 @@ describe('bpe-train', () => {
       expect(fs.readFileSync(path.join(again, f))).toEqual(fs.readFileSync(path.join(dir, f)));
     }
     const src = tmpDir();
-    const files = TRAIN_TEXTS.map((t, i) => { const f = path.join(src, `m${i}.py`); fs.writeFileSync(f, t); return f; });
-    const a = tmpDir(), b = tmpDir();
+    const files = TRAIN_TEXTS.map((t, i) => {
+      const f = path.join(src, `m${i}.py`);
+      fs.writeFileSync(f, t);
+      return f;
+    });
+    const a = tmpDir(),
+      b = tmpDir();
     trainTokenizerFromFiles(files, { config: { vocabSize: 450 }, outDir: a });
     trainTokenizerFromFiles([...files].reverse(), { config: { vocabSize: 450 }, outDir: b });
     expect(fs.readFileSync(path.join(a, 'tokenizer.json'))).toEqual(fs.readFileSync(path.join(b, 'tokenizer.json')));
@@ -292,7 +324,9 @@ describe('bpe-train', () => {
 
   it('skips files that are not UTF-8; byte ids that form invalid UTF-8 decode to U+FFFD', () => {
     const src = tmpDir();
-    const good = path.join(src, 'good.py'), bad = path.join(src, 'bad.py'), nul = path.join(src, 'nul.py');
+    const good = path.join(src, 'good.py'),
+      bad = path.join(src, 'bad.py'),
+      nul = path.join(src, 'nul.py');
     fs.writeFileSync(good, TRAIN_TEXTS.join('\n'));
     fs.writeFileSync(bad, Buffer.from([0x78, 0x20, 0x3d, 0x20, 0xff, 0xfe, 0x0a])); // x = \xff\xfe
     fs.writeFileSync(nul, Buffer.from('x = 1\0\n'));

@@ -72,12 +72,15 @@ export function validateBpeTrainConfig(partial: Partial<BpeTrainConfig> = {}): R
   const specials = [...c.specialTokens];
   if (specials.length === 0) throw new Error('bpe-train: specialTokens must hold at least the end-of-text token');
   if (new Set(specials).size !== specials.length) throw new Error(`bpe-train: duplicate special tokens ${JSON.stringify(specials)}`);
-  for (const s of specials) if (typeof s !== 'string' || s.length === 0) throw new Error(`bpe-train: special tokens must be non-empty strings, got ${JSON.stringify(s)}`);
+  for (const s of specials)
+    if (typeof s !== 'string' || s.length === 0)
+      throw new Error(`bpe-train: special tokens must be non-empty strings, got ${JSON.stringify(s)}`);
   const minV = specials.length + 256;
   if (!Number.isInteger(c.vocabSize) || c.vocabSize < minV || c.vocabSize > 1 << 20) {
     throw new Error(`bpe-train: vocabSize must be an integer in [${minV}, ${1 << 20}] (specials + 256 bytes), got ${c.vocabSize}`);
   }
-  if (!Number.isInteger(c.minFrequency) || c.minFrequency < 1) throw new Error(`bpe-train: minFrequency must be an integer >= 1, got ${c.minFrequency}`);
+  if (!Number.isInteger(c.minFrequency) || c.minFrequency < 1)
+    throw new Error(`bpe-train: minFrequency must be an integer >= 1, got ${c.minFrequency}`);
   if (typeof c.pattern !== 'string' || c.pattern.length === 0) throw new Error('bpe-train: pattern must be a non-empty regex string');
   compileSplitPattern(c.pattern); // throws on a bad pattern
   return Object.freeze({ ...c, specialTokens: Object.freeze(specials) });
@@ -108,7 +111,9 @@ export const BYTE_TO_UNICODE: readonly string[] = Object.freeze(buildByteToUnico
 
 // The package exports SplitPreTokenizer at run time, but its type re-exports do not resolve under
 // NodeNext, so it is typed here by hand (just what we use).
-interface SplitLike { pattern: RegExp | null }
+interface SplitLike {
+  pattern: RegExp | null;
+}
 type SplitCtor = new (config: { type: 'Split'; pattern: { Regex: string }; behavior: string; invert: boolean }) => SplitLike;
 const SplitPreTokenizer = (hf as unknown as { SplitPreTokenizer: SplitCtor }).SplitPreTokenizer;
 
@@ -132,7 +137,13 @@ function escapeRegExp(s: string): string {
  * Cuts text into pieces: special-token strings (returned as their id) and ordinary text between them.
  * Longest special first, as @huggingface/tokenizers does for added tokens.
  */
-export function splitSpecials(text: string, specials: readonly string[], specialRe: RegExp | null, onText: (t: string) => void, onSpecial: (id: number) => void): void {
+export function splitSpecials(
+  text: string,
+  specials: readonly string[],
+  specialRe: RegExp | null,
+  onText: (t: string) => void,
+  onSpecial: (id: number) => void,
+): void {
   if (specialRe === null || !specials.some((s) => text.includes(s))) {
     if (text.length > 0) onText(text);
     return;
@@ -183,9 +194,15 @@ export class WordCounter {
     this.texts++;
     this.chars += text.length;
     const counts = this.counts;
-    splitSpecials(text, this.config.specialTokens, this.specialRe, (t) => {
-      forEachPreToken(t, this.re, (w) => counts.set(w, (counts.get(w) ?? 0) + 1));
-    }, () => undefined);
+    splitSpecials(
+      text,
+      this.config.specialTokens,
+      this.specialRe,
+      (t) => {
+        forEachPreToken(t, this.re, (w) => counts.set(w, (counts.get(w) ?? 0) + 1));
+      },
+      () => undefined,
+    );
   }
 }
 
@@ -255,7 +272,8 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
   woff[W] = total;
   const syms = new Int32Array(total);
   for (let w = 0; w < W; w++) {
-    const buf = byteWords[w]!, o = woff[w]!;
+    const buf = byteWords[w]!,
+      o = woff[w]!;
     for (let i = 0; i < buf.length; i++) syms[o + i] = S + buf[i]!;
   }
 
@@ -263,7 +281,9 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
   const pairCount = new Map<number, number>();
   const where = new Map<number, number[]>();
   for (let w = 0; w < W; w++) {
-    const o = woff[w]!, n = wlen[w]!, c = wcount[w]!;
+    const o = woff[w]!,
+      n = wlen[w]!,
+      c = wcount[w]!;
     for (let i = 0; i + 1 < n; i++) {
       const key = syms[o + i]! * K + syms[o + i + 1]!;
       pairCount.set(key, (pairCount.get(key) ?? 0) + c);
@@ -278,7 +298,8 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
 
   const merges: [number, number, number][] = [];
   const mergedKeys = new Set<number>();
-  let iter = 0, repeats = 0;
+  let iter = 0,
+    repeats = 0;
   const stamp = new Int32Array(W).fill(-1);
   const delta = new Map<number, number>();
   const newWhere = new Map<number, number[]>();
@@ -286,15 +307,23 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
   let stoppedBy: BpeTrainStats['stoppedBy'] = 'vocab-size';
 
   while (vocab.length < V) {
-    if (heap.size === 0) { stoppedBy = 'no-pairs'; break; }
+    if (heap.size === 0) {
+      stoppedBy = 'no-pairs';
+      break;
+    }
     const [hc, key] = heap.pop();
     const cur = pairCount.get(key) ?? 0;
-    if (cur !== hc) { // stale entry: counts only fall for existing pairs, so re-queue with the truth
+    if (cur !== hc) {
+      // stale entry: counts only fall for existing pairs, so re-queue with the truth
       if (cur > 0) heap.push(cur, key);
       continue;
     }
-    if (cur < cfg.minFrequency) { stoppedBy = 'min-frequency'; break; }
-    const a = Math.floor(key / K), b = key - a * K;
+    if (cur < cfg.minFrequency) {
+      stoppedBy = 'min-frequency';
+      break;
+    }
+    const a = Math.floor(key / K),
+      b = key - a * K;
     const str = vocab[a]! + vocab[b]!;
     let c = tokenId.get(str);
     if (c === undefined) {
@@ -304,20 +333,28 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
     }
     // A pair can come back only when its result string already existed (two pairs, one token) and
     // that token gains new neighbours; apply it again but never list a pair twice in the merges.
-    if (!mergedKeys.has(key)) { mergedKeys.add(key); merges.push([a, b, c]); } else repeats++;
+    if (!mergedKeys.has(key)) {
+      mergedKeys.add(key);
+      merges.push([a, b, c]);
+    } else repeats++;
     const step = ++iter;
 
     delta.clear();
     newWhere.clear();
-    const add = (k: number, d: number): void => { delta.set(k, (delta.get(k) ?? 0) + d); };
+    const add = (k: number, d: number): void => {
+      delta.set(k, (delta.get(k) ?? 0) + d);
+    };
     const list = where.get(key) ?? [];
     where.delete(key);
     for (const w of list) {
       if (stamp[w] === step) continue;
       stamp[w] = step;
-      const o = woff[w]!, n = wlen[w]!, cnt = wcount[w]!;
+      const o = woff[w]!,
+        n = wlen[w]!,
+        cnt = wcount[w]!;
       // In-place left-to-right non-overlapping merge; neighbours' pair counts change locally.
-      let r = 0, out = 0;
+      let r = 0,
+        out = 0;
       let merged = false;
       while (r < n) {
         if (r + 1 < n && syms[o + r] === a && syms[o + r + 1] === b) {
@@ -341,7 +378,8 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
       if (!merged) continue;
       wlen[w] = out;
       for (let i = 0; i + 1 < out; i++) {
-        const x = syms[o + i]!, y = syms[o + i + 1]!;
+        const x = syms[o + i]!,
+          y = syms[o + i + 1]!;
         if (x !== c && y !== c) continue;
         const k = x * K + y;
         let l = newWhere.get(k);
@@ -353,12 +391,14 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
     for (const [k, d] of delta) {
       if (k === key || d === 0) continue;
       const v = (pairCount.get(k) ?? 0) + d;
-      if (v <= 0) pairCount.delete(k); else pairCount.set(k, v);
+      if (v <= 0) pairCount.delete(k);
+      else pairCount.set(k, v);
       if (d > 0) heap.push(v, k);
     }
     for (const [k, l] of newWhere) {
       const old = where.get(k);
-      if (old === undefined) where.set(k, l); else for (const w of l) old.push(w);
+      if (old === undefined) where.set(k, l);
+      else for (const w of l) old.push(w);
     }
     if (onProgress && (step & 63) === 0) onProgress(vocab.length - S - 256, target);
   }
@@ -367,6 +407,14 @@ export function trainBpe(counter: WordCounter, onProgress?: BpeProgress): { mode
   const model: BpeModel = Object.freeze({ config: cfg, vocab: Object.freeze(vocab), merges: Object.freeze(merges) });
   return {
     model,
-    stats: { uniqueWords: W, merges: merges.length, sharedResults: merges.length - (vocab.length - S - 256), repeatedPairs: repeats, vocabSize: vocab.length, stoppedBy, seconds: (performance.now() - t0) / 1000 },
+    stats: {
+      uniqueWords: W,
+      merges: merges.length,
+      sharedResults: merges.length - (vocab.length - S - 256),
+      repeatedPairs: repeats,
+      vocabSize: vocab.length,
+      stoppedBy,
+      seconds: (performance.now() - t0) / 1000,
+    },
   };
 }

@@ -29,8 +29,12 @@ describe('tokenizer.json checks', () => {
   it('refuses a missing pattern, a non-string Regex and an extra key', () => {
     const j = shipped();
     delete j.pre_tokenizer.pretokenizers[0].pattern;
-    expect(() => tokenizerFromJson(j, undefined, 'f')).toThrow(/f: pre_tokenizer\.pretokenizers\[0\]\.pattern must be \{"Regex": "\.\.\."\} or \{"String": "\.\.\."\}, got undefined/);
-    expect(() => checkPattern({ Regex: 3 }, 'normalizer.pattern', 'f')).toThrow(/normalizer\.pattern \.Regex must be a string, got \{"Regex":3\}/);
+    expect(() => tokenizerFromJson(j, undefined, 'f')).toThrow(
+      /f: pre_tokenizer\.pretokenizers\[0\]\.pattern must be \{"Regex": "\.\.\."\} or \{"String": "\.\.\."\}, got undefined/,
+    );
+    expect(() => checkPattern({ Regex: 3 }, 'normalizer.pattern', 'f')).toThrow(
+      /normalizer\.pattern \.Regex must be a string, got \{"Regex":3\}/,
+    );
     expect(() => checkPattern({ Regex: 'a', String: 'b' }, 'p', 'f')).toThrow(/exactly one key/);
     expect(() => checkPattern({ String: '' }, 'p', 'f')).toThrow(/\.String must not be empty/);
     expect(() => checkPattern({ String: ' ' }, 'p', 'f')).not.toThrow();

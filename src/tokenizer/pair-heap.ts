@@ -3,16 +3,23 @@
 export class PairHeap {
   private counts: number[] = [];
   private keys: number[] = [];
-  get size(): number { return this.counts.length; }
+  get size(): number {
+    return this.counts.length;
+  }
 
   private before(i: number, j: number): boolean {
-    const ci = this.counts[i]!, cj = this.counts[j]!;
+    const ci = this.counts[i]!,
+      cj = this.counts[j]!;
     return ci > cj || (ci === cj && this.keys[i]! < this.keys[j]!);
   }
 
   private swap(i: number, j: number): void {
-    const c = this.counts[i]!; this.counts[i] = this.counts[j]!; this.counts[j] = c;
-    const k = this.keys[i]!; this.keys[i] = this.keys[j]!; this.keys[j] = k;
+    const c = this.counts[i]!;
+    this.counts[i] = this.counts[j]!;
+    this.counts[j] = c;
+    const k = this.keys[i]!;
+    this.keys[i] = this.keys[j]!;
+    this.keys[j] = k;
   }
 
   push(count: number, key: number): void {
@@ -30,14 +37,16 @@ export class PairHeap {
   /** Removes the top entry; returns [count, key]. */
   pop(): [number, number] {
     const top: [number, number] = [this.counts[0]!, this.keys[0]!];
-    const lastC = this.counts.pop()!, lastK = this.keys.pop()!;
+    const lastC = this.counts.pop()!,
+      lastK = this.keys.pop()!;
     const n = this.counts.length;
     if (n > 0) {
       this.counts[0] = lastC;
       this.keys[0] = lastK;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < n && this.before(l, m)) m = l;
         if (r < n && this.before(r, m)) m = r;
@@ -49,4 +58,3 @@ export class PairHeap {
     return top;
   }
 }
-

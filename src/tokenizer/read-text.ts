@@ -20,4 +20,3 @@ export function readUtf8File(file: string): { text: string } | { skip: ReadSkip;
     return { skip: 'not-utf8', detail: `${file}: invalid UTF-8` };
   }
 }
-

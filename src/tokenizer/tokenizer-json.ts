@@ -6,17 +6,24 @@ import * as hf from '@huggingface/tokenizers';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import { PAD_TOKEN, type BpeModel } from './bpe-train.js';
 
-
 /** tokenizer.json contents for a trained model (key order fixed, so output bytes are deterministic). */
 export function toTokenizerJson(model: BpeModel): Record<string, unknown> {
   const vocab: Record<string, number> = {};
-  model.vocab.forEach((t, i) => { vocab[t] = i; });
+  model.vocab.forEach((t, i) => {
+    vocab[t] = i;
+  });
   return {
     version: '1.0',
     truncation: null,
     padding: null,
     added_tokens: model.config.specialTokens.map((content, id) => ({
-      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: null,
     pre_tokenizer: {

@@ -10,7 +10,10 @@ import { repoRoot } from '../util/repo-root.js';
 import { tokenizerFromJson } from './tokenizer.js';
 
 const SOURCE = 'fuzz/tokenizer.json';
-const shipped = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'models', 'code2lora-base', 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+const shipped = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'models', 'code2lora-base', 'tokenizer.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 
 /** Paths to every object field of the shipped file except the big vocab/merges tables' entries. */
 function fieldPaths(v: unknown, at: string[] = []): string[][] {
@@ -34,17 +37,20 @@ describe('tokenizer.json loading on damaged files', () => {
     const silence = console.warn;
     console.warn = () => {}; // the library warns on some damage; the property is what loading does
     try {
-      fc.assert(fc.property(fc.constantFrom(...PATHS), fc.jsonValue({ maxDepth: 2 }), (p, value) => {
-        let tok;
-        try {
-          tok = tokenizerFromJson(withField(p, value), undefined, SOURCE);
-        } catch (err) {
-          expect(err).toBeInstanceOf(Error);
-          expect((err as Error).message, p.join('.')).toContain(SOURCE);
-          return;
-        }
-        expect(tok.encode('assert x == 1\n').length, p.join('.')).toBeGreaterThan(0);
-      }), { numRuns: 300 });
+      fc.assert(
+        fc.property(fc.constantFrom(...PATHS), fc.jsonValue({ maxDepth: 2 }), (p, value) => {
+          let tok;
+          try {
+            tok = tokenizerFromJson(withField(p, value), undefined, SOURCE);
+          } catch (err) {
+            expect(err).toBeInstanceOf(Error);
+            expect((err as Error).message, p.join('.')).toContain(SOURCE);
+            return;
+          }
+          expect(tok.encode('assert x == 1\n').length, p.join('.')).toBeGreaterThan(0);
+        }),
+        { numRuns: 300 },
+      );
     } finally {
       console.warn = silence;
     }

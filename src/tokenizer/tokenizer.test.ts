@@ -15,9 +15,15 @@ function bytesToUnicode(): string[] {
   for (let b = 174; b <= 255; b++) bs.push(b);
   const cs = [...bs];
   let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
+  for (let b = 0; b < 256; b++)
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
   const table: string[] = new Array(256);
-  bs.forEach((b, i) => { table[b] = String.fromCharCode(cs[i]); });
+  bs.forEach((b, i) => {
+    table[b] = String.fromCharCode(cs[i]);
+  });
   return table;
 }
 
@@ -25,18 +31,40 @@ function bytesToUnicode(): string[] {
 function tinyTokenizerJson(): Record<string, unknown> {
   const b2u = bytesToUnicode();
   const vocab: Record<string, number> = {};
-  b2u.forEach((ch, byte) => { vocab[ch] = byte; });
-  const merges: Array<[string, string]> = [['h', 'e'], ['he', 'l'], [b2u[32], 'w']];
-  merges.forEach(([a, b], i) => { vocab[a + b] = 256 + i; });
+  b2u.forEach((ch, byte) => {
+    vocab[ch] = byte;
+  });
+  const merges: Array<[string, string]> = [
+    ['h', 'e'],
+    ['he', 'l'],
+    [b2u[32], 'w'],
+  ];
+  merges.forEach(([a, b], i) => {
+    vocab[a + b] = 256 + i;
+  });
   return {
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: [{ id: 259, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [
+      { id: 259, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: true },
     decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
   };
 }
 
@@ -85,7 +113,9 @@ describe('tokenizer wrapper', () => {
   });
 
   it('errors name the file', () => {
-    expect(() => tok.decode([1, 999])).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot decode id 999 at position 1`));
+    expect(() => tok.decode([1, 999])).toThrow(
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot decode id 999 at position 1`),
+    );
     expect(() => tok.decode([1.5])).toThrow(/cannot decode id 1\.5/);
     const bad = writeTok('bad', '{ not json');
     expect(() => loadTokenizer(bad)).toThrow(/bad\/tokenizer\.json is not valid JSON/);
@@ -99,7 +129,11 @@ describe('tokenizer wrapper', () => {
   });
 
   it('uses tokenizer_config.json special tokens and options', () => {
-    const f = writeTok('cfg', tinyTokenizerJson(), { eos_token: { content: '<|endoftext|>' }, pad_token: 'he', clean_up_tokenization_spaces: true });
+    const f = writeTok('cfg', tinyTokenizerJson(), {
+      eos_token: { content: '<|endoftext|>' },
+      pad_token: 'he',
+      clean_up_tokenization_spaces: true,
+    });
     const t = loadTokenizer(f);
     expect(t.padId).toBe(256);
     expect(t.decode(t.encode('a , b .'))).toBe('a , b .'); // clean-up stays off even when the config asks for it

@@ -61,20 +61,31 @@ function readJson(file: string, what: string): unknown {
  * Build a tokenizer from parsed tokenizer.json (and optional tokenizer_config.json) objects.
  * `source` names the file in errors.
  */
-export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unknown, source: string,
-  opts: LoadTokenizerOptions = {}): TextTokenizer {
+export function tokenizerFromJson(
+  tokenizerJson: unknown,
+  tokenizerConfig: unknown,
+  source: string,
+  opts: LoadTokenizerOptions = {},
+): TextTokenizer {
   if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson)) {
     throw new Error(`tokenizer: ${source}: expected a JSON object`);
   }
   const tj = tokenizerJson as Record<string, unknown>;
   // tokenizers.js requires these keys to exist (null allowed) and added_tokens to be a list.
   const normalizedJson: Record<string, unknown> = {
-    normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...tj,
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: null,
+    added_tokens: [],
+    ...tj,
   };
   if (!normalizedJson.model) throw new Error(`tokenizer: ${source}: missing "model"`);
   checkTokenizerJson(normalizedJson, source);
-  const cfgIn = (typeof tokenizerConfig === 'object' && tokenizerConfig !== null && !Array.isArray(tokenizerConfig))
-    ? tokenizerConfig as Record<string, unknown> : {};
+  const cfgIn =
+    typeof tokenizerConfig === 'object' && tokenizerConfig !== null && !Array.isArray(tokenizerConfig)
+      ? (tokenizerConfig as Record<string, unknown>)
+      : {};
   // Decoding must be the exact inverse of encoding: never "clean up" spaces before punctuation.
   const config = { ...cfgIn, clean_up_tokenization_spaces: false };
   let tok: Tokenizer;
@@ -96,7 +107,9 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
     throw new Error(`tokenizer: ${source}: cannot encode text (${(err as Error).message}); a component is malformed`, { cause: err });
   }
   if (probe.length === 0) {
-    throw new Error(`tokenizer: ${source}: encodes ${JSON.stringify(PROBE_TEXT)} to no tokens (normalizer or pre_tokenizer drops all text)`);
+    throw new Error(
+      `tokenizer: ${source}: encodes ${JSON.stringify(PROBE_TEXT)} to no tokens (normalizer or pre_tokenizer drops all text)`,
+    );
   }
 
   const resolve = (what: string, override: string | undefined, configured: unknown, candidates: string[]): number | undefined => {
@@ -114,7 +127,9 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
   };
   const eosId = resolve('eos', opts.eosToken, cfgIn.eos_token, EOS_CANDIDATES);
   if (eosId === undefined) {
-    throw new Error(`tokenizer: ${source}: no end-of-sequence token (none of ${EOS_CANDIDATES.join(' ')} and no eos_token in tokenizer_config.json)`);
+    throw new Error(
+      `tokenizer: ${source}: no end-of-sequence token (none of ${EOS_CANDIDATES.join(' ')} and no eos_token in tokenizer_config.json)`,
+    );
   }
   const bosId = resolve('bos', opts.bosToken, cfgIn.bos_token, BOS_CANDIDATES);
   const padId = resolve('pad', opts.padToken, cfgIn.pad_token, PAD_CANDIDATES) ?? eosId;

@@ -29,7 +29,10 @@ export interface TrainTokenizerReport {
  * Trains a tokenizer on the given files (the caller decides which: training repositories' non-test
  * Python only). Files are sorted first, so the result does not depend on the order given.
  */
-export function trainTokenizerFromFiles(files: readonly string[], opts: TrainTokenizerOptions = {}): { model: BpeModel; report: TrainTokenizerReport } {
+export function trainTokenizerFromFiles(
+  files: readonly string[],
+  opts: TrainTokenizerOptions = {},
+): { model: BpeModel; report: TrainTokenizerReport } {
   const cfg = validateBpeTrainConfig(opts.config);
   if (opts.maxBytes !== undefined && (!Number.isFinite(opts.maxBytes) || opts.maxBytes <= 0)) {
     throw new Error(`bpe-train: maxBytes must be positive, got ${opts.maxBytes}`);
@@ -39,11 +42,15 @@ export function trainTokenizerFromFiles(files: readonly string[], opts: TrainTok
   const counter = new WordCounter(cfg);
   const skipped: Record<ReadSkip, number> = { unreadable: 0, 'not-utf8': 0, binary: 0, empty: 0 };
   const t0 = performance.now();
-  let bytes = 0, used = 0;
+  let bytes = 0,
+    used = 0;
   for (let i = 0; i < list.length; i++) {
     if (opts.maxBytes !== undefined && bytes >= opts.maxBytes) break;
     const r = readUtf8File(list[i]!);
-    if ('skip' in r) { skipped[r.skip]++; continue; }
+    if ('skip' in r) {
+      skipped[r.skip]++;
+      continue;
+    }
     counter.add(r.text);
     bytes += Buffer.byteLength(r.text, 'utf8');
     used++;
@@ -61,7 +68,6 @@ export function trainTokenizerFromFiles(files: readonly string[], opts: TrainTok
   return { model, report };
 }
 
-
 export interface TokenizerEvalReport {
   files: number;
   chars: number;
@@ -76,12 +82,23 @@ export interface TokenizerEvalReport {
  * Characters (code points) and UTF-8 bytes per token of `encode` over files (held out from training).
  * `encode` is the inference path, e.g. loadTokenizer(dir).encode.
  */
-export function measureTokenizer(encode: (text: string) => ArrayLike<number>, files: readonly string[], onProgress?: (done: number, total: number) => void): TokenizerEvalReport {
-  let chars = 0, bytes = 0, tokens = 0, used = 0, skipped = 0;
+export function measureTokenizer(
+  encode: (text: string) => ArrayLike<number>,
+  files: readonly string[],
+  onProgress?: (done: number, total: number) => void,
+): TokenizerEvalReport {
+  let chars = 0,
+    bytes = 0,
+    tokens = 0,
+    used = 0,
+    skipped = 0;
   const list = [...files].sort();
   list.forEach((f, i) => {
     const r = readUtf8File(f);
-    if ('skip' in r) { skipped++; return; }
+    if ('skip' in r) {
+      skipped++;
+      return;
+    }
     tokens += encode(r.text).length;
     for (const _ of r.text) chars++;
     bytes += Buffer.byteLength(r.text, 'utf8');
@@ -89,6 +106,13 @@ export function measureTokenizer(encode: (text: string) => ArrayLike<number>, fi
     if (onProgress && (i & 31) === 0) onProgress(i + 1, list.length);
   });
   onProgress?.(list.length, list.length);
-  return { files: used, chars, bytes, tokens, charsPerToken: tokens ? chars / tokens : 0, bytesPerToken: tokens ? bytes / tokens : 0, skipped };
+  return {
+    files: used,
+    chars,
+    bytes,
+    tokens,
+    charsPerToken: tokens ? chars / tokens : 0,
+    bytesPerToken: tokens ? bytes / tokens : 0,
+    skipped,
+  };
 }
-

@@ -14,8 +14,7 @@ export interface TrainingProgress {
   extra: Record<string, unknown>;
 }
 
-export function saveTrainingState(path: string, params: ReadonlyMap<string, Tensor>, opt: AdamW | null,
-  progress: TrainingProgress): void {
+export function saveTrainingState(path: string, params: ReadonlyMap<string, Tensor>, opt: AdamW | null, progress: TrainingProgress): void {
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, p] of params) {
     tensors.set(`param/${name}`, { shape: p.shape, data: p.data as Float32Array });
@@ -37,7 +36,8 @@ export function loadTrainingState(path: string, params: ReadonlyMap<string, Tens
   const restore = (key: string, dst: Float32Array | Float64Array, shape: readonly number[]) => {
     const t = file.tensors.get(key);
     if (!t) throw new Error(`training state ${path}: missing tensor ${key}`);
-    if (t.shape.join() !== shape.join()) throw new Error(`training state ${path}: ${key} has shape [${t.shape.join(',')}], expected [${shape.join(',')}]`);
+    if (t.shape.join() !== shape.join())
+      throw new Error(`training state ${path}: ${key} has shape [${t.shape.join(',')}], expected [${shape.join(',')}]`);
     dst.set(floatData(t, key, path));
   };
   for (const [name, p] of params) {

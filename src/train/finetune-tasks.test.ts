@@ -16,16 +16,35 @@ const bench = makeTinyBench(join(root, 'bench'));
 const { tok } = bench;
 
 function cfg(over: Partial<FinetuneConfig>): FinetuneConfig {
-  return { ...defaultFinetuneConfig(over.mode), maxTokens: 48, tasksPerRepo: 3, steps: 6, evalEvery: 2, checkpointEvery: 2, valTasksPerRepo: 0, valBatch: 4, threads: 1,
-    lora: { rank: 2, alpha: 4, targetModules: ['q_proj', 'v_proj', 'down_proj'], dropout: 0 }, ...over };
+  return {
+    ...defaultFinetuneConfig(over.mode),
+    maxTokens: 48,
+    tasksPerRepo: 3,
+    steps: 6,
+    evalEvery: 2,
+    checkpointEvery: 2,
+    valTasksPerRepo: 0,
+    valBatch: 4,
+    threads: 1,
+    lora: { rank: 2, alpha: 4, targetModules: ['q_proj', 'v_proj', 'down_proj'], dropout: 0 },
+    ...over,
+  };
 }
 
 function run(out: string, c: FinetuneConfig, extra: { stopAfter?: number; repos?: string[] } = {}) {
   const { model } = loadLlama(bench.modelDir);
   const perRepo = c.mode === 'per-repo-lora';
   return finetuneTasks({
-    config: c, model, tokenizer: tok, tokenizerJson: readFileSync(join(bench.modelDir, 'tokenizer.json'), 'utf8'),
-    train: bench.tasks.train, val: perRepo ? bench.tasks['ir-val'] : bench.tasks['cr-val'], out, baseModelName: null, command: 'test', ...extra,
+    config: c,
+    model,
+    tokenizer: tok,
+    tokenizerJson: readFileSync(join(bench.modelDir, 'tokenizer.json'), 'utf8'),
+    train: bench.tasks.train,
+    val: perRepo ? bench.tasks['ir-val'] : bench.tasks['cr-val'],
+    out,
+    baseModelName: null,
+    command: 'test',
+    ...extra,
   });
 }
 
@@ -39,17 +58,27 @@ describe('task fine-tuning', () => {
     const trainerLoss = model.loss(null, batch, targets).loss.data[0];
     // by hand: log-softmax at the positions that predict a target token or EOS, nothing else
     const logits = model.forward(null, batch).logits.data;
-    const V = model.config.vocabSize, T = batch.T;
-    let sum = 0, n = 0, allSum = 0, allN = 0;
+    const V = model.config.vocabSize,
+      T = batch.T;
+    let sum = 0,
+      n = 0,
+      allSum = 0,
+      allN = 0;
     b.seqs.forEach((s, r) => {
       const off = T - s.ids.length;
       for (let t = 0; t < s.ids.length - 1; t++) {
         const row = (r * T + off + t) * V;
-        let max = -Infinity; for (let v = 0; v < V; v++) max = Math.max(max, logits[row + v]);
-        let z = 0; for (let v = 0; v < V; v++) z += Math.exp(logits[row + v] - max);
+        let max = -Infinity;
+        for (let v = 0; v < V; v++) max = Math.max(max, logits[row + v]);
+        let z = 0;
+        for (let v = 0; v < V; v++) z += Math.exp(logits[row + v] - max);
         const nll = -(logits[row + s.ids[t + 1]] - max - Math.log(z));
-        allSum += nll; allN++;
-        if (t >= s.targetStart - 1) { sum += nll; n++; }
+        allSum += nll;
+        allN++;
+        if (t >= s.targetStart - 1) {
+          sum += nll;
+          n++;
+        }
       }
     });
     expect(n).toBe(b.seqs.reduce((a, s) => a + s.ids.length - s.targetStart, 0));
@@ -75,7 +104,11 @@ describe('task fine-tuning', () => {
     expect(run(join(root, 'b'), c, { stopAfter: 3 })).toBeNull();
     expect(existsSync(join(root, 'b', 'training-state.safetensors'))).toBe(true);
     const b = run(join(root, 'b'), c)!;
-    const curve = (d: string) => JSON.parse(readFileSync(join(root, d, 'loss-curve.json'), 'utf8')).map((p: { loss: number; valLoss?: number }) => [p.loss, p.valLoss ?? null]);
+    const curve = (d: string) =>
+      JSON.parse(readFileSync(join(root, d, 'loss-curve.json'), 'utf8')).map((p: { loss: number; valLoss?: number }) => [
+        p.loss,
+        p.valLoss ?? null,
+      ]);
     expect(curve('b')).toEqual(curve('a'));
     expect(b[0].bestStep).toBe(a[0].bestStep);
     const bytes = (d: string) => readFileSync(join(root, d, 'adapter', 'adapter_model.safetensors'));
@@ -114,8 +147,12 @@ describe('task fine-tuning', () => {
   });
 
   it('rejects unknown config keys and bad values, naming them', () => {
-    expect(() => validateFinetuneConfig({ ...defaultFinetuneConfig(), lrr: 1 } as unknown as FinetuneConfig, 'x.json')).toThrow(/x\.json: unknown key "lrr"/);
-    expect(() => validateFinetuneConfig({ ...defaultFinetuneConfig(), mode: 'adapter' } as unknown as FinetuneConfig, 'x.json')).toThrow(/mode must be one of/);
+    expect(() => validateFinetuneConfig({ ...defaultFinetuneConfig(), lrr: 1 } as unknown as FinetuneConfig, 'x.json')).toThrow(
+      /x\.json: unknown key "lrr"/,
+    );
+    expect(() => validateFinetuneConfig({ ...defaultFinetuneConfig(), mode: 'adapter' } as unknown as FinetuneConfig, 'x.json')).toThrow(
+      /mode must be one of/,
+    );
     expect(() => validateFinetuneConfig({ ...defaultFinetuneConfig(), steps: 0 }, 'x.json')).toThrow(/steps must be a positive integer/);
   });
 });

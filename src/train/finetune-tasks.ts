@@ -55,26 +55,45 @@ export interface FinetuneConfig {
 
 export function defaultFinetuneConfig(mode: FinetuneMode = 'shared-lora'): FinetuneConfig {
   return {
-    mode, lora: { rank: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], dropout: 0 },
-    maxTokens: 256, tasksPerRepo: 16, reposPerStep: 1, steps: 400, lr: mode === 'full-ft' ? 3e-4 : 2e-3, minLr: mode === 'full-ft' ? 3e-5 : 2e-4,
-    warmupFraction: 0.03, clip: 1, weightDecay: 0.01, evalEvery: 50, valTasksPerRepo: 16, valMaxRepos: 0, valBatch: 16,
-    checkpointEvery: 25, seed: 0, threads: 2,
+    mode,
+    lora: { rank: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], dropout: 0 },
+    maxTokens: 256,
+    tasksPerRepo: 16,
+    reposPerStep: 1,
+    steps: 400,
+    lr: mode === 'full-ft' ? 3e-4 : 2e-3,
+    minLr: mode === 'full-ft' ? 3e-5 : 2e-4,
+    warmupFraction: 0.03,
+    clip: 1,
+    weightDecay: 0.01,
+    evalEvery: 50,
+    valTasksPerRepo: 16,
+    valMaxRepos: 0,
+    valBatch: 16,
+    checkpointEvery: 25,
+    seed: 0,
+    threads: 2,
   };
 }
 
 const KEYS = Object.keys(defaultFinetuneConfig());
 
 export function validateFinetuneConfig(c: FinetuneConfig, source: string): Readonly<FinetuneConfig> {
-  const fail = (msg: string): never => { throw new Error(`finetune config ${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new Error(`finetune config ${source}: ${msg}`);
+  };
   if (typeof c !== 'object' || c === null) fail(`expected an object, got ${JSON.stringify(c)}`);
   for (const k of Object.keys(c)) if (!KEYS.includes(k)) fail(`unknown key "${k}" (known: ${KEYS.join(', ')})`);
   for (const k of KEYS) if ((c as unknown as Record<string, unknown>)[k] === undefined) fail(`missing key "${k}"`);
-  if (!(FINETUNE_MODES as readonly string[]).includes(c.mode)) fail(`mode must be one of ${FINETUNE_MODES.join(', ')}, got ${JSON.stringify(c.mode)}`);
+  if (!(FINETUNE_MODES as readonly string[]).includes(c.mode))
+    fail(`mode must be one of ${FINETUNE_MODES.join(', ')}, got ${JSON.stringify(c.mode)}`);
   for (const k of ['maxTokens', 'tasksPerRepo', 'reposPerStep', 'steps', 'evalEvery', 'valBatch', 'checkpointEvery', 'threads'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) fail(`${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
   }
-  for (const k of ['valTasksPerRepo', 'valMaxRepos', 'seed'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) fail(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
-  for (const k of ['lr', 'minLr', 'clip'] as const) if (!(typeof c[k] === 'number' && c[k] > 0)) fail(`${k} must be > 0, got ${JSON.stringify(c[k])}`);
+  for (const k of ['valTasksPerRepo', 'valMaxRepos', 'seed'] as const)
+    if (!Number.isInteger(c[k]) || c[k] < 0) fail(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
+  for (const k of ['lr', 'minLr', 'clip'] as const)
+    if (!(typeof c[k] === 'number' && c[k] > 0)) fail(`${k} must be > 0, got ${JSON.stringify(c[k])}`);
   if (!(c.weightDecay >= 0)) fail(`weightDecay must be >= 0, got ${JSON.stringify(c.weightDecay)}`);
   if (!(c.warmupFraction >= 0 && c.warmupFraction < 1)) fail(`warmupFraction must be in [0, 1), got ${JSON.stringify(c.warmupFraction)}`);
   if (c.maxTokens < 8) fail(`maxTokens must be >= 8, got ${c.maxTokens}`);
@@ -110,7 +129,14 @@ export interface FinetuneRun {
   stopAfter?: number;
 }
 
-export interface CurvePoint { step: number; loss: number; tokens: number; targetTokens: number; seconds: number; valLoss?: number }
+export interface CurvePoint {
+  step: number;
+  loss: number;
+  tokens: number;
+  targetTokens: number;
+  seconds: number;
+  valLoss?: number;
+}
 
 export interface FinetuneSummary {
   mode: FinetuneMode;
@@ -135,82 +161,136 @@ interface OneRun {
 
 function loraParams(a: LoraAdapter): Map<string, Tensor> {
   const m = new Map<string, Tensor>();
-  for (const [k, p] of a.weights) { m.set(`${k}.lora_A`, p.A); m.set(`${k}.lora_B`, p.B); }
+  for (const [k, p] of a.weights) {
+    m.set(`${k}.lora_A`, p.A);
+    m.set(`${k}.lora_B`, p.B);
+  }
   return m;
 }
 
 /** Trains one model or adapter; null when stopped early on purpose (the checkpoint holds the state). */
-function trainOne(run: FinetuneRun, cfg: Readonly<FinetuneConfig>, one: OneRun, progress: { done: number; total: number }): FinetuneSummary | null {
+function trainOne(
+  run: FinetuneRun,
+  cfg: Readonly<FinetuneConfig>,
+  one: OneRun,
+  progress: { done: number; total: number },
+): FinetuneSummary | null {
   mkdirSync(one.out, { recursive: true });
-  const curvePath = join(one.out, 'loss-curve.json'), bestPath = join(one.out, 'best.json');
+  const curvePath = join(one.out, 'loss-curve.json'),
+    bestPath = join(one.out, 'best.json');
   const bestDir = join(one.out, cfg.mode === 'full-ft' ? 'model' : 'adapter');
   const statePath = join(one.out, 'training-state.safetensors');
   removeDirLeftovers(bestDir);
   // A resumed run continues its curve and its best checkpoint from the last saved state.
   let curve: CurvePoint[] = existsSync(curvePath) && existsSync(statePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
-  let best: { step: number; valLoss: number } = existsSync(bestPath) && existsSync(statePath) && existsSync(bestDir)
-    ? JSON.parse(readFileSync(bestPath, 'utf8')) : { step: 0, valLoss: Infinity };
+  let best: { step: number; valLoss: number } =
+    existsSync(bestPath) && existsSync(statePath) && existsSync(bestDir)
+      ? JSON.parse(readFileSync(bestPath, 'utf8'))
+      : { step: 0, valLoss: Infinity };
   const last = () => curve[curve.length - 1];
-  let tokens = last()?.tokens ?? 0, targetTokens = last()?.targetTokens ?? 0, seconds = last()?.seconds ?? 0;
+  let tokens = last()?.tokens ?? 0,
+    targetTokens = last()?.targetTokens ?? 0,
+    seconds = last()?.seconds ?? 0;
   const padId = run.tokenizer.padId;
   const adapterFor = (): ProjectionAdapter | null => one.adapter;
-  const saveBest = () => replaceDirAtomicSync(bestDir, (tmp) => {
-    if (one.adapter) one.adapter.savePeft(tmp, run.model.config, run.baseModelName);
-    else {
-      saveLlama(tmp, run.model, { tokenizerJson: run.tokenizerJson });
-      if (run.tokenizerConfigJson) writeFileAtomicSync(join(tmp, 'tokenizer_config.json'), run.tokenizerConfigJson);
-    }
-  });
+  const saveBest = () =>
+    replaceDirAtomicSync(bestDir, (tmp) => {
+      if (one.adapter) one.adapter.savePeft(tmp, run.model.config, run.baseModelName);
+      else {
+        saveLlama(tmp, run.model, { tokenizerJson: run.tokenizerJson });
+        if (run.tokenizerConfigJson) writeFileAtomicSync(join(tmp, 'tokenizer_config.json'), run.tokenizerConfigJson);
+      }
+    });
   const writeCurve = () => {
     writeFileAtomicSync(curvePath, JSON.stringify(curve));
-    writeFileAtomicSync(join(one.out, 'loss-curve.svg'), lineChartSvg([
-      { label: 'train (target tokens, per step)', points: curve.map((c) => [c.step, c.loss] as [number, number]) },
-      { label: 'validation (mean over repositories)', points: curve.filter((c) => c.valLoss !== undefined).map((c) => [c.step, c.valLoss!] as [number, number]) },
-    ], { title: `${cfg.mode}${one.repo ? ` (${one.repo})` : ''}: target-token loss`, xLabel: 'update', yLabel: 'loss (nats/token)' }));
+    writeFileAtomicSync(
+      join(one.out, 'loss-curve.svg'),
+      lineChartSvg(
+        [
+          { label: 'train (target tokens, per step)', points: curve.map((c) => [c.step, c.loss] as [number, number]) },
+          {
+            label: 'validation (mean over repositories)',
+            points: curve.filter((c) => c.valLoss !== undefined).map((c) => [c.step, c.valLoss!] as [number, number]),
+          },
+        ],
+        { title: `${cfg.mode}${one.repo ? ` (${one.repo})` : ''}: target-token loss`, xLabel: 'update', yLabel: 'loss (nats/token)' },
+      ),
+    );
   };
-  const loop = trainLoop(one.params, {
-    steps: cfg.steps, accumulation: cfg.reposPerStep, lr: cfg.lr, minLr: cfg.minLr,
-    warmupSteps: Math.round(cfg.warmupFraction * cfg.steps), clip: cfg.clip,
-    adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: cfg.weightDecay }, seed: cfg.seed,
-    checkpointEvery: cfg.checkpointEvery, checkpointPath: statePath, stopAfter: run.stopAfter,
-  }, {
-    microStep(tape, rng) {
-      const b = one.repo ? one.sampler.fromRepo(one.repo, rng, padId) : one.sampler.next(rng, padId);
-      const r = run.model.loss(tape, b.batch.batch, b.batch.targets, one.adapter);
-      targetTokens += r.count;
-      return { loss: r.loss, tokens: b.batch.tokens };
+  const loop = trainLoop(
+    one.params,
+    {
+      steps: cfg.steps,
+      accumulation: cfg.reposPerStep,
+      lr: cfg.lr,
+      minLr: cfg.minLr,
+      warmupSteps: Math.round(cfg.warmupFraction * cfg.steps),
+      clip: cfg.clip,
+      adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: cfg.weightDecay },
+      seed: cfg.seed,
+      checkpointEvery: cfg.checkpointEvery,
+      checkpointPath: statePath,
+      stopAfter: run.stopAfter,
     },
-    onStep(info) {
-      tokens += info.tokens; seconds += info.seconds;
-      const point: CurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
-      if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
-        const t0 = performance.now();
-        point.valLoss = perRepoValidationLoss(run.model, one.valSet, padId, cfg.valBatch, adapterFor).loss;
-        if (point.valLoss < best.valLoss) {
-          best = { step: info.step, valLoss: point.valLoss };
-          saveBest();
-          writeFileAtomicSync(bestPath, JSON.stringify(best));
+    {
+      microStep(tape, rng) {
+        const b = one.repo ? one.sampler.fromRepo(one.repo, rng, padId) : one.sampler.next(rng, padId);
+        const r = run.model.loss(tape, b.batch.batch, b.batch.targets, one.adapter);
+        targetTokens += r.count;
+        return { loss: r.loss, tokens: b.batch.tokens };
+      },
+      onStep(info) {
+        tokens += info.tokens;
+        seconds += info.seconds;
+        const point: CurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
+        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
+          const t0 = performance.now();
+          point.valLoss = perRepoValidationLoss(run.model, one.valSet, padId, cfg.valBatch, adapterFor).loss;
+          if (point.valLoss < best.valLoss) {
+            best = { step: info.step, valLoss: point.valLoss };
+            saveBest();
+            writeFileAtomicSync(bestPath, JSON.stringify(best));
+          }
+          seconds += (performance.now() - t0) / 1000;
+          point.seconds = seconds;
         }
-        seconds += (performance.now() - t0) / 1000;
-        point.seconds = seconds;
-      }
-      curve.push(point);
-      progress.done++;
-      run.onStep?.({ ...info, repo: one.repo, valLoss: point.valLoss, done: progress.done, total: progress.total });
+        curve.push(point);
+        progress.done++;
+        run.onStep?.({ ...info, repo: one.repo, valLoss: point.valLoss, done: progress.done, total: progress.total });
+      },
+      onCheckpoint: () => writeCurve(),
     },
-    onCheckpoint: () => writeCurve(),
-  });
+  );
   if (loop.steps < cfg.steps) return null;
   writeCurve();
   const summary: FinetuneSummary = {
-    mode: cfg.mode, bestStep: best.step, bestValLoss: best.valLoss, tokensSeen: tokens, targetTokensSeen: targetTokens,
-    tokenBudget: tokenBudget(cfg), seconds, best: bestDir,
+    mode: cfg.mode,
+    bestStep: best.step,
+    bestValLoss: best.valLoss,
+    tokensSeen: tokens,
+    targetTokensSeen: targetTokens,
+    tokenBudget: tokenBudget(cfg),
+    seconds,
+    best: bestDir,
   };
-  writeFileAtomicSync(join(one.out, 'training.json'), JSON.stringify({
-    command: run.command, config: cfg, repo: one.repo ?? null, trainRepos: one.sampler.repos.length,
-    droppedRepos: one.sampler.droppedRepos, valRepos: one.valSet.repos.size, valTasks: one.valSet.tasks, valSkipped: one.valSet.skipped,
-    ...summary,
-  }, null, 2) + '\n');
+  writeFileAtomicSync(
+    join(one.out, 'training.json'),
+    JSON.stringify(
+      {
+        command: run.command,
+        config: cfg,
+        repo: one.repo ?? null,
+        trainRepos: one.sampler.repos.length,
+        droppedRepos: one.sampler.droppedRepos,
+        valRepos: one.valSet.repos.size,
+        valTasks: one.valSet.tasks,
+        valSkipped: one.valSet.skipped,
+        ...summary,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   rmSync(statePath, { force: true });
   curve = [];
   return summary;
@@ -232,7 +312,8 @@ export function finetuneTasks(run: FinetuneRun): FinetuneSummary[] | null {
   if (cfg.mode !== 'per-repo-lora') {
     const sampler = new RepoTaskSampler(run.train, run.tokenizer, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo });
     const valSet = validationSet(run.val, run.tokenizer, valOptions(cfg));
-    let adapter: LoraAdapter | null = null, params: Map<string, Tensor>;
+    let adapter: LoraAdapter | null = null,
+      params: Map<string, Tensor>;
     if (cfg.mode === 'shared-lora') {
       run.model.setTrainable(false);
       adapter = LoraAdapter.init(cfg.lora, run.model.config, new Rng(cfg.seed).fork('lora-init'));
@@ -255,8 +336,16 @@ export function finetuneTasks(run: FinetuneRun): FinetuneSummary[] | null {
     const donePath = join(dir, 'training.json');
     if (existsSync(donePath) && !existsSync(join(dir, 'training-state.safetensors'))) {
       const t = JSON.parse(readFileSync(donePath, 'utf8')) as FinetuneSummary;
-      out.push({ mode: t.mode, bestStep: t.bestStep, bestValLoss: t.bestValLoss, tokensSeen: t.tokensSeen, targetTokensSeen: t.targetTokensSeen,
-        tokenBudget: t.tokenBudget, seconds: t.seconds, best: join(dir, 'adapter') });
+      out.push({
+        mode: t.mode,
+        bestStep: t.bestStep,
+        bestValLoss: t.bestValLoss,
+        tokensSeen: t.tokensSeen,
+        targetTokensSeen: t.targetTokensSeen,
+        tokenBudget: t.tokenBudget,
+        seconds: t.seconds,
+        best: join(dir, 'adapter'),
+      });
       progress.done += cfg.steps;
       continue;
     }

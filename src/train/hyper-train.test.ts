@@ -18,16 +18,37 @@ const repoDirs = new Map([...TRAIN_REPOS, ...CR_VAL_REPOS, ...CR_TEST_REPOS].map
 function cfg(over: Partial<HyperTrainConfig> = {}): HyperTrainConfig {
   const d = defaultHyperTrainConfig();
   return {
-    ...d, head: { ...d.head, embedDim: 64, hidden: 16, rank: 2, alpha: 4 }, encoder: { ...d.encoder, windowTokens: 32, overlap: 8, batch: 4 },
-    maxTokens: 64, tasksPerRepo: 3, reposPerStep: 2, steps: 6, evalEvery: 3, checkpointEvery: 2, valTasksPerRepo: 0, valBatch: 4, lr: 1e-2, dtype: 'F32', ...over,
+    ...d,
+    head: { ...d.head, embedDim: 64, hidden: 16, rank: 2, alpha: 4 },
+    encoder: { ...d.encoder, windowTokens: 32, overlap: 8, batch: 4 },
+    maxTokens: 64,
+    tasksPerRepo: 3,
+    reposPerStep: 2,
+    steps: 6,
+    evalEvery: 3,
+    checkpointEvery: 2,
+    valTasksPerRepo: 0,
+    valBatch: 4,
+    lr: 1e-2,
+    dtype: 'F32',
+    ...over,
   };
 }
 
 async function run(out: string, c: HyperTrainConfig, stopAfter?: number) {
   const { model } = loadLlama(bench.modelDir);
   return trainHypernetwork({
-    config: c, model, baseModelSha256: sha, tokenizer: bench.tok, train: bench.tasks.train, val: bench.tasks['cr-val'],
-    repoDirs, cacheDir: join(root, 'emb-cache'), out, command: 'test', stopAfter,
+    config: c,
+    model,
+    baseModelSha256: sha,
+    tokenizer: bench.tok,
+    train: bench.tasks.train,
+    val: bench.tasks['cr-val'],
+    repoDirs,
+    cacheDir: join(root, 'emb-cache'),
+    out,
+    command: 'test',
+    stopAfter,
   });
 }
 
@@ -39,12 +60,14 @@ describe('hypernetwork training', () => {
     expect(Number.isFinite(s.bestValLoss)).toBe(true);
     const curve = JSON.parse(readFileSync(join(out, 'loss-curve.json'), 'utf8'));
     expect(curve.filter((p: { valLoss?: number }) => p.valLoss !== undefined).map((p: { step: number }) => p.step)).toEqual([3, 6]);
-    const { model, } = loadLlama(bench.modelDir);
+    const { model } = loadLlama(bench.modelDir);
     const h = Hypernetwork.load(s.best, model, bench.tok, sha);
     const { adapter, embedding } = h.adapt(repoDirs.get('zeta')!, join(root, 'emb-cache'));
     expect(embedding.files).toBe(1);
     expect(adapter.weights.size).toBe(7);
-    expect(() => Hypernetwork.load(s.best, model, bench.tok, '0'.repeat(64))).toThrow(new RegExp(`trained for base model sha256 ${sha}, but the loaded base model is sha256 0{64}`));
+    expect(() => Hypernetwork.load(s.best, model, bench.tok, '0'.repeat(64))).toThrow(
+      new RegExp(`trained for base model sha256 ${sha}, but the loaded base model is sha256 0{64}`),
+    );
     expect(existsSync(join(out, 'training-state.safetensors'))).toBe(false);
     const training = JSON.parse(readFileSync(join(out, 'training.json'), 'utf8'));
     expect(training.tokenBudget).toBe(6 * 2 * 3 * 64);
@@ -52,7 +75,8 @@ describe('hypernetwork training', () => {
   });
 
   it('resumes exactly after an interruption', async () => {
-    const a = join(root, 'straight'), b = join(root, 'interrupted');
+    const a = join(root, 'straight'),
+      b = join(root, 'interrupted');
     await run(a, cfg());
     expect(await run(b, cfg(), 4)).toBeNull();
     await run(b, cfg());
@@ -63,8 +87,12 @@ describe('hypernetwork training', () => {
   });
 
   it('refuses configs that do not fit the base', () => {
-    expect(() => validateHyperTrainConfig({ ...cfg(), head: { ...cfg().head, embedDim: 63 } }, 't', 32, 160)).toThrow(/embedDim must be 2 x the base's hidden size/);
-    expect(() => validateHyperTrainConfig({ ...cfg(), bogus: 1 } as unknown as HyperTrainConfig, 't', 32, 160)).toThrow(/unknown key "bogus"/);
+    expect(() => validateHyperTrainConfig({ ...cfg(), head: { ...cfg().head, embedDim: 63 } }, 't', 32, 160)).toThrow(
+      /embedDim must be 2 x the base's hidden size/,
+    );
+    expect(() => validateHyperTrainConfig({ ...cfg(), bogus: 1 } as unknown as HyperTrainConfig, 't', 32, 160)).toThrow(
+      /unknown key "bogus"/,
+    );
     expect(() => validateHyperTrainConfig({ ...cfg(), maxTokens: 999 }, 't', 32, 160)).toThrow(/exceeds the model's context/);
   });
 });
@@ -79,7 +107,8 @@ describe('hypernetwork with test files embedded (own test file left out)', () =>
     const fv = h.fileVectors(repoDirs.get('zeta')!, null);
     expect(fv.paths).toEqual(['zeta/core.py', 'tests/test_math.py', 'tests/test_more.py']);
     expect(h.adapterKey({ repo: 'zeta', file: 'tests/test_math.py' })).not.toBe(h.adapterKey({ repo: 'zeta', file: 'tests/test_more.py' }));
-    const a = h.adapterForFile(fv, 'tests/test_math.py'), b = h.adapterForFile(fv, 'tests/test_more.py');
+    const a = h.adapterForFile(fv, 'tests/test_math.py'),
+      b = h.adapterForFile(fv, 'tests/test_more.py');
     expect(Array.from(a.weights.get('*.q_proj')!.A.data)).not.toEqual(Array.from(b.weights.get('*.q_proj')!.A.data));
     // leaving out test_math.py equals pooling the other two files only
     const { poolFileVectors } = await import('../adapters/hyper/repo-embedding.js');

@@ -8,9 +8,19 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HyperHead } from '../adapters/hyper/head.js';
-import { validateHyperHeadConfig, defaultHyperHeadConfig, hyperHeadParameterCount, type HyperHeadConfig } from '../adapters/hyper/config.js';
+import {
+  validateHyperHeadConfig,
+  defaultHyperHeadConfig,
+  hyperHeadParameterCount,
+  type HyperHeadConfig,
+} from '../adapters/hyper/config.js';
 import { defaultWindowConfig, tokenizerFingerprint, validateWindowConfig, type WindowConfig } from '../adapters/hyper/encoder.js';
-import { defaultRepoEmbeddingConfig, poolRepository, type FileVectors, type RepoEmbeddingConfig } from '../adapters/hyper/repo-embedding.js';
+import {
+  defaultRepoEmbeddingConfig,
+  poolRepository,
+  type FileVectors,
+  type RepoEmbeddingConfig,
+} from '../adapters/hyper/repo-embedding.js';
 import { HYPER_FORMAT, Hypernetwork, type HyperSpec } from '../adapters/hyper/hypernet.js';
 import { hyperSegmentAdapter } from '../adapters/hyper/mixed.js';
 import type { LoraAdapter } from '../adapters/lora/layer.js';
@@ -57,35 +67,73 @@ export interface HyperTrainConfig {
 
 export function defaultHyperTrainConfig(): HyperTrainConfig {
   return {
-    head: defaultHyperHeadConfig(), encoder: defaultWindowConfig(), repo: defaultRepoEmbeddingConfig(),
-    maxTokens: 256, tasksPerRepo: 8, reposPerStep: 2, accumulation: 1, steps: 600, lr: 1e-3, minLr: 1e-4, warmupFraction: 0.03,
-    clip: 1, weightDecay: 0.01, evalEvery: 50, valTasksPerRepo: 16, valMaxRepos: 0, valBatch: 16, checkpointEvery: 25, dtype: 'F16', seed: 0,
+    head: defaultHyperHeadConfig(),
+    encoder: defaultWindowConfig(),
+    repo: defaultRepoEmbeddingConfig(),
+    maxTokens: 256,
+    tasksPerRepo: 8,
+    reposPerStep: 2,
+    accumulation: 1,
+    steps: 600,
+    lr: 1e-3,
+    minLr: 1e-4,
+    warmupFraction: 0.03,
+    clip: 1,
+    weightDecay: 0.01,
+    evalEvery: 50,
+    valTasksPerRepo: 16,
+    valMaxRepos: 0,
+    valBatch: 16,
+    checkpointEvery: 25,
+    dtype: 'F16',
+    seed: 0,
   };
 }
 
 const KEYS = Object.keys(defaultHyperTrainConfig());
 
-export function validateHyperTrainConfig(c: HyperTrainConfig, source: string, modelHidden: number, maxContext: number): Readonly<HyperTrainConfig> {
-  const fail = (msg: string): never => { throw new Error(`hyper train config ${source}: ${msg}`); };
+export function validateHyperTrainConfig(
+  c: HyperTrainConfig,
+  source: string,
+  modelHidden: number,
+  maxContext: number,
+): Readonly<HyperTrainConfig> {
+  const fail = (msg: string): never => {
+    throw new Error(`hyper train config ${source}: ${msg}`);
+  };
   if (typeof c !== 'object' || c === null) fail(`expected an object, got ${JSON.stringify(c)}`);
   for (const k of Object.keys(c)) if (!KEYS.includes(k)) fail(`unknown key "${k}" (known: ${KEYS.join(', ')})`);
   for (const k of KEYS) if ((c as unknown as Record<string, unknown>)[k] === undefined) fail(`missing key "${k}"`);
-  for (const k of ['maxTokens', 'tasksPerRepo', 'reposPerStep', 'accumulation', 'steps', 'evalEvery', 'valBatch', 'checkpointEvery'] as const) {
+  for (const k of [
+    'maxTokens',
+    'tasksPerRepo',
+    'reposPerStep',
+    'accumulation',
+    'steps',
+    'evalEvery',
+    'valBatch',
+    'checkpointEvery',
+  ] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) fail(`${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
   }
-  for (const k of ['valTasksPerRepo', 'valMaxRepos', 'seed'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) fail(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
-  for (const k of ['lr', 'minLr', 'clip'] as const) if (!(typeof c[k] === 'number' && c[k] > 0)) fail(`${k} must be > 0, got ${JSON.stringify(c[k])}`);
+  for (const k of ['valTasksPerRepo', 'valMaxRepos', 'seed'] as const)
+    if (!Number.isInteger(c[k]) || c[k] < 0) fail(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
+  for (const k of ['lr', 'minLr', 'clip'] as const)
+    if (!(typeof c[k] === 'number' && c[k] > 0)) fail(`${k} must be > 0, got ${JSON.stringify(c[k])}`);
   if (!(c.weightDecay >= 0)) fail(`weightDecay must be >= 0`);
   if (!(c.warmupFraction >= 0 && c.warmupFraction < 1)) fail(`warmupFraction must be in [0, 1)`);
   if (c.dtype !== 'F32' && c.dtype !== 'F16') fail(`dtype must be F32 or F16, got ${JSON.stringify(c.dtype)}`);
   if (c.maxTokens > maxContext) fail(`maxTokens ${c.maxTokens} exceeds the model's context ${maxContext}`);
   const head = validateHyperHeadConfig(c.head, `${source} (head)`);
-  if (head.embedDim !== 2 * modelHidden) fail(`head.embedDim must be 2 x the base's hidden size (concat of mean and max pooling) = ${2 * modelHidden}, got ${head.embedDim}`);
+  if (head.embedDim !== 2 * modelHidden)
+    fail(`head.embedDim must be 2 x the base's hidden size (concat of mean and max pooling) = ${2 * modelHidden}, got ${head.embedDim}`);
   const encoder = validateWindowConfig(c.encoder, maxContext);
   const rk = Object.keys(defaultRepoEmbeddingConfig());
   for (const k of Object.keys(c.repo)) if (!rk.includes(k)) fail(`repo: unknown key "${k}" (known: ${rk.join(', ')})`);
-  if (!(Number.isInteger(c.repo.maxFiles) && c.repo.maxFiles > 0 && Number.isInteger(c.repo.maxFileBytes) && c.repo.maxFileBytes > 0)) fail('repo.maxFiles and repo.maxFileBytes must be positive integers');
-  if (!(Number.isInteger(c.repo.maxTestFiles) && c.repo.maxTestFiles >= 0)) fail(`repo.maxTestFiles must be an integer >= 0, got ${JSON.stringify(c.repo.maxTestFiles)}`);
+  if (!(Number.isInteger(c.repo.maxFiles) && c.repo.maxFiles > 0 && Number.isInteger(c.repo.maxFileBytes) && c.repo.maxFileBytes > 0))
+    fail('repo.maxFiles and repo.maxFileBytes must be positive integers');
+  if (!(Number.isInteger(c.repo.maxTestFiles) && c.repo.maxTestFiles >= 0))
+    fail(`repo.maxTestFiles must be an integer >= 0, got ${JSON.stringify(c.repo.maxTestFiles)}`);
   return Object.freeze({ ...c, head, encoder, repo: Object.freeze({ ...c.repo }) });
 }
 
@@ -114,7 +162,14 @@ export interface HyperTrainRun {
   stopAfter?: number;
 }
 
-export interface HyperCurvePoint { step: number; loss: number; tokens: number; targetTokens: number; seconds: number; valLoss?: number }
+export interface HyperCurvePoint {
+  step: number;
+  loss: number;
+  tokens: number;
+  targetTokens: number;
+  seconds: number;
+  valLoss?: number;
+}
 
 export interface HyperTrainSummary {
   bestStep: number;
@@ -131,8 +186,13 @@ export interface HyperTrainSummary {
 }
 
 /** Embeds every named repository's files (cached per file); a repository with no folder is an error naming it. */
-export function embedRepos(hyper: Hypernetwork, repos: readonly string[], repoDirs: ReadonlyMap<string, string>, cacheDir: string | null,
-  onEmbed?: (done: number, total: number, repo: string) => void): Map<string, FileVectors> {
+export function embedRepos(
+  hyper: Hypernetwork,
+  repos: readonly string[],
+  repoDirs: ReadonlyMap<string, string>,
+  cacheDir: string | null,
+  onEmbed?: (done: number, total: number, repo: string) => void,
+): Map<string, FileVectors> {
   const out = new Map<string, FileVectors>();
   let i = 0;
   for (const repo of repos) {
@@ -140,31 +200,62 @@ export function embedRepos(hyper: Hypernetwork, repos: readonly string[], repoDi
     if (!dir) throw new Error(`hyper train: repository ${repo} has tasks but no folder in the corpus`);
     onEmbed?.(i++, repos.length, repo);
     // a repository with no readable Python file has no embedding: the caller drops and reports it
-    try { out.set(repo, hyper.fileVectors(dir, cacheDir)); } catch { /* reported by the caller */ }
+    try {
+      out.set(repo, hyper.fileVectors(dir, cacheDir));
+    } catch {
+      /* reported by the caller */
+    }
   }
   onEmbed?.(repos.length, repos.length, '');
   return out;
 }
 
-interface ValGroup { repo: string; key: string; file: string; seqs: ReturnType<SequenceCache['get']>[] }
+interface ValGroup {
+  repo: string;
+  key: string;
+  file: string;
+  seqs: ReturnType<SequenceCache['get']>[];
+}
 
 /** A fixed seeded validation subset (at most `perRepo` tasks per repository, at most `maxRepos`
  *  repositories), grouped by adapter key. */
-function hyperValidationGroups(hyper: Hypernetwork, tasks: readonly Task[], cache: SequenceCache, perRepo: number, maxRepos: number, seed: number): { groups: ValGroup[]; repos: string[]; tasks: number } {
+function hyperValidationGroups(
+  hyper: Hypernetwork,
+  tasks: readonly Task[],
+  cache: SequenceCache,
+  perRepo: number,
+  maxRepos: number,
+  seed: number,
+): { groups: ValGroup[]; repos: string[]; tasks: number } {
   const rng = new Rng(seed).fork('validation');
   let byRepo = [...groupByRepo(tasks).entries()];
-  if (maxRepos > 0 && byRepo.length > maxRepos) byRepo = rng.fork('repos').shuffle(byRepo).slice(0, maxRepos).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (maxRepos > 0 && byRepo.length > maxRepos)
+    byRepo = rng
+      .fork('repos')
+      .shuffle(byRepo)
+      .slice(0, maxRepos)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
   const groups = new Map<string, ValGroup>();
   let n = 0;
   for (const [repo, ts] of byRepo) {
-    const pick = perRepo > 0 && ts.length > perRepo ? rng.fork(`tasks:${repo}`).shuffle([...ts]).slice(0, perRepo) : ts;
+    const pick =
+      perRepo > 0 && ts.length > perRepo
+        ? rng
+            .fork(`tasks:${repo}`)
+            .shuffle([...ts])
+            .slice(0, perRepo)
+        : ts;
     for (const t of pick) {
       const s = cache.get(t);
       if (!s) continue;
       const key = hyper.adapterKey(t);
       let g = groups.get(key);
-      if (!g) { g = { repo, key, file: t.file, seqs: [] }; groups.set(key, g); }
-      g.seqs.push(s); n++;
+      if (!g) {
+        g = { repo, key, file: t.file, seqs: [] };
+        groups.set(key, g);
+      }
+      g.seqs.push(s);
+      n++;
     }
   }
   if (n === 0) throw new Error('hyper train: no validation task fits maxTokens');
@@ -172,7 +263,13 @@ function hyperValidationGroups(hyper: Hypernetwork, tasks: readonly Task[], cach
 }
 
 /** Target-token loss per repository (its groups pooled), then the mean over repositories. */
-function hyperValidationLoss(model: LlamaModel, groups: ValGroup[], padId: number, batch: number, adapterFor: (g: ValGroup) => LoraAdapter | null): number {
+function hyperValidationLoss(
+  model: LlamaModel,
+  groups: ValGroup[],
+  padId: number,
+  batch: number,
+  adapterFor: (g: ValGroup) => LoraAdapter | null,
+): number {
   const perRepo = new Map<string, { sum: number; n: number }>();
   for (const g of groups) {
     const adapter = adapterFor(g);
@@ -180,7 +277,8 @@ function hyperValidationLoss(model: LlamaModel, groups: ValGroup[], padId: numbe
     for (let s = 0; s < g.seqs.length; s += batch) {
       const tb = taskBatch(g.seqs.slice(s, s + batch) as NonNullable<ValGroup['seqs'][number]>[], padId);
       const r = model.loss(null, tb.batch, tb.targets, adapter);
-      acc.sum += r.loss.data[0] * r.count; acc.n += r.count;
+      acc.sum += r.loss.data[0] * r.count;
+      acc.n += r.count;
     }
     perRepo.set(g.repo, acc);
   }
@@ -189,8 +287,21 @@ function hyperValidationLoss(model: LlamaModel, groups: ValGroup[], padId: numbe
   return sum / perRepo.size;
 }
 
-export function hyperSpec(cfg: Readonly<HyperTrainConfig>, baseModelSha256: string, tok: TextTokenizer, training?: Record<string, unknown>): HyperSpec {
-  return { format: HYPER_FORMAT, version: 1, baseModelSha256, tokenizer: tokenizerFingerprint(tok), encoder: { kind: 'base-mean-pool', window: cfg.encoder, repo: cfg.repo }, dtype: cfg.dtype, training };
+export function hyperSpec(
+  cfg: Readonly<HyperTrainConfig>,
+  baseModelSha256: string,
+  tok: TextTokenizer,
+  training?: Record<string, unknown>,
+): HyperSpec {
+  return {
+    format: HYPER_FORMAT,
+    version: 1,
+    baseModelSha256,
+    tokenizer: tokenizerFingerprint(tok),
+    encoder: { kind: 'base-mean-pool', window: cfg.encoder, repo: cfg.repo },
+    dtype: cfg.dtype,
+    training,
+  };
 }
 
 export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null {
@@ -200,19 +311,33 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
   if (run.val.length === 0) throw new Error('hyper train: no validation tasks (the cross-repo validation loss chooses the checkpoint)');
   model.setTrainable(false);
   mkdirSync(run.out, { recursive: true });
-  const tok = run.tokenizer, padId = tok.padId;
+  const tok = run.tokenizer,
+    padId = tok.padId;
   const head = HyperHead.init(cfg.head, model.config, new Rng(cfg.seed).fork('head-init'));
   const hyper = new Hypernetwork(head, hyperSpec(cfg, run.baseModelSha256, tok), model, tok);
 
   const allTrain = new RepoTaskSampler(run.train, tok, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo });
-  const allVal = hyperValidationGroups(hyper, run.val, new SequenceCache(tok, cfg.maxTokens), cfg.valTasksPerRepo, cfg.valMaxRepos, cfg.seed);
+  const allVal = hyperValidationGroups(
+    hyper,
+    run.val,
+    new SequenceCache(tok, cfg.maxTokens),
+    cfg.valTasksPerRepo,
+    cfg.valMaxRepos,
+    cfg.seed,
+  );
   const t0 = performance.now();
   const files = embedRepos(hyper, [...allTrain.repos, ...allVal.repos], run.repoDirs, run.cacheDir, run.onEmbed);
   const embedSeconds = (performance.now() - t0) / 1000;
   // repositories without any readable Python file have no embedding: dropped, and recorded
   const unembedded = [...allTrain.repos, ...allVal.repos].filter((r) => !files.has(r));
-  const sampler = unembedded.length === 0 ? allTrain
-    : new RepoTaskSampler(run.train, tok, { maxTokens: cfg.maxTokens, tasksPerRepo: cfg.tasksPerRepo, repos: allTrain.repos.filter((r) => files.has(r)) });
+  const sampler =
+    unembedded.length === 0
+      ? allTrain
+      : new RepoTaskSampler(run.train, tok, {
+          maxTokens: cfg.maxTokens,
+          tasksPerRepo: cfg.tasksPerRepo,
+          repos: allTrain.repos.filter((r) => files.has(r)),
+        });
   const val = { ...allVal, groups: allVal.groups.filter((g) => files.has(g.repo)), repos: allVal.repos.filter((r) => files.has(r)) };
   if (val.groups.length === 0) throw new Error('hyper train: no validation repository could be embedded');
   const E = cfg.head.embedDim;
@@ -221,7 +346,10 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
   const vectorFor = (t: Pick<Task, 'repo' | 'file'>): Float32Array => {
     const key = hyper.adapterKey(t);
     let v = pooled.get(key);
-    if (!v) { v = poolRepository(files.get(t.repo)!, hyper.perTestFile ? t.file : undefined); pooled.set(key, v); }
+    if (!v) {
+      v = poolRepository(files.get(t.repo)!, hyper.perTestFile ? t.file : undefined);
+      pooled.set(key, v);
+    }
     return v;
   };
   const embTensor = (vs: readonly Float32Array[]) => {
@@ -232,83 +360,155 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
   const valAdapter = (g: ValGroup) => hyper.adapterFromEmbedding(vectorFor({ repo: g.repo, file: g.file }));
   const baseValLoss = hyperValidationLoss(model, val.groups, padId, cfg.valBatch, () => null);
 
-  const curvePath = join(run.out, 'loss-curve.json'), bestPath = join(run.out, 'best.json');
+  const curvePath = join(run.out, 'loss-curve.json'),
+    bestPath = join(run.out, 'best.json');
   const bestDir = join(run.out, 'hypernet');
   const statePath = join(run.out, 'training-state.safetensors');
   removeDirLeftovers(bestDir);
   const resuming = existsSync(statePath);
   let curve: HyperCurvePoint[] = resuming && existsSync(curvePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
-  let best: { step: number; valLoss: number } = resuming && existsSync(bestPath) && existsSync(bestDir) ? JSON.parse(readFileSync(bestPath, 'utf8')) : { step: 0, valLoss: Infinity };
+  let best: { step: number; valLoss: number } =
+    resuming && existsSync(bestPath) && existsSync(bestDir) ? JSON.parse(readFileSync(bestPath, 'utf8')) : { step: 0, valLoss: Infinity };
   const last = () => curve[curve.length - 1];
-  let tokens = last()?.tokens ?? 0, targetTokens = last()?.targetTokens ?? 0, seconds = last()?.seconds ?? 0;
+  let tokens = last()?.tokens ?? 0,
+    targetTokens = last()?.targetTokens ?? 0,
+    seconds = last()?.seconds ?? 0;
   const writeCurve = () => {
     writeFileAtomicSync(curvePath, JSON.stringify(curve));
-    writeFileAtomicSync(join(run.out, 'loss-curve.svg'), lineChartSvg([
-      { label: 'train (target tokens, per step)', points: curve.map((c) => [c.step, c.loss] as [number, number]) },
-      { label: 'cr-val (mean over repositories)', points: curve.filter((c) => c.valLoss !== undefined).map((c) => [c.step, c.valLoss!] as [number, number]) },
-      { label: 'cr-val, base model without adapter', points: curve.length ? [[curve[0].step, baseValLoss], [curve[curve.length - 1].step, baseValLoss]] : [] },
-    ], { title: 'Code2LoRA-Static: target-token loss', xLabel: 'update', yLabel: 'loss (nats/token)' }));
+    writeFileAtomicSync(
+      join(run.out, 'loss-curve.svg'),
+      lineChartSvg(
+        [
+          { label: 'train (target tokens, per step)', points: curve.map((c) => [c.step, c.loss] as [number, number]) },
+          {
+            label: 'cr-val (mean over repositories)',
+            points: curve.filter((c) => c.valLoss !== undefined).map((c) => [c.step, c.valLoss!] as [number, number]),
+          },
+          {
+            label: 'cr-val, base model without adapter',
+            points: curve.length
+              ? [
+                  [curve[0].step, baseValLoss],
+                  [curve[curve.length - 1].step, baseValLoss],
+                ]
+              : [],
+          },
+        ],
+        { title: 'Code2LoRA-Static: target-token loss', xLabel: 'update', yLabel: 'loss (nats/token)' },
+      ),
+    );
   };
   const params = head.parameters();
-  const loop = trainLoop(params, {
-    steps: cfg.steps, accumulation: cfg.accumulation, lr: cfg.lr, minLr: cfg.minLr, warmupSteps: Math.round(cfg.warmupFraction * cfg.steps),
-    clip: cfg.clip, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: cfg.weightDecay }, seed: cfg.seed,
-    checkpointEvery: cfg.checkpointEvery, checkpointPath: statePath, stopAfter: run.stopAfter,
-  }, {
-    microStep(tape, rng) {
-      // R repositories (distinct when there are enough), k tasks each, one mixed batch
-      const repos: string[] = [];
-      while (repos.length < Math.min(cfg.reposPerStep, sampler.repos.length)) {
-        const r = sampler.repos[rng.int(sampler.repos.length)];
-        if (!repos.includes(r)) repos.push(r);
-      }
-      const draws = repos.map((r) => sampler.fromRepo(r, rng, padId));
-      // sequences grouped by adapter key, in draw order: one head row (one adapter) per group
-      const groups = new Map<string, { vector: Float32Array; seqs: typeof draws[number]['seqs'] }>();
-      for (const d of draws) d.tasks.forEach((t, i) => {
-        const key = hyper.adapterKey(t);
-        let g = groups.get(key);
-        if (!g) { g = { vector: vectorFor(t), seqs: [] }; groups.set(key, g); }
-        g.seqs.push(d.seqs[i]);
-      });
-      const gs = [...groups.values()];
-      const tb = taskBatch(gs.flatMap((g) => g.seqs), padId);
-      const outputs = head.forward(tape, embTensor(gs.map((g) => g.vector))); // one adapter per group, on the tape
-      const adapter = hyperSegmentAdapter(head, outputs, gs.map((g) => g.seqs.length), tb.batch.T);
-      const r = model.loss(tape, tb.batch, tb.targets, adapter);
-      targetTokens += r.count;
-      return { loss: r.loss, tokens: tb.tokens };
+  const loop = trainLoop(
+    params,
+    {
+      steps: cfg.steps,
+      accumulation: cfg.accumulation,
+      lr: cfg.lr,
+      minLr: cfg.minLr,
+      warmupSteps: Math.round(cfg.warmupFraction * cfg.steps),
+      clip: cfg.clip,
+      adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: cfg.weightDecay },
+      seed: cfg.seed,
+      checkpointEvery: cfg.checkpointEvery,
+      checkpointPath: statePath,
+      stopAfter: run.stopAfter,
     },
-    onStep(info) {
-      tokens += info.tokens; seconds += info.seconds;
-      const point: HyperCurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
-      if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
-        const v0 = performance.now();
-        point.valLoss = hyperValidationLoss(model, val.groups, padId, cfg.valBatch, valAdapter);
-        if (point.valLoss < best.valLoss) {
-          best = { step: info.step, valLoss: point.valLoss };
-          replaceDirAtomicSync(bestDir, (tmp) => hyper.save(tmp));
-          writeFileAtomicSync(bestPath, JSON.stringify(best));
+    {
+      microStep(tape, rng) {
+        // R repositories (distinct when there are enough), k tasks each, one mixed batch
+        const repos: string[] = [];
+        while (repos.length < Math.min(cfg.reposPerStep, sampler.repos.length)) {
+          const r = sampler.repos[rng.int(sampler.repos.length)];
+          if (!repos.includes(r)) repos.push(r);
         }
-        seconds += (performance.now() - v0) / 1000;
-        point.seconds = seconds;
-      }
-      curve.push(point);
-      run.onStep?.({ ...info, valLoss: point.valLoss });
+        const draws = repos.map((r) => sampler.fromRepo(r, rng, padId));
+        // sequences grouped by adapter key, in draw order: one head row (one adapter) per group
+        const groups = new Map<string, { vector: Float32Array; seqs: (typeof draws)[number]['seqs'] }>();
+        for (const d of draws)
+          d.tasks.forEach((t, i) => {
+            const key = hyper.adapterKey(t);
+            let g = groups.get(key);
+            if (!g) {
+              g = { vector: vectorFor(t), seqs: [] };
+              groups.set(key, g);
+            }
+            g.seqs.push(d.seqs[i]);
+          });
+        const gs = [...groups.values()];
+        const tb = taskBatch(
+          gs.flatMap((g) => g.seqs),
+          padId,
+        );
+        const outputs = head.forward(tape, embTensor(gs.map((g) => g.vector))); // one adapter per group, on the tape
+        const adapter = hyperSegmentAdapter(
+          head,
+          outputs,
+          gs.map((g) => g.seqs.length),
+          tb.batch.T,
+        );
+        const r = model.loss(tape, tb.batch, tb.targets, adapter);
+        targetTokens += r.count;
+        return { loss: r.loss, tokens: tb.tokens };
+      },
+      onStep(info) {
+        tokens += info.tokens;
+        seconds += info.seconds;
+        const point: HyperCurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
+        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
+          const v0 = performance.now();
+          point.valLoss = hyperValidationLoss(model, val.groups, padId, cfg.valBatch, valAdapter);
+          if (point.valLoss < best.valLoss) {
+            best = { step: info.step, valLoss: point.valLoss };
+            replaceDirAtomicSync(bestDir, (tmp) => hyper.save(tmp));
+            writeFileAtomicSync(bestPath, JSON.stringify(best));
+          }
+          seconds += (performance.now() - v0) / 1000;
+          point.seconds = seconds;
+        }
+        curve.push(point);
+        run.onStep?.({ ...info, valLoss: point.valLoss });
+      },
+      onCheckpoint: () => writeCurve(),
     },
-    onCheckpoint: () => writeCurve(),
-  });
+  );
   if (loop.steps < cfg.steps) return null;
   writeCurve();
   const summary: HyperTrainSummary = {
-    bestStep: best.step, bestValLoss: best.valLoss, baseValLoss, tokensSeen: tokens, targetTokensSeen: targetTokens, tokenBudget: hyperTokenBudget(cfg),
-    seconds, embedSeconds, headParameters: hyperHeadParameterCount(cfg.head, model.config), best: bestDir,
+    bestStep: best.step,
+    bestValLoss: best.valLoss,
+    baseValLoss,
+    tokensSeen: tokens,
+    targetTokensSeen: targetTokens,
+    tokenBudget: hyperTokenBudget(cfg),
+    seconds,
+    embedSeconds,
+    headParameters: hyperHeadParameterCount(cfg.head, model.config),
+    best: bestDir,
   };
-  const embedReport = [...files].map(([repo, { report: e }]) => ({ repo, files: e.files, windows: e.windows, cappedFiles: e.cappedFiles, cappedWindows: e.cappedWindows, skipped: e.skipped.length }));
-  const training = { command: run.command, config: cfg, trainRepos: sampler.repos.length, droppedRepos: sampler.droppedRepos, unembeddedRepos: unembedded, valRepos: val.repos.length, valTasks: val.tasks, ...summary };
+  const embedReport = [...files].map(([repo, { report: e }]) => ({
+    repo,
+    files: e.files,
+    windows: e.windows,
+    cappedFiles: e.cappedFiles,
+    cappedWindows: e.cappedWindows,
+    skipped: e.skipped.length,
+  }));
+  const training = {
+    command: run.command,
+    config: cfg,
+    trainRepos: sampler.repos.length,
+    droppedRepos: sampler.droppedRepos,
+    unembeddedRepos: unembedded,
+    valRepos: val.repos.length,
+    valTasks: val.tasks,
+    ...summary,
+  };
   // the kept checkpoint carries its training record in hyper.json
   const bestNet = Hypernetwork.load(bestDir, model, tok, run.baseModelSha256);
-  replaceDirAtomicSync(bestDir, (tmp) => new Hypernetwork(bestNet.head, { ...bestNet.spec, training: { ...training, best: undefined } }, model, tok).save(tmp));
+  replaceDirAtomicSync(bestDir, (tmp) =>
+    new Hypernetwork(bestNet.head, { ...bestNet.spec, training: { ...training, best: undefined } }, model, tok).save(tmp),
+  );
   writeFileAtomicSync(join(run.out, 'training.json'), JSON.stringify({ ...training, embeddings: embedReport }, null, 2) + '\n');
   rmSync(statePath, { force: true });
   curve = [];

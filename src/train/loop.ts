@@ -43,10 +43,15 @@ export interface TrainHooks {
   onCheckpoint?(step: number): void;
 }
 
-export interface TrainResult { losses: number[]; resumedFrom: number; steps: number }
+export interface TrainResult {
+  losses: number[];
+  resumedFrom: number;
+  steps: number;
+}
 
 export function trainLoop(params: Map<string, Tensor>, cfg: TrainLoopConfig, hooks: TrainHooks): TrainResult {
-  if (!(cfg.steps > 0) || !(cfg.accumulation >= 1)) throw new Error(`train: steps (${cfg.steps}) and accumulation (${cfg.accumulation}) must be positive`);
+  if (!(cfg.steps > 0) || !(cfg.accumulation >= 1))
+    throw new Error(`train: steps (${cfg.steps}) and accumulation (${cfg.accumulation}) must be positive`);
   const opt = new AdamW(params, { ...cfg.adamw, lr: cfg.lr });
   const dataRng = new Rng(cfg.seed).fork('data');
   let start = 0;
@@ -66,7 +71,8 @@ export function trainLoop(params: Map<string, Tensor>, cfg: TrainLoopConfig, hoo
   for (let step = start + 1; step <= cfg.steps; step++) {
     const t0 = performance.now();
     opt.zeroGrad();
-    let lossSum = 0, tokens = 0;
+    let lossSum = 0,
+      tokens = 0;
     for (let micro = 0; micro < cfg.accumulation; micro++) {
       const { loss, tokens: n } = hooks.microStep(tape, dataRng, step);
       tape.backward(loss, 1 / cfg.accumulation);

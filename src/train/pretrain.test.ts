@@ -29,15 +29,49 @@ describe('pretrain', () => {
   const tokenizer = loadTokenizer(tokenizerPath);
   const train = tokenizeFiles([...files.slice(0, 6), join(dir, 'src', 'latin1.py')], tokenizer);
   const val = tokenizeFiles(files.slice(6), tokenizer);
-  const config: PretrainConfig = validatePretrainConfig({
-    model: { hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 64, vocabSize: 320,
-      maxPositionEmbeddings: 32, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: true },
-    seq: 16, batch: 2, accumulation: 1, steps: 6, lr: 3e-3, minLr: 3e-4, warmupSteps: 1, clip: 1, weightDecay: 0.1,
-    seed: 3, threads: 1, evalEvery: 3, evalWindows: 2, checkpointEvery: 2,
-  }, 'test') as PretrainConfig;
-  const run = (out: string, stopAfter?: number) => pretrain({
-    config, out, tokenizerPath, tokenizer, train, val, command: 'test', dataManifest: { files: files.length }, stopAfter,
-  });
+  const config: PretrainConfig = validatePretrainConfig(
+    {
+      model: {
+        hiddenSize: 32,
+        numLayers: 2,
+        numHeads: 4,
+        numKvHeads: 2,
+        intermediateSize: 64,
+        vocabSize: 320,
+        maxPositionEmbeddings: 32,
+        ropeTheta: 10000,
+        rmsNormEps: 1e-5,
+        tieWordEmbeddings: true,
+      },
+      seq: 16,
+      batch: 2,
+      accumulation: 1,
+      steps: 6,
+      lr: 3e-3,
+      minLr: 3e-4,
+      warmupSteps: 1,
+      clip: 1,
+      weightDecay: 0.1,
+      seed: 3,
+      threads: 1,
+      evalEvery: 3,
+      evalWindows: 2,
+      checkpointEvery: 2,
+    },
+    'test',
+  ) as PretrainConfig;
+  const run = (out: string, stopAfter?: number) =>
+    pretrain({
+      config,
+      out,
+      tokenizerPath,
+      tokenizer,
+      train,
+      val,
+      command: 'test',
+      dataManifest: { files: files.length },
+      stopAfter,
+    });
 
   it('skips files that are not UTF-8', () => {
     expect(train.files).toBe(6);

@@ -36,18 +36,39 @@ export interface PretrainConfig {
 export function defaultPretrainConfig(): PretrainConfig {
   return {
     model: {
-      hiddenSize: 256, numLayers: 6, numHeads: 8, numKvHeads: 4, intermediateSize: 768, vocabSize: 8192,
-      maxPositionEmbeddings: 1024, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: true,
+      hiddenSize: 256,
+      numLayers: 6,
+      numHeads: 8,
+      numKvHeads: 4,
+      intermediateSize: 768,
+      vocabSize: 8192,
+      maxPositionEmbeddings: 1024,
+      ropeTheta: 10000,
+      rmsNormEps: 1e-5,
+      tieWordEmbeddings: true,
     },
-    seq: 256, batch: 16, accumulation: 1, steps: 2000, lr: 2e-3, minLr: 2e-4, warmupSteps: 100, clip: 1,
-    weightDecay: 0.1, seed: 0, threads: 2, evalEvery: 100, evalWindows: 64, checkpointEvery: 100,
+    seq: 256,
+    batch: 16,
+    accumulation: 1,
+    steps: 2000,
+    lr: 2e-3,
+    minLr: 2e-4,
+    warmupSteps: 100,
+    clip: 1,
+    weightDecay: 0.1,
+    seed: 0,
+    threads: 2,
+    evalEvery: 100,
+    evalWindows: 64,
+    checkpointEvery: 100,
   };
 }
 
 const KEYS = Object.keys(defaultPretrainConfig());
 
 export function validatePretrainConfig(c: PretrainConfig, source: string): Readonly<PretrainConfig> {
-  for (const k of Object.keys(c)) if (!KEYS.includes(k)) throw new Error(`pretrain config ${source}: unknown key "${k}" (known: ${KEYS.join(', ')})`);
+  for (const k of Object.keys(c))
+    if (!KEYS.includes(k)) throw new Error(`pretrain config ${source}: unknown key "${k}" (known: ${KEYS.join(', ')})`);
   for (const k of ['seq', 'batch', 'accumulation', 'steps', 'threads', 'evalEvery', 'evalWindows', 'checkpointEvery'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`pretrain config ${source}: ${k} must be a positive integer, got ${c[k]}`);
   }
@@ -57,7 +78,11 @@ export function validatePretrainConfig(c: PretrainConfig, source: string): Reado
   return Object.freeze({ ...c, model });
 }
 
-export interface TokenStream { tokens: Int32Array; bytes: number; files: number }
+export interface TokenStream {
+  tokens: Int32Array;
+  bytes: number;
+  files: number;
+}
 
 /** Files larger than this are data or generated code, not source worth learning from. */
 export const MAX_SOURCE_FILE_BYTES = 1_000_000;
@@ -66,7 +91,9 @@ export const MAX_SOURCE_FILE_BYTES = 1_000_000;
  *  than MAX_SOURCE_FILE_BYTES are skipped. */
 export function tokenizeFiles(files: string[], tok: TextTokenizer, onProgress?: (done: number) => void): TokenStream {
   const chunks: number[][] = [];
-  let total = 0, bytes = 0, kept = 0;
+  let total = 0,
+    bytes = 0,
+    kept = 0;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   files.forEach((f, i) => {
     let text: string;
@@ -86,16 +113,29 @@ export function tokenizeFiles(files: string[], tok: TextTokenizer, onProgress?: 
   });
   const tokens = new Int32Array(total);
   let o = 0;
-  for (const c of chunks) { tokens.set(c, o); o += c.length; }
+  for (const c of chunks) {
+    tokens.set(c, o);
+    o += c.length;
+  }
   return { tokens, bytes, files: kept };
 }
 
 /** Cached token stream: <cache>/<name>.i32 + .json, keyed by the tokenizer and the file list. */
-export function cachedTokenStream(cacheDir: string, name: string, files: string[], tok: TextTokenizer, tokenizerPath: string,
-  onProgress?: (done: number) => void): TokenStream {
-  const key = createHash('sha256').update(readFileSync(tokenizerPath)).update(JSON.stringify(files.map((f) => [f, statSync(f).size])))
-    .digest('hex').slice(0, 16);
-  const bin = join(cacheDir, `${name}-${key}.i32`), meta = join(cacheDir, `${name}-${key}.json`);
+export function cachedTokenStream(
+  cacheDir: string,
+  name: string,
+  files: string[],
+  tok: TextTokenizer,
+  tokenizerPath: string,
+  onProgress?: (done: number) => void,
+): TokenStream {
+  const key = createHash('sha256')
+    .update(readFileSync(tokenizerPath))
+    .update(JSON.stringify(files.map((f) => [f, statSync(f).size])))
+    .digest('hex')
+    .slice(0, 16);
+  const bin = join(cacheDir, `${name}-${key}.i32`),
+    meta = join(cacheDir, `${name}-${key}.json`);
   if (existsSync(bin) && existsSync(meta)) {
     const m = JSON.parse(readFileSync(meta, 'utf8')) as { bytes: number; files: number };
     const buf = readFileSync(bin);
@@ -109,7 +149,10 @@ export function cachedTokenStream(cacheDir: string, name: string, files: string[
 }
 
 function window(stream: Int32Array, start: number, T: number, ids: Int32Array, targets: Int32Array, at: number) {
-  for (let t = 0; t < T; t++) { ids[at + t] = stream[start + t]; targets[at + t] = stream[start + t + 1]; }
+  for (let t = 0; t < T; t++) {
+    ids[at + t] = stream[start + t];
+    targets[at + t] = stream[start + t + 1];
+  }
 }
 
 /** Mean next-token loss (nats/token) over fixed, evenly spaced held-out windows. */
@@ -117,13 +160,16 @@ export function heldOutLoss(model: LlamaModel, stream: Int32Array, T: number, wi
   const n = Math.min(windows, Math.floor((stream.length - 1) / T));
   if (n < 1) throw new Error(`held-out stream of ${stream.length} tokens is shorter than one window of ${T + 1}`);
   const stride = Math.floor((stream.length - T - 1) / Math.max(1, n - 1));
-  let sum = 0, count = 0;
+  let sum = 0,
+    count = 0;
   for (let w0 = 0; w0 < n; w0 += batch) {
     const B = Math.min(batch, n - w0);
-    const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+    const ids = new Int32Array(B * T),
+      targets = new Int32Array(B * T);
     for (let b = 0; b < B; b++) window(stream, (w0 + b) * stride, T, ids, targets, b * T);
     const r = model.loss(null, { ids, B, T }, targets);
-    sum += r.loss.data[0] * r.count; count += r.count;
+    sum += r.loss.data[0] * r.count;
+    count += r.count;
   }
   return sum / count;
 }
@@ -152,7 +198,8 @@ export function copyWeights(from: LlamaModel, to: LlamaModel): void {
   for (const [name, t] of to.params) {
     const src = from.params.get(name);
     if (!src) throw new Error(`pretrain --init: the initial model has no tensor ${name}`);
-    if (src.shape.join() !== t.shape.join()) throw new Error(`pretrain --init: ${name} is [${src.shape.join(',')}] in the initial model, [${t.shape.join(',')}] in the config`);
+    if (src.shape.join() !== t.shape.join())
+      throw new Error(`pretrain --init: ${name} is [${src.shape.join(',')}] in the initial model, [${t.shape.join(',')}] in the config`);
     t.data.set(src.data);
   }
 }
@@ -165,7 +212,9 @@ export function checkRunFingerprint(file: string, fp: Record<string, unknown>, r
     const keys = [...new Set([...Object.keys(old), ...Object.keys(fp)])];
     const diff = keys.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(fp[k]));
     if (diff.length > 0) {
-      throw new Error(`pretrain: refusing to resume ${file.replace(/run-fingerprint\.json$/, '')}: ${diff.map((k) => `${k} changed (was ${JSON.stringify(old[k]).slice(0, 120)}, now ${JSON.stringify(fp[k]).slice(0, 120)})`).join('; ')}. Use a new --out or delete the training state to start over.`);
+      throw new Error(
+        `pretrain: refusing to resume ${file.replace(/run-fingerprint\.json$/, '')}: ${diff.map((k) => `${k} changed (was ${JSON.stringify(old[k]).slice(0, 120)}, now ${JSON.stringify(fp[k]).slice(0, 120)})`).join('; ')}. Use a new --out or delete the training state to start over.`,
+      );
     }
     return;
   }
@@ -190,8 +239,10 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   const model = LlamaModel.init(modelCfg, rng.fork('init'));
   if (run.init) copyWeights(run.init, model);
   model.setTrainable(true);
-  const T = cfg.seq, B = cfg.batch;
-  const train = run.train.tokens, val = run.val.tokens;
+  const T = cfg.seq,
+    B = cfg.batch;
+  const train = run.train.tokens,
+    val = run.val.tokens;
   if (train.length < T + 2) throw new Error(`pretrain: training stream has only ${train.length} tokens`);
   const curvePath = join(run.out, 'loss-curve.json');
   const curve: PretrainResult['curve'] = existsSync(curvePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
@@ -204,30 +255,51 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
     writeFileAtomicSync(curvePath, JSON.stringify(curve));
     const trainPts = curve.map((c) => [c.tokens / 1e6, c.loss] as [number, number]);
     const valPts = curve.filter((c) => c.valLoss !== undefined).map((c) => [c.tokens / 1e6, c.valLoss!] as [number, number]);
-    writeFileAtomicSync(join(run.out, 'loss-curve.svg'), lineChartSvg(
-      [{ label: 'train (per step)', points: trainPts }, { label: 'held-out (validation repos)', points: valPts }],
-      { title: 'code2lora base model: pretraining loss', xLabel: 'training tokens (millions)', yLabel: 'loss (nats/token)' }));
+    writeFileAtomicSync(
+      join(run.out, 'loss-curve.svg'),
+      lineChartSvg(
+        [
+          { label: 'train (per step)', points: trainPts },
+          { label: 'held-out (validation repos)', points: valPts },
+        ],
+        { title: 'code2lora base model: pretraining loss', xLabel: 'training tokens (millions)', yLabel: 'loss (nats/token)' },
+      ),
+    );
   };
-  const loop = trainLoop(new Map(model.params), {
-    steps: cfg.steps, accumulation: cfg.accumulation, lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, clip: cfg.clip,
-    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: cfg.weightDecay }, seed: cfg.seed,
-    checkpointEvery: cfg.checkpointEvery, checkpointPath: statePath, stopAfter: run.stopAfter,
-  }, {
-    microStep(tape, r) {
-      const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
-      for (let b = 0; b < B; b++) window(train, r.int(train.length - T - 1), T, ids, targets, b * T);
-      return { loss: model.loss(tape, { ids, B, T }, targets).loss, tokens: B * T };
+  const loop = trainLoop(
+    new Map(model.params),
+    {
+      steps: cfg.steps,
+      accumulation: cfg.accumulation,
+      lr: cfg.lr,
+      minLr: cfg.minLr,
+      warmupSteps: cfg.warmupSteps,
+      clip: cfg.clip,
+      adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: cfg.weightDecay },
+      seed: cfg.seed,
+      checkpointEvery: cfg.checkpointEvery,
+      checkpointPath: statePath,
+      stopAfter: run.stopAfter,
     },
-    onStep(info) {
-      tokensSeen += info.tokens; seconds += info.seconds;
-      const point: PretrainResult['curve'][number] = { step: info.step, loss: info.loss, tokens: tokensSeen, seconds };
-      if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) point.valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
-      curve.push(point);
-      run.onStep?.({ ...info, valLoss: point.valLoss });
+    {
+      microStep(tape, r) {
+        const ids = new Int32Array(B * T),
+          targets = new Int32Array(B * T);
+        for (let b = 0; b < B; b++) window(train, r.int(train.length - T - 1), T, ids, targets, b * T);
+        return { loss: model.loss(tape, { ids, B, T }, targets).loss, tokens: B * T };
+      },
+      onStep(info) {
+        tokensSeen += info.tokens;
+        seconds += info.seconds;
+        const point: PretrainResult['curve'][number] = { step: info.step, loss: info.loss, tokens: tokensSeen, seconds };
+        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) point.valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
+        curve.push(point);
+        run.onStep?.({ ...info, valLoss: point.valLoss });
+      },
+      // The curve is saved with each checkpoint, so a resumed run continues it.
+      onCheckpoint: () => writeCurve(),
     },
-    // The curve is saved with each checkpoint, so a resumed run continues it.
-    onCheckpoint: () => writeCurve(),
-  });
+  );
   if (loop.steps < cfg.steps) return null; // interrupted on purpose: the checkpoint holds the state
   writeCurve();
   // The last step always evaluates (see onStep); reuse it rather than run the same pass again.
@@ -236,11 +308,26 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   saveLlama(run.out, model, { tokenizerJson: readFileSync(run.tokenizerPath, 'utf8') });
   const tcfg = join(run.tokenizerPath, '..', 'tokenizer_config.json');
   if (existsSync(tcfg)) copyFileSync(tcfg, join(run.out, 'tokenizer_config.json'));
-  writeFileAtomicSync(join(run.out, 'training.json'), JSON.stringify({
-    command: run.command, config: { ...cfg, model: llamaConfigToHf(modelCfg) }, data: run.dataManifest,
-    trainTokens: train.length, valTokens: val.length, trainFiles: run.train.files, valFiles: run.val.files,
-    tokensSeen, seconds, valLoss, valBitsPerByte,
-  }, null, 2) + '\n');
+  writeFileAtomicSync(
+    join(run.out, 'training.json'),
+    JSON.stringify(
+      {
+        command: run.command,
+        config: { ...cfg, model: llamaConfigToHf(modelCfg) },
+        data: run.dataManifest,
+        trainTokens: train.length,
+        valTokens: val.length,
+        trainFiles: run.train.files,
+        valFiles: run.val.files,
+        tokensSeen,
+        seconds,
+        valLoss,
+        valBitsPerByte,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   // The run is complete: the resumable state (3x the model's size) is no longer needed.
   rmSync(statePath, { force: true });
   return { model, valLoss, valBitsPerByte, curve };

@@ -4,9 +4,14 @@ import { encodeTaskSequence, taskBatch } from './task-batch.js';
 
 // One id per character (a..z -> 2..27, space -> 28); 0 = EOS, 1 = pad.
 const tok = {
-  source: 'chars', vocabSize: 29, eosId: 0, padId: 1,
+  source: 'chars',
+  vocabSize: 29,
+  eosId: 0,
+  padId: 1,
   encode: (s: string) => [...s].map((c) => (c === ' ' ? 28 : c.charCodeAt(0) - 95)),
-  decode: () => '', tokenToId: () => undefined, idToToken: () => undefined,
+  decode: () => '',
+  tokenToId: () => undefined,
+  idToToken: () => undefined,
 } as unknown as TextTokenizer;
 
 describe('task sequences', () => {

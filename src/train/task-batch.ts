@@ -6,10 +6,16 @@
 import type { TokenBatch } from '../model/llama/model.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 
-export interface TaskText { prefix: string; target: string }
+export interface TaskText {
+  prefix: string;
+  target: string;
+}
 
 /** One training sequence: ids = prefix' + target + EOS; positions >= targetStart are predicted. */
-export interface TaskSequence { ids: number[]; targetStart: number }
+export interface TaskSequence {
+  ids: number[];
+  targetStart: number;
+}
 
 /** Encodes a task to at most maxTokens ids; null when the target alone (plus EOS and one prefix
  *  token) does not fit, since cutting the target would teach a wrong completion. */
@@ -42,12 +48,19 @@ export function taskBatch(seqs: readonly TaskSequence[], padId: number): TaskBat
   const ids = new Int32Array(B * T).fill(padId);
   const mask = new Uint8Array(B * T);
   const targets = new Int32Array(B * T).fill(-1);
-  let targetTokens = 0, tokens = 0;
+  let targetTokens = 0,
+    tokens = 0;
   seqs.forEach((s, b) => {
     const off = b * T + (T - s.ids.length); // left padding
-    for (let t = 0; t < s.ids.length; t++) { ids[off + t] = s.ids[t]; mask[off + t] = 1; }
+    for (let t = 0; t < s.ids.length; t++) {
+      ids[off + t] = s.ids[t];
+      mask[off + t] = 1;
+    }
     // position t predicts ids[t+1]; the first predicted id is the first target token
-    for (let t = s.targetStart - 1; t < s.ids.length - 1; t++) { targets[off + t] = s.ids[t + 1]; targetTokens++; }
+    for (let t = s.targetStart - 1; t < s.ids.length - 1; t++) {
+      targets[off + t] = s.ids[t + 1];
+      targetTokens++;
+    }
     tokens += s.ids.length;
   });
   return { batch: { ids, B, T, mask }, targets, targetTokens, tokens };

@@ -14,7 +14,8 @@ export function groupByRepo<T extends Pick<Task, 'repo'>>(tasks: readonly T[]): 
   const m = new Map<string, T[]>();
   for (const t of tasks) {
     const g = m.get(t.repo);
-    if (g) g.push(t); else m.set(t.repo, [t]);
+    if (g) g.push(t);
+    else m.set(t.repo, [t]);
   }
   return new Map([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -22,12 +23,19 @@ export function groupByRepo<T extends Pick<Task, 'repo'>>(tasks: readonly T[]): 
 /** Encodes tasks once and remembers the result (null when the target alone cannot fit). */
 export class SequenceCache {
   private readonly cache = new Map<Task, TaskSequence | null>();
-  constructor(readonly tok: TextTokenizer, readonly maxTokens: number) {
-    if (!Number.isInteger(maxTokens) || maxTokens < 3) throw new Error(`SequenceCache: maxTokens must be an integer >= 3, got ${maxTokens}`);
+  constructor(
+    readonly tok: TextTokenizer,
+    readonly maxTokens: number,
+  ) {
+    if (!Number.isInteger(maxTokens) || maxTokens < 3)
+      throw new Error(`SequenceCache: maxTokens must be an integer >= 3, got ${maxTokens}`);
   }
   get(task: Task): TaskSequence | null {
     let s = this.cache.get(task);
-    if (s === undefined) { s = encodeTaskSequence(this.tok, task, this.maxTokens); this.cache.set(task, s); }
+    if (s === undefined) {
+      s = encodeTaskSequence(this.tok, task, this.maxTokens);
+      this.cache.set(task, s);
+    }
     return s;
   }
 }
@@ -38,12 +46,19 @@ export function drawWithoutReplacement<T>(xs: readonly T[], k: number, rng: Rng)
   const n = Math.min(k, xs.length);
   for (let i = 0; i < n; i++) {
     const j = i + rng.int(idx.length - i);
-    const tmp = idx[i] as number; idx[i] = idx[j] as number; idx[j] = tmp;
+    const tmp = idx[i] as number;
+    idx[i] = idx[j] as number;
+    idx[j] = tmp;
   }
   return idx.slice(0, n).map((i) => xs[i] as T);
 }
 
-export interface RepoTaskBatch { repo: string; tasks: Task[]; seqs: TaskSequence[]; batch: TaskBatch }
+export interface RepoTaskBatch {
+  repo: string;
+  tasks: Task[];
+  seqs: TaskSequence[];
+  batch: TaskBatch;
+}
 
 /**
  * "Sample a repository, then up to k of its tasks": repositories are drawn uniformly (not in
@@ -57,8 +72,13 @@ export class RepoTaskSampler {
   readonly droppedRepos: string[] = [];
   private readonly seqs: SequenceCache;
 
-  constructor(tasks: readonly Task[], tok: TextTokenizer, readonly o: { maxTokens: number; tasksPerRepo: number; repos?: readonly string[] }) {
-    if (!Number.isInteger(o.tasksPerRepo) || o.tasksPerRepo < 1) throw new Error(`RepoTaskSampler: tasksPerRepo must be a positive integer, got ${o.tasksPerRepo}`);
+  constructor(
+    tasks: readonly Task[],
+    tok: TextTokenizer,
+    readonly o: { maxTokens: number; tasksPerRepo: number; repos?: readonly string[] },
+  ) {
+    if (!Number.isInteger(o.tasksPerRepo) || o.tasksPerRepo < 1)
+      throw new Error(`RepoTaskSampler: tasksPerRepo must be a positive integer, got ${o.tasksPerRepo}`);
     this.seqs = new SequenceCache(tok, o.maxTokens);
     const all = groupByRepo(tasks);
     const wanted = o.repos ? new Set(o.repos) : null;
@@ -67,7 +87,8 @@ export class RepoTaskSampler {
     for (const [repo, ts] of all) {
       if (wanted && !wanted.has(repo)) continue;
       const usable = ts.filter((t) => this.seqs.get(t) !== null);
-      if (usable.length === 0) this.droppedRepos.push(repo); else this.byRepo.set(repo, usable);
+      if (usable.length === 0) this.droppedRepos.push(repo);
+      else this.byRepo.set(repo, usable);
     }
     this.repos = [...this.byRepo.keys()];
     if (this.repos.length === 0) throw new Error(`RepoTaskSampler: no repository has a task whose target fits ${o.maxTokens} tokens`);
@@ -100,23 +121,45 @@ export interface ValidationOptions {
   seed: number;
 }
 
-export interface ValidationSet { repos: Map<string, TaskSequence[]>; tasks: number; skipped: number }
+export interface ValidationSet {
+  repos: Map<string, TaskSequence[]>;
+  tasks: number;
+  skipped: number;
+}
 
 /** The fixed validation sequences: the same subset every time it is built with the same seed. */
 export function validationSet(tasks: readonly Task[], tok: TextTokenizer, o: ValidationOptions): ValidationSet {
   const rng = new Rng(o.seed).fork('validation');
   let byRepo = [...groupByRepo(tasks).entries()];
   if (o.maxRepos > 0 && byRepo.length > o.maxRepos) {
-    byRepo = rng.fork('repos').shuffle(byRepo).slice(0, o.maxRepos).sort(([a], [b]) => (a < b ? -1 : 1));
+    byRepo = rng
+      .fork('repos')
+      .shuffle(byRepo)
+      .slice(0, o.maxRepos)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
   }
   const cache = new SequenceCache(tok, o.maxTokens);
   const repos = new Map<string, TaskSequence[]>();
-  let n = 0, skipped = 0;
+  let n = 0,
+    skipped = 0;
   for (const [repo, ts] of byRepo) {
-    const pick = o.tasksPerRepo > 0 && ts.length > o.tasksPerRepo ? rng.fork(`tasks:${repo}`).shuffle([...ts]).slice(0, o.tasksPerRepo) : ts;
+    const pick =
+      o.tasksPerRepo > 0 && ts.length > o.tasksPerRepo
+        ? rng
+            .fork(`tasks:${repo}`)
+            .shuffle([...ts])
+            .slice(0, o.tasksPerRepo)
+        : ts;
     const seqs: TaskSequence[] = [];
-    for (const t of pick) { const s = cache.get(t); if (s) seqs.push(s); else skipped++; }
-    if (seqs.length) { repos.set(repo, seqs); n += seqs.length; }
+    for (const t of pick) {
+      const s = cache.get(t);
+      if (s) seqs.push(s);
+      else skipped++;
+    }
+    if (seqs.length) {
+      repos.set(repo, seqs);
+      n += seqs.length;
+    }
   }
   if (repos.size === 0) throw new Error(`validationSet: no validation task fits ${o.maxTokens} tokens (${tasks.length} tasks given)`);
   return { repos, tasks: n, skipped };
@@ -131,22 +174,33 @@ export interface ValidationLoss {
 }
 
 /** Per-repository validation loss; adapterFor(repo) gives the adapter for that repository (or null). */
-export function perRepoValidationLoss(model: LlamaModel, set: ValidationSet, padId: number, batch: number,
-  adapterFor: (repo: string) => ProjectionAdapter | null): ValidationLoss {
+export function perRepoValidationLoss(
+  model: LlamaModel,
+  set: ValidationSet,
+  padId: number,
+  batch: number,
+  adapterFor: (repo: string) => ProjectionAdapter | null,
+): ValidationLoss {
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`perRepoValidationLoss: batch must be a positive integer, got ${batch}`);
   const perRepo: ValidationLoss['perRepo'] = {};
-  let repoSum = 0, pooledSum = 0, pooledCount = 0;
+  let repoSum = 0,
+    pooledSum = 0,
+    pooledCount = 0;
   for (const [repo, seqs] of set.repos) {
     const adapter = adapterFor(repo);
-    let sum = 0, count = 0;
+    let sum = 0,
+      count = 0;
     for (let s = 0; s < seqs.length; s += batch) {
       const tb = taskBatch(seqs.slice(s, s + batch), padId);
       const r = model.loss(null, tb.batch, tb.targets, adapter);
-      sum += r.loss.data[0] * r.count; count += r.count;
+      sum += r.loss.data[0] * r.count;
+      count += r.count;
     }
     const loss = sum / count;
     perRepo[repo] = { loss, tasks: seqs.length, targetTokens: count };
-    repoSum += loss; pooledSum += sum; pooledCount += count;
+    repoSum += loss;
+    pooledSum += sum;
+    pooledCount += count;
   }
   return { loss: repoSum / set.repos.size, pooled: pooledSum / pooledCount, perRepo };
 }

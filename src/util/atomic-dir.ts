@@ -26,7 +26,8 @@ export function replaceDirAtomicSync(dir: string, fill: (tmpDir: string) => void
 
 /** Removes `.name.*.tmp` / `.name.*.old` leftovers of killed writers next to `dir`. */
 export function removeDirLeftovers(dir: string): void {
-  const parent = path.dirname(dir), base = `.${path.basename(dir)}.`;
+  const parent = path.dirname(dir),
+    base = `.${path.basename(dir)}.`;
   if (!fs.existsSync(parent)) return;
   for (const e of fs.readdirSync(parent)) {
     if (e.startsWith(base) && (e.endsWith('.tmp') || e.endsWith('.old'))) fs.rmSync(path.join(parent, e), { recursive: true, force: true });

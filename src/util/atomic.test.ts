@@ -13,7 +13,9 @@ describe('writeFileAtomic', () => {
       await writeFileAtomic(f, new TextEncoder().encode('two'));
       expect(readFileSync(f, 'utf8')).toBe('two');
       expect(readdirSync(dir)).toEqual(['x.json']);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('names the file when the directory is missing', async () => {
     await expect(writeFileAtomic('/nonexistent-dir-xyz/a.txt', 'a')).rejects.toThrow(/nonexistent-dir-xyz\/a\.txt/);
@@ -28,6 +30,8 @@ describe('writeFileAtomic', () => {
       expect(back).toHaveLength(50001);
       expect(JSON.parse(back[49999] as string).i).toBe(49999);
       expect(readdirSync(dir)).toEqual(['x.jsonl']);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,8 +13,14 @@ function tempPathFor(file: string): string {
 function syncDir(dir: string): void {
   try {
     const d = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(d); } finally { fs.closeSync(d); }
-  } catch { /* best effort */ }
+    try {
+      fs.fsyncSync(d);
+    } finally {
+      fs.closeSync(d);
+    }
+  } catch {
+    /* best effort */
+  }
 }
 
 /** Writes through `fill` into a fresh temp file, fsyncs, renames over `file`; cleans up on failure. */
@@ -52,7 +58,13 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array): vo
     fd = undefined;
     fs.renameSync(tmp, file);
   } catch (err) {
-    if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
     fs.rmSync(tmp, { force: true });
     throw new Error(`writeFileAtomic: cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }

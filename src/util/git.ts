@@ -15,17 +15,26 @@ export function gitOutput(repo: string, args: string[], opts: GitRunOptions = {}
 export function gitBuffer(repo: string, args: string[], opts: GitRunOptions = {}): Promise<Buffer> {
   const maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-C', repo, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } });
+    const child = spawn('git', ['-C', repo, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    });
     const out: Buffer[] = [];
     let n = 0;
     let err = '';
     let tooBig = false;
     child.stdout.on('data', (d: Buffer) => {
       n += d.length;
-      if (n > maxBytes) { tooBig = true; child.kill('SIGKILL'); return; }
+      if (n > maxBytes) {
+        tooBig = true;
+        child.kill('SIGKILL');
+        return;
+      }
       out.push(d);
     });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString('utf8'); });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString('utf8');
+    });
     child.on('error', (e) => reject(new Error(`git: cannot run (${e.message})`)));
     child.on('close', (code) => {
       if (tooBig) reject(new Error(`git ${args[0]} in ${repo}: output over ${maxBytes} bytes`));
@@ -56,10 +65,21 @@ export class GitObjectReader {
 
   constructor(private readonly repo: string) {
     this.child = spawn('git', ['-C', repo, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d: Buffer) => { this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d; this.wake(); });
-    this.child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString('utf8'); });
-    this.child.on('close', () => { this.ended = true; this.wake(); });
-    this.child.on('error', () => { this.ended = true; this.wake(); });
+    this.child.stdout.on('data', (d: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.wake();
+    });
+    this.child.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString('utf8');
+    });
+    this.child.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.child.on('error', () => {
+      this.ended = true;
+      this.wake();
+    });
     this.child.stdin.on('error', () => undefined);
   }
 

@@ -3,7 +3,9 @@ import { Rng } from './rng.js';
 
 describe('Rng', () => {
   it('is deterministic per seed and differs across seeds', () => {
-    const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+    const a = new Rng(42),
+      b = new Rng(42),
+      c = new Rng(43);
     const xa = Array.from({ length: 8 }, () => a.nextU32());
     const xb = Array.from({ length: 8 }, () => b.nextU32());
     const xc = Array.from({ length: 8 }, () => c.nextU32());
@@ -13,7 +15,12 @@ describe('Rng', () => {
   it('next() is in [0,1) and roughly uniform', () => {
     const r = new Rng(1);
     let sum = 0;
-    for (let i = 0; i < 20000; i++) { const x = r.next(); expect(x).toBeGreaterThanOrEqual(0); expect(x).toBeLessThan(1); sum += x; }
+    for (let i = 0; i < 20000; i++) {
+      const x = r.next();
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThan(1);
+      sum += x;
+    }
     expect(Math.abs(sum / 20000 - 0.5)).toBeLessThan(0.01);
   });
   it('int(n) covers [0,n) and shuffle is a permutation', () => {
@@ -30,7 +37,8 @@ describe('Rng', () => {
   it('fork(name) is independent of consumption and of other names', () => {
     const r = new Rng(9);
     const f1 = r.fork('data').nextU32();
-    r.nextU32(); r.nextU32();
+    r.nextU32();
+    r.nextU32();
     expect(r.fork('data').nextU32()).toBe(f1);
     expect(r.fork('init').nextU32()).not.toBe(f1);
     expect(() => r.int(0)).toThrow(/positive integer/);

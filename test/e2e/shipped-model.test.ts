@@ -21,7 +21,9 @@ describe('shipped model models/code2lora-base', () => {
     const sums = readFileSync(join(dir, 'SHA256SUMS'), 'utf8');
     const line = sums.split('\n').find((l) => l.endsWith('  model.safetensors'));
     expect(line, 'SHA256SUMS lists model.safetensors').toBeDefined();
-    const actual = createHash('sha256').update(readFileSync(join(dir, 'model.safetensors'))).digest('hex');
+    const actual = createHash('sha256')
+      .update(readFileSync(join(dir, 'model.safetensors')))
+      .digest('hex');
     expect(actual).toBe(line!.split(' ')[0]);
   });
 

@@ -22,37 +22,61 @@ const dir = mkdtempSync(join(tmpdir(), 'c2l-parity-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
   return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 describe('parity with PyTorch 1.13', () => {
   requiredTool('PyTorch (python3 -c "import torch")', python !== null, 'apt-get install python3-torch (scripts/setup does)');
   it.skipIf(!python)('logits, loss and LoRA gradients agree (relative error < 1e-4)', () => {
-    const cfg = validateLlamaConfig({
-      hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 160, vocabSize: 97,
-      maxPositionEmbeddings: 64, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false,
-    }, 'parity');
+    const cfg = validateLlamaConfig(
+      {
+        hiddenSize: 64,
+        numLayers: 2,
+        numHeads: 4,
+        numKvHeads: 2,
+        intermediateSize: 160,
+        vocabSize: 97,
+        maxPositionEmbeddings: 64,
+        ropeTheta: 10000,
+        rmsNormEps: 1e-5,
+        tieWordEmbeddings: false,
+      },
+      'parity',
+    );
     const rng = new Rng(11);
     const built = LlamaModel.init(cfg, rng.fork('init'));
     // Larger-than-init weights so the comparison is not dominated by tiny values.
     for (const t of built.params.values()) if (!t.name.endsWith('norm.weight')) for (let i = 0; i < t.size; i++) t.data[i] *= 4;
     saveLlama(dir, built);
     const { model } = loadLlama(dir); // both sides read the same file
-    const lcfg = validateLoraConfig({ rank: 4, alpha: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], dropout: 0 });
+    const lcfg = validateLoraConfig({
+      rank: 4,
+      alpha: 8,
+      targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+      dropout: 0,
+    });
     const lora = LoraAdapter.init(lcfg, cfg, rng.fork('lora'));
     for (const p of lora.parameters()) if (p.name.endsWith('lora_B')) for (let i = 0; i < p.size; i++) p.data[i] = rng.normal() * 0.05;
 
-    const B = 3, T = 12;
-    const ids = new Int32Array(B * T), mask = new Uint8Array(B * T), targets = new Int32Array(B * T).fill(-1);
+    const B = 3,
+      T = 12;
+    const ids = new Int32Array(B * T),
+      mask = new Uint8Array(B * T),
+      targets = new Int32Array(B * T).fill(-1);
     const pads = [0, 3, 7];
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-      const real = t >= pads[b];
-      ids[b * T + t] = real ? rng.int(cfg.vocabSize) : 0;
-      mask[b * T + t] = real ? 1 : 0;
-      if (real && t >= pads[b] + 2) targets[b * T + t] = rng.int(cfg.vocabSize); // prefix positions masked
-    }
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++) {
+        const real = t >= pads[b];
+        ids[b * T + t] = real ? rng.int(cfg.vocabSize) : 0;
+        mask[b * T + t] = real ? 1 : 0;
+        if (real && t >= pads[b] + 2) targets[b * T + t] = rng.int(cfg.vocabSize); // prefix positions masked
+      }
     const inputs = new Map<string, TensorToWrite>([
       ['ids', { shape: [B, T], data: ids, dtype: 'I32' }],
       ['mask', { shape: [B, T], data: Int32Array.from(mask), dtype: 'I32' }],
@@ -78,14 +102,23 @@ describe('parity with PyTorch 1.13', () => {
     const lossErr = Math.abs(loss.data[0] - get('loss')[0]) / Math.abs(get('loss')[0]);
     expect(logitsErr).toBeLessThan(1e-4);
     expect(lossErr).toBeLessThan(1e-4);
-    let worst = 0, worstName = '';
+    let worst = 0,
+      worstName = '';
     for (const [key, p] of lora.weights) {
-      for (const [which, t] of [['A', p.A], ['B', p.B]] as const) {
+      for (const [which, t] of [
+        ['A', p.A],
+        ['B', p.B],
+      ] as const) {
         const e = relError(t.grad!, get(`${key}.${which}.grad`));
-        if (e > worst) { worst = e; worstName = `${key}.${which}`; }
+        if (e > worst) {
+          worst = e;
+          worstName = `${key}.${which}`;
+        }
       }
     }
-    console.log(`parity vs PyTorch: logits ${logitsErr.toExponential(2)}, loss ${lossErr.toExponential(2)}, worst LoRA grad ${worst.toExponential(2)} (${worstName})`);
+    console.log(
+      `parity vs PyTorch: logits ${logitsErr.toExponential(2)}, loss ${lossErr.toExponential(2)}, worst LoRA grad ${worst.toExponential(2)} (${worstName})`,
+    );
     expect(worst, `worst LoRA gradient: ${worstName}`).toBeLessThan(1e-4);
   });
 });

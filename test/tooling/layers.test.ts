@@ -22,7 +22,8 @@ function cruise(files: Record<string, string>): { ok: boolean; out: string } {
   }
   const bin = path.join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
   const r = spawnSync(process.execPath, [bin, 'src', '--config', path.join(ROOT, '.dependency-cruiser.cjs'), '--output-type', 'err'], {
-    cwd: dir, encoding: 'utf8',
+    cwd: dir,
+    encoding: 'utf8',
   });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
@@ -35,17 +36,21 @@ const leafOk = {
   'src/util/rng.ts': 'export const seed = 1;\n',
   'src/native/index.ts': "import { seed } from '../util/rng.js';\nexport const addon = seed;\n",
   'src/tensor/index.ts': "import { addon } from '../native/index.js';\nexport const t = addon;\n",
-  'src/model/llama/model.ts': "import { t } from '../../tensor/index.js';\nimport { st } from '../../formats/safetensors.js';\nexport const m = t + st;\n",
+  'src/model/llama/model.ts':
+    "import { t } from '../../tensor/index.js';\nimport { st } from '../../formats/safetensors.js';\nexport const m = t + st;\n",
   'src/adapters/lora/layer.ts': "import { m } from '../../model/llama/model.js';\nexport const lora = m;\n",
   'src/adapters/hyper/head.ts': "import { lora } from '../lora/layer.js';\nexport const hyper = lora;\n",
   'src/formats/safetensors.ts': "import { seed } from '../util/rng.js';\nexport const st = seed;\n",
   'src/data/manifest.ts': 'export const manifest = 1;\n',
   'src/data/tasks/build.ts': "import { manifest } from '../manifest.js';\nexport const tasks = manifest;\n",
   'src/data/corpus/scan.ts': "import { tasks } from '../tasks/build.js';\nexport const scan = tasks;\n",
-  'src/train/loop.ts': "import { hyper } from '../adapters/hyper/head.js';\nimport { tasks } from '../data/tasks/build.js';\nexport const train = hyper + tasks;\n",
+  'src/train/loop.ts':
+    "import { hyper } from '../adapters/hyper/head.js';\nimport { tasks } from '../data/tasks/build.js';\nexport const train = hyper + tasks;\n",
   'src/tokenizer/tokenizer.ts': "import { seed } from '../util/rng.js';\nexport const tok = seed;\n",
-  'src/retrieval/rag.ts': "import { tok } from '../tokenizer/tokenizer.js';\nimport { tasks } from '../data/tasks/build.js';\nexport const rag = tok + tasks;\n",
-  'src/eval/run.ts': "import { rag } from '../retrieval/rag.js';\nimport { train } from '../train/loop.js';\nexport const ev = rag + train;\n",
+  'src/retrieval/rag.ts':
+    "import { tok } from '../tokenizer/tokenizer.js';\nimport { tasks } from '../data/tasks/build.js';\nexport const rag = tok + tasks;\n",
+  'src/eval/run.ts':
+    "import { rag } from '../retrieval/rag.js';\nimport { train } from '../train/loop.js';\nexport const ev = rag + train;\n",
   'src/cli/index.ts': "import { ev } from '../eval/run.js';\nexport const cli = ev;\n",
 };
 
@@ -63,7 +68,10 @@ describe('dependency rules', () => {
   });
 
   it('fail lora importing the hypernetwork', () => {
-    const r = cruise({ ...leafOk, 'src/adapters/lora/layer.ts': "import { hyper } from '../hyper/head.js';\nexport const lora = hyper;\n" });
+    const r = cruise({
+      ...leafOk,
+      'src/adapters/lora/layer.ts': "import { hyper } from '../hyper/head.js';\nexport const lora = hyper;\n",
+    });
     expect(r.ok).toBe(false);
     expect(r.out).toContain('layer-adapters-lora');
   });
@@ -72,7 +80,8 @@ describe('dependency rules', () => {
     const r = cruise({
       ...leafOk,
       'src/retrieval/rag.ts': "import { t } from '../tensor/index.js';\nexport const rag = t;\n",
-      'src/data/tasks/build.ts': "import { manifest } from '../manifest.js';\nimport { rag } from '../../retrieval/rag.js';\nexport const tasks = manifest + rag;\n",
+      'src/data/tasks/build.ts':
+        "import { manifest } from '../manifest.js';\nimport { rag } from '../../retrieval/rag.js';\nexport const tasks = manifest + rag;\n",
     });
     expect(r.ok).toBe(false);
     expect(r.out).toContain('tensor-free-over-leaves: src/retrieval/rag.ts → src/tensor/index.ts');
@@ -92,7 +101,8 @@ describe('dependency rules', () => {
   it('fail a folder cycle (data/tasks <-> data/corpus) and a leaf importing upwards or sideways', () => {
     const r = cruise({
       ...leafOk,
-      'src/data/tasks/build.ts': "import { manifest } from '../manifest.js';\nimport { helper } from '../corpus/helper.js';\nexport const tasks = manifest + helper;\n",
+      'src/data/tasks/build.ts':
+        "import { manifest } from '../manifest.js';\nimport { helper } from '../corpus/helper.js';\nexport const tasks = manifest + helper;\n",
       'src/data/corpus/helper.ts': 'export const helper = 2;\n',
       'src/formats/safetensors.ts': "import { m } from '../model/llama/model.js';\nexport const st = m;\n",
       'src/tokenizer/bpe.ts': "import { tasks } from '../data/tasks/build.js';\nexport const bpe = tasks;\n",

@@ -24,7 +24,8 @@ const hyperDir = join(root, 'hyper');
 makeTinyHyper(hyperDir, modelDir);
 const stack = loadHyperStack({ modelDir, hyperDir });
 
-const code = (k: number) => `def f_${k}(x):\n    y = x * ${k}\n    return y + ${k}\n\n\nclass C${k}:\n    def m(self):\n        return f_${k}(${k}) - ${k}\n`;
+const code = (k: number) =>
+  `def f_${k}(x):\n    y = x * ${k}\n    return y + ${k}\n\n\nclass C${k}:\n    def m(self):\n        return f_${k}(${k}) - ${k}\n`;
 
 function repo(name: string, files: Record<string, string | Buffer>): string {
   const dir = join(root, 'repos', name);
@@ -37,12 +38,15 @@ function repo(name: string, files: Record<string, string | Buffer>): string {
 }
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', '-C', cwd, ...args],
-    { encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=t', '-c', 'user.email=t@e', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', '-C', cwd, ...args],
+    { encoding: 'utf8' },
+  ).trim();
 }
 
 describe('adapt: PEFT directory + provenance', () => {
-  it('writes every layer\'s tensors; loadPeft reads them back and gives the in-memory adapter\'s logits exactly', async () => {
+  it("writes every layer's tensors; loadPeft reads them back and gives the in-memory adapter's logits exactly", async () => {
     const dir = repo('pkg', { 'pkg/a.py': code(1), 'pkg/b.py': code(2), 'tests/test_a.py': 'def test_a():\n    assert 1 == 1\n' });
     const r = await adaptRepository(stack, dir, join(root, 'cache-peft'));
     const out = join(root, 'out', 'pkg');
@@ -50,7 +54,8 @@ describe('adapt: PEFT directory + provenance', () => {
     const cfg = stack.model.config;
     const names = [...readSafetensors(join(out, PEFT_WEIGHTS_FILE)).tensors.keys()];
     expect(names).toHaveLength(cfg.numLayers * 7 * 2);
-    for (let l = 0; l < cfg.numLayers; l++) for (const m of r.adapter.config.targetModules) expect(names).toContain(peftTensorName(l, m, 'B'));
+    for (let l = 0; l < cfg.numLayers; l++)
+      for (const m of r.adapter.config.targetModules) expect(names).toContain(peftTensorName(l, m, 'B'));
     const loaded = LoraAdapter.loadPeft(out, cfg);
     expect(loaded.weights.size).toBe(cfg.numLayers * 7);
     expect(loaded.config).toEqual(r.adapter.config);
@@ -107,7 +112,8 @@ describe('adapt: PEFT directory + provenance', () => {
     expect(warm.embedding.cached).toBe(4);
     expect(warm.provenance.encoding.cached).toBe(4);
     const fresh = await adaptRepository(stack, dir, null);
-    const a = warm.adapter.weights.get('*.q_proj')!.A.data, b = fresh.adapter.weights.get('*.q_proj')!.A.data;
+    const a = warm.adapter.weights.get('*.q_proj')!.A.data,
+      b = fresh.adapter.weights.get('*.q_proj')!.A.data;
     for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 6);
   });
 
@@ -132,10 +138,15 @@ describe('adapt: bad hypernetworks', () => {
     const otherModel = makeTinyModel(join(root, 'model-other'), bench.modelDir, { seed: 7 });
     const otherHyper = join(root, 'hyper-other');
     makeTinyHyper(otherHyper, otherModel);
-    const want = modelFileSha256(otherModel), have = modelFileSha256(modelDir);
+    const want = modelFileSha256(otherModel),
+      have = modelFileSha256(modelDir);
     expect(want).not.toBe(have);
     let msg = '';
-    try { loadHyperStack({ modelDir, hyperDir: otherHyper }); } catch (err) { msg = (err as Error).message; }
+    try {
+      loadHyperStack({ modelDir, hyperDir: otherHyper });
+    } catch (err) {
+      msg = (err as Error).message;
+    }
     expect(msg).toContain(want);
     expect(msg).toContain(have);
     expect(msg).toContain(otherHyper);
@@ -163,7 +174,9 @@ describe('adapt: bad hypernetworks', () => {
     bytes.fill(0xff, dataStart, dataStart + 256); // 0xffffffff is a float32 NaN
     writeFileSync(head, bytes);
     // the checksum recorded in hyper.json catches any change of the head's bytes at load
-    expect(() => loadHyperStack({ modelDir, hyperDir: dir })).toThrow(/head\.safetensors: SHA-256 [0-9a-f]{64} differs from the [0-9a-f]{64} recorded in hyper\.json/);
+    expect(() => loadHyperStack({ modelDir, hyperDir: dir })).toThrow(
+      /head\.safetensors: SHA-256 [0-9a-f]{64} differs from the [0-9a-f]{64} recorded in hyper\.json/,
+    );
     // without a recorded checksum, the non-finite output is still refused
     const specFile = join(dir, 'hyper.json');
     const spec = JSON.parse(readFileSync(specFile, 'utf8'));

@@ -58,11 +58,16 @@ export interface AdaptResult {
  *  head must never yield a silently wrong adapter. */
 function checkFinite(adapter: LoraAdapter, hyperDir: string): void {
   for (const [key, { A, B }] of adapter.weights) {
-    for (const [f, t] of [['A', A], ['B', B]] as const) {
+    for (const [f, t] of [
+      ['A', A],
+      ['B', B],
+    ] as const) {
       for (let i = 0; i < t.data.length; i++) {
         if (!Number.isFinite(t.data[i])) {
-          throw new Error(`hypernetwork ${hyperDir}: emitted a non-finite value (${t.data[i]}) in ${key} ${f}; ` +
-            `head.safetensors is damaged or was trained into divergence`);
+          throw new Error(
+            `hypernetwork ${hyperDir}: emitted a non-finite value (${t.data[i]}) in ${key} ${f}; ` +
+              `head.safetensors is damaged or was trained into divergence`,
+          );
         }
       }
     }
@@ -70,8 +75,12 @@ function checkFinite(adapter: LoraAdapter, hyperDir: string): void {
 }
 
 /** The adapter for one repository (embedding through `cacheDir` when given, null = no cache). */
-export async function adaptRepository(stack: HyperStack, repoDir: string, cacheDir: string | null,
-  onFile?: (done: number, total: number) => void): Promise<AdaptResult> {
+export async function adaptRepository(
+  stack: HyperStack,
+  repoDir: string,
+  cacheDir: string | null,
+  onFile?: (done: number, total: number) => void,
+): Promise<AdaptResult> {
   const t0 = performance.now();
   const { adapter, embedding } = await stack.hyper.adapt(repoDir, cacheDir, onFile);
   checkFinite(adapter, stack.hyperDir);
@@ -81,9 +90,15 @@ export async function adaptRepository(stack: HyperStack, repoDir: string, cacheD
   const listed = await listEncoderFiles(repoDir, stack.hyper.spec.encoder.repo.maxFiles);
   const used = listed.files.filter((f) => !skipped.has(f));
   const provenance = buildProvenance({
-    hyperDir: stack.hyperDir, headSha256: stack.headSha256, training: stack.hyper.spec.training ?? null,
-    modelDir: stack.modelDir, baseSha256: stack.baseSha256, repository: await repositoryIdentity(repoDir, used),
-    embedding, lora: adapter.config, seconds,
+    hyperDir: stack.hyperDir,
+    headSha256: stack.headSha256,
+    training: stack.hyper.spec.training ?? null,
+    modelDir: stack.modelDir,
+    baseSha256: stack.baseSha256,
+    repository: await repositoryIdentity(repoDir, used),
+    embedding,
+    lora: adapter.config,
+    seconds,
   });
   return { adapter, embedding, provenance, seconds };
 }
@@ -97,8 +112,10 @@ export function writeAdapterDir(outDir: string, stack: HyperStack, r: AdaptResul
     if (!fs.statSync(outDir).isDirectory()) throw new Error(`--out ${outDir} exists and is not a folder`);
     const other = fs.readdirSync(outDir).filter((f) => !ADAPTER_FILES.has(f));
     if (other.length) {
-      throw new Error(`--out ${outDir} already holds files that are not an adapter's (${other.slice(0, 5).join(', ')}); ` +
-        'choose another --out or remove them');
+      throw new Error(
+        `--out ${outDir} already holds files that are not an adapter's (${other.slice(0, 5).join(', ')}); ` +
+          'choose another --out or remove them',
+      );
     }
   }
   replaceDirAtomicSync(path.resolve(outDir), (tmp) => {

@@ -9,7 +9,21 @@ import { validateLoraConfig } from '../lora/config.js';
 import { LoraAdapter } from '../lora/layer.js';
 import { adapterDiversity, derangement, meanAdapter } from './audit-adapters.js';
 
-const mc = validateLlamaConfig({ hiddenSize: 8, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 12, vocabSize: 11, maxPositionEmbeddings: 16, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: true }, 't');
+const mc = validateLlamaConfig(
+  {
+    hiddenSize: 8,
+    numLayers: 2,
+    numHeads: 2,
+    numKvHeads: 1,
+    intermediateSize: 12,
+    vocabSize: 11,
+    maxPositionEmbeddings: 16,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: true,
+  },
+  't',
+);
 const lc = validateLoraConfig({ rank: 2, alpha: 4, targetModules: ['q_proj', 'down_proj'], dropout: 0 });
 
 function randomShared(seed: number): LoraAdapter {
@@ -17,15 +31,32 @@ function randomShared(seed: number): LoraAdapter {
   const w = new Map<string, { A: Tensor; B: Tensor }>();
   for (const m of lc.targetModules) {
     const [out, inF] = projectionDims(mc, m);
-    w.set(`*.${m}`, { A: fromArray(Array.from({ length: 2 * inF }, () => rng.normal()), [2, inF]), B: fromArray(Array.from({ length: out * 2 }, () => rng.normal()), [out, 2]) });
+    w.set(`*.${m}`, {
+      A: fromArray(
+        Array.from({ length: 2 * inF }, () => rng.normal()),
+        [2, inF],
+      ),
+      B: fromArray(
+        Array.from({ length: out * 2 }, () => rng.normal()),
+        [out, 2],
+      ),
+    });
   }
   return new LoraAdapter(lc, mc, w);
 }
 
 function delta(a: LoraAdapter, key: string): number[] {
-  const p = a.weights.get(key)!, [out, r] = p.B.shape, inF = p.A.shape[1], s = a.config.alpha / a.config.rank;
+  const p = a.weights.get(key)!,
+    [out, r] = p.B.shape,
+    inF = p.A.shape[1],
+    s = a.config.alpha / a.config.rank;
   const d: number[] = [];
-  for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) { let x = 0; for (let k = 0; k < r; k++) x += p.B.data[o * r + k] * p.A.data[k * inF + i]; d.push(s * x); }
+  for (let o = 0; o < out; o++)
+    for (let i = 0; i < inF; i++) {
+      let x = 0;
+      for (let k = 0; k < r; k++) x += p.B.data[o * r + k] * p.A.data[k * inF + i];
+      d.push(s * x);
+    }
   return d;
 }
 
@@ -35,7 +66,10 @@ describe('audit adapters', () => {
   it('the mean adapter applies the mean of the deltas', () => {
     const mean = meanAdapter(ads, mc);
     expect(mean.config.rank).toBe(6);
-    const x = fromArray(Array.from({ length: 3 * 8 }, (_, i) => Math.sin(i)), [3, 8]);
+    const x = fromArray(
+      Array.from({ length: 3 * 8 }, (_, i) => Math.sin(i)),
+      [3, 8],
+    );
     const [out] = projectionDims(mc, 'q_proj');
     const run = (a: LoraAdapter) => Array.from(a.apply(null, 1, 'q_proj', x, new Tensor(new Float32Array(3 * out), [3, out])).data);
     const got = run(mean);
@@ -48,7 +82,11 @@ describe('audit adapters', () => {
     const flat = ads.map((a) => [...delta(a, '*.q_proj'), ...delta(a, '*.down_proj')]);
     const mean = flat[0].map((_, j) => (flat[0][j] + flat[1][j] + flat[2][j]) / 3);
     const cos = (u: number[], v: number[]) => u.reduce((s, x, i) => s + x * v[i], 0) / Math.hypot(...u) / Math.hypot(...v);
-    const pairs = [[0, 1], [0, 2], [1, 2]];
+    const pairs = [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ];
     const raw = pairs.reduce((s, [i, j]) => s + cos(flat[i], flat[j]), 0) / 3;
     const c = flat.map((f) => f.map((x, j) => x - mean[j]));
     const centred = pairs.reduce((s, [i, j]) => s + cos(c[i], c[j]), 0) / 3;

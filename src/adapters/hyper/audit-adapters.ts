@@ -20,12 +20,14 @@ export function meanAdapter(adapters: readonly LoraAdapter[], modelConfig: Llama
       throw new Error('meanAdapter: adapters differ in rank, alpha or modules');
     }
   }
-  const R = adapters.length, r = cfg.rank;
+  const R = adapters.length,
+    r = cfg.rank;
   const weights = new Map<string, LoraPair>();
   for (const key of adapters[0].weights.keys()) {
     const module = key.slice(key.indexOf('.') + 1) as ProjectionName;
     const [out, inF] = projectionDims(modelConfig, module);
-    const A = new Float32Array(R * r * inF), B = new Float32Array(out * R * r);
+    const A = new Float32Array(R * r * inF),
+      B = new Float32Array(out * R * r);
     adapters.forEach((ad, i) => {
       const p = ad.weights.get(key);
       if (!p) throw new Error(`meanAdapter: adapter ${i} has no ${key}`);
@@ -62,23 +64,46 @@ export function adapterDiversity(adapters: readonly LoraAdapter[], modelConfig: 
       const p = ad.weights.get(key)!;
       const s = ad.config.alpha / ad.config.rank;
       // delta_i [out, in] = s * B [out, r] @ A [r, in]
-      kernelsFor(D).matmul(D.subarray(i * out * inF, (i + 1) * out * inF), p.B.data, p.A.data, out, inF, ad.config.rank, false, false, s, 0);
+      kernelsFor(D).matmul(
+        D.subarray(i * out * inF, (i + 1) * out * inF),
+        p.B.data,
+        p.A.data,
+        out,
+        inF,
+        ad.config.rank,
+        false,
+        false,
+        s,
+        0,
+      );
     });
     const g = new Float32Array(R * R);
     kernelsFor(D).matmul(g, D, D, R, R, out * inF, false, true, 1, 0); // [R, R] += D D^T
     for (let i = 0; i < R * R; i++) G[i] += g[i];
   }
-  const rowMean = Array.from({ length: R }, (_, i) => { let s = 0; for (let j = 0; j < R; j++) s += G[i * R + j]; return s / R; });
+  const rowMean = Array.from({ length: R }, (_, i) => {
+    let s = 0;
+    for (let j = 0; j < R; j++) s += G[i * R + j];
+    return s / R;
+  });
   const grand = rowMean.reduce((a, b) => a + b, 0) / R;
   const centred = (i: number, j: number) => G[i * R + j] - rowMean[i] - rowMean[j] + grand;
-  let cos = 0, cosC = 0, pairs = 0;
-  for (let i = 0; i < R; i++) for (let j = i + 1; j < R; j++) {
-    cos += G[i * R + j] / Math.sqrt(G[i * R + i] * G[j * R + j]);
-    cosC += centred(i, j) / Math.sqrt(Math.max(centred(i, i) * centred(j, j), 1e-300));
-    pairs++;
-  }
+  let cos = 0,
+    cosC = 0,
+    pairs = 0;
+  for (let i = 0; i < R; i++)
+    for (let j = i + 1; j < R; j++) {
+      cos += G[i * R + j] / Math.sqrt(G[i * R + i] * G[j * R + j]);
+      cosC += centred(i, j) / Math.sqrt(Math.max(centred(i, i) * centred(j, j), 1e-300));
+      pairs++;
+    }
   const meanNorm = Array.from({ length: R }, (_, i) => Math.sqrt(G[i * R + i])).reduce((a, b) => a + b, 0) / R;
-  return { meanPairwiseCosine: cos / pairs, meanPairwiseCosineCentred: cosC / pairs, meanDeltaShare: Math.sqrt(Math.max(grand, 0)) / meanNorm, adapters: R };
+  return {
+    meanPairwiseCosine: cos / pairs,
+    meanPairwiseCosineCentred: cosC / pairs,
+    meanDeltaShare: Math.sqrt(Math.max(grand, 0)) / meanNorm,
+    adapters: R,
+  };
 }
 
 /** A fixed derangement of sorted names: each repository gets the next one's adapter (cyclic). */

@@ -33,8 +33,18 @@ export interface HyperHeadConfig {
 }
 
 const FIELDS: readonly (keyof HyperHeadConfig)[] = [
-  'embedDim', 'hidden', 'rank', 'alpha', 'targetModules', 'perLayer', 'layerEmbedDim',
-  'initLogScale', 'scaleMin', 'scaleMax', 'headRank', 'seed',
+  'embedDim',
+  'hidden',
+  'rank',
+  'alpha',
+  'targetModules',
+  'perLayer',
+  'layerEmbedDim',
+  'initLogScale',
+  'scaleMin',
+  'scaleMax',
+  'headRank',
+  'seed',
 ];
 
 /** METHOD.md's head, sized for the shipped base (hidden 256): the default repository encoder gives
@@ -60,7 +70,9 @@ export function defaultHyperHeadConfig(): HyperHeadConfig {
 /** Check a head config and return a frozen copy (targetModules in canonical order). `source` names
  *  where it came from (a file, flags) for errors. Unknown keys are refused. */
 export function validateHyperHeadConfig(cfg: HyperHeadConfig, source = 'HyperHeadConfig'): HyperHeadConfig {
-  const fail = (field: string, msg: string): never => { throw new Error(`hyper head config ${source}: ${field}: ${msg}`); };
+  const fail = (field: string, msg: string): never => {
+    throw new Error(`hyper head config ${source}: ${field}: ${msg}`);
+  };
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) fail('(root)', `expected an object, got ${JSON.stringify(cfg)}`);
   for (const k of Object.keys(cfg)) {
     if (!(FIELDS as readonly string[]).includes(k)) fail(k, `unknown field (known: ${FIELDS.join(', ')})`);
@@ -76,13 +88,20 @@ export function validateHyperHeadConfig(cfg: HyperHeadConfig, source = 'HyperHea
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(f, `expected a finite number, got ${JSON.stringify(v)}`);
     return v as number;
   };
-  const embedDim = posInt('embedDim'), hidden = posInt('hidden'), rank = posInt('rank'), layerEmbedDim = posInt('layerEmbedDim');
+  const embedDim = posInt('embedDim'),
+    hidden = posInt('hidden'),
+    rank = posInt('rank'),
+    layerEmbedDim = posInt('layerEmbedDim');
   const alpha = finite('alpha');
   if (alpha <= 0) fail('alpha', `expected a positive number, got ${alpha}`);
-  const initLogScale = finite('initLogScale'), scaleMin = finite('scaleMin'), scaleMax = finite('scaleMax');
-  if (!(scaleMin > 0 && scaleMin < scaleMax)) fail('scaleMin', `expected 0 < scaleMin < scaleMax, got scaleMin ${scaleMin}, scaleMax ${scaleMax}`);
+  const initLogScale = finite('initLogScale'),
+    scaleMin = finite('scaleMin'),
+    scaleMax = finite('scaleMax');
+  if (!(scaleMin > 0 && scaleMin < scaleMax))
+    fail('scaleMin', `expected 0 < scaleMin < scaleMax, got scaleMin ${scaleMin}, scaleMax ${scaleMax}`);
   const headRank = finite('headRank');
-  if (!Number.isSafeInteger(headRank) || headRank < 0) fail('headRank', `expected a non-negative integer (0 = unfactorised), got ${headRank}`);
+  if (!Number.isSafeInteger(headRank) || headRank < 0)
+    fail('headRank', `expected a non-negative integer (0 = unfactorised), got ${headRank}`);
   const seed = finite('seed');
   if (!Number.isSafeInteger(seed) || seed < 0) fail('seed', `expected a non-negative integer, got ${seed}`);
   if (typeof cfg.perLayer !== 'boolean') fail('perLayer', `expected a boolean, got ${JSON.stringify(cfg.perLayer)}`);
@@ -98,8 +117,18 @@ export function validateHyperHeadConfig(cfg: HyperHeadConfig, source = 'HyperHea
     seen.add(m);
   }
   return Object.freeze({
-    embedDim, hidden, rank, alpha, targetModules: Object.freeze(LLAMA_PROJECTIONS.filter((m) => seen.has(m))),
-    perLayer: cfg.perLayer, layerEmbedDim, initLogScale, scaleMin, scaleMax, headRank, seed,
+    embedDim,
+    hidden,
+    rank,
+    alpha,
+    targetModules: Object.freeze(LLAMA_PROJECTIONS.filter((m) => seen.has(m))),
+    perLayer: cfg.perLayer,
+    layerEmbedDim,
+    initLogScale,
+    scaleMin,
+    scaleMax,
+    headRank,
+    seed,
   });
 }
 
@@ -122,8 +151,10 @@ export function hyperHeadOutputWidth(cfg: HyperHeadConfig, modelCfg: LlamaConfig
  *  One forward + backward for R = 4 repositories took 30-45 ms (H = 128), 55-90 ms (H = 256), 35-45 ms
  *  (headRank 64), 150-250 ms (per-layer, 24 trunk rows) on the 2-core dev machine under load. */
 export function hyperHeadParameterCount(cfg: HyperHeadConfig, modelCfg: LlamaConfig): number {
-  const E = cfg.embedDim + (cfg.perLayer ? cfg.layerEmbedDim : 0), H = cfg.hidden, k = cfg.headRank;
-  let n = (E * H + H) + (H * H + H); // trunk fc1, fc2
+  const E = cfg.embedDim + (cfg.perLayer ? cfg.layerEmbedDim : 0),
+    H = cfg.hidden,
+    k = cfg.headRank;
+  let n = E * H + H + (H * H + H); // trunk fc1, fc2
   if (cfg.perLayer) n += modelCfg.numLayers * cfg.layerEmbedDim;
   const headIn = k > 0 ? k : H;
   if (k > 0) n += H * k; // bottleneck (no bias)

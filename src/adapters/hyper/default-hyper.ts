@@ -14,9 +14,11 @@ export function defaultHyperDir(): string {
 export function resolveHyperDir(flag?: string): string {
   const dir = flag ?? defaultHyperDir();
   if (!existsSync(join(dir, 'hyper.json'))) {
-    throw new Error(flag
-      ? `no hypernetwork at ${dir} (hyper.json missing)`
-      : `the default hypernetwork ${dir} is missing; train one with \`code2lora hyper train\` or pass --hyper DIR`);
+    throw new Error(
+      flag
+        ? `no hypernetwork at ${dir} (hyper.json missing)`
+        : `the default hypernetwork ${dir} is missing; train one with \`code2lora hyper train\` or pass --hyper DIR`,
+    );
   }
   return dir;
 }

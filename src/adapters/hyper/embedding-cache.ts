@@ -9,12 +9,18 @@ import { writeFileAtomicSync } from '../../util/atomic.js';
 
 const MAGIC = Buffer.from('C2LEMB01', 'ascii');
 
-export interface CachedEmbedding { vector: Float32Array; windows: number }
+export interface CachedEmbedding {
+  vector: Float32Array;
+  windows: number;
+}
 
 export type CacheLookup = { status: 'hit'; entry: CachedEmbedding } | { status: 'miss' } | { status: 'corrupt'; reason: string };
 
 export class EmbeddingCache {
-  constructor(readonly dir: string, readonly encoderId: string) {
+  constructor(
+    readonly dir: string,
+    readonly encoderId: string,
+  ) {
     if (!/^[0-9a-f]{8,64}$/.test(encoderId)) throw new Error(`EmbeddingCache: encoder id must be hex, got ${JSON.stringify(encoderId)}`);
   }
 
@@ -26,12 +32,22 @@ export class EmbeddingCache {
   get(contentHash: string, dim: number): CacheLookup {
     const file = this.entryPath(contentHash);
     let buf: Buffer;
-    try { buf = fs.readFileSync(file); } catch { return { status: 'miss' }; }
+    try {
+      buf = fs.readFileSync(file);
+    } catch {
+      return { status: 'miss' };
+    }
     const want = 8 + 8 + dim * 4 + 32;
     if (buf.length !== want) return { status: 'corrupt', reason: `${file}: ${buf.length} bytes, expected ${want}` };
     if (!buf.subarray(0, 8).equals(MAGIC)) return { status: 'corrupt', reason: `${file}: bad magic` };
     const body = buf.subarray(0, want - 32);
-    if (!createHash('sha256').update(body).digest().equals(buf.subarray(want - 32))) return { status: 'corrupt', reason: `${file}: checksum mismatch` };
+    if (
+      !createHash('sha256')
+        .update(body)
+        .digest()
+        .equals(buf.subarray(want - 32))
+    )
+      return { status: 'corrupt', reason: `${file}: checksum mismatch` };
     if (buf.readUInt32LE(8) !== dim) return { status: 'corrupt', reason: `${file}: dim ${buf.readUInt32LE(8)}, expected ${dim}` };
     const vector = new Float32Array(dim);
     Buffer.from(vector.buffer).set(buf.subarray(16, 16 + dim * 4));
@@ -46,7 +62,10 @@ export class EmbeddingCache {
     buf.writeUInt32LE(dim, 8);
     buf.writeUInt32LE(e.windows, 12);
     Buffer.from(e.vector.buffer, e.vector.byteOffset, dim * 4).copy(buf, 16);
-    createHash('sha256').update(buf.subarray(0, buf.length - 32)).digest().copy(buf, buf.length - 32);
+    createHash('sha256')
+      .update(buf.subarray(0, buf.length - 32))
+      .digest()
+      .copy(buf, buf.length - 32);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     writeFileAtomicSync(file, buf);
   }

@@ -35,11 +35,14 @@ export function defaultWindowConfig(): WindowConfig {
 
 export function validateWindowConfig(c: WindowConfig, maxContext: number): Readonly<WindowConfig> {
   const known = Object.keys(defaultWindowConfig());
-  for (const k of Object.keys(c)) if (!known.includes(k)) throw new Error(`encoder config: unknown key "${k}" (known: ${known.join(', ')})`);
+  for (const k of Object.keys(c))
+    if (!known.includes(k)) throw new Error(`encoder config: unknown key "${k}" (known: ${known.join(', ')})`);
   for (const k of known as (keyof WindowConfig)[]) {
-    if (!Number.isInteger(c[k]) || c[k] < (k === 'overlap' ? 0 : 1)) throw new Error(`encoder config: ${k} must be a ${k === 'overlap' ? 'non-negative' : 'positive'} integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] < (k === 'overlap' ? 0 : 1))
+      throw new Error(`encoder config: ${k} must be a ${k === 'overlap' ? 'non-negative' : 'positive'} integer, got ${c[k]}`);
   }
-  if (c.windowTokens > maxContext) throw new Error(`encoder config: windowTokens ${c.windowTokens} exceeds the model's context ${maxContext}`);
+  if (c.windowTokens > maxContext)
+    throw new Error(`encoder config: windowTokens ${c.windowTokens} exceeds the model's context ${maxContext}`);
   if (c.overlap >= c.windowTokens) throw new Error(`encoder config: overlap ${c.overlap} must be below windowTokens ${c.windowTokens}`);
   return Object.freeze({ ...c });
 }
@@ -70,7 +73,10 @@ export function modelWeightsHash(model: LlamaModel): string {
  *  exercises merges, bytes and whitespace. Two tokenizers with the same fingerprint encode alike. */
 export function tokenizerFingerprint(tok: TextTokenizer): string {
   const probe = 'def f(self, x):\n    assert x == {"a": [1, 2.5]}  # é\n\treturn None\n';
-  return createHash('sha256').update(`${tok.vocabSize}|${tok.eosId}|${tok.padId}|${tok.encode(probe).join(',')}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`${tok.vocabSize}|${tok.eosId}|${tok.padId}|${tok.encode(probe).join(',')}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export class BaseModelEncoder implements Encoder {
@@ -78,13 +84,21 @@ export class BaseModelEncoder implements Encoder {
   readonly dim: number;
   private readonly cfg: Readonly<WindowConfig>;
 
-  constructor(private readonly model: LlamaModel, private readonly tok: TextTokenizer, cfg: WindowConfig = defaultWindowConfig(), weightsHash?: string) {
+  constructor(
+    private readonly model: LlamaModel,
+    private readonly tok: TextTokenizer,
+    cfg: WindowConfig = defaultWindowConfig(),
+    weightsHash?: string,
+  ) {
     this.cfg = validateWindowConfig(cfg, model.config.maxPositionEmbeddings);
     this.dim = model.config.hiddenSize;
     const w = weightsHash ?? modelWeightsHash(model);
     const c = this.cfg;
     // batch changes no result, so it is not part of the identity
-    this.id = createHash('sha256').update(`base-mean-pool|${w}|${tokenizerFingerprint(tok)}|${c.windowTokens}|${c.overlap}|${c.minWindowTokens}|${c.maxWindowsPerFile}`).digest('hex').slice(0, 16);
+    this.id = createHash('sha256')
+      .update(`base-mean-pool|${w}|${tokenizerFingerprint(tok)}|${c.windowTokens}|${c.overlap}|${c.minWindowTokens}|${c.maxWindowsPerFile}`)
+      .digest('hex')
+      .slice(0, 16);
   }
 
   embedFile(text: string): { vector: Float32Array; windows: number; cappedWindows: number } | null {
@@ -98,13 +112,17 @@ export class BaseModelEncoder implements Encoder {
     for (let w0 = 0; w0 < starts.length; w0 += c.batch) {
       const group = starts.slice(w0, w0 + c.batch);
       const lens = group.map((s) => Math.min(c.windowTokens, ids.length - s));
-      const W = group.length, T = Math.max(...lens);
+      const W = group.length,
+        T = Math.max(...lens);
       // left padding, as everywhere else in the project; pooled over real tokens only
       const batchIds = new Int32Array(W * T).fill(this.tok.padId);
       const mask = new Uint8Array(W * T);
       group.forEach((s, w) => {
         const off = w * T + (T - lens[w]);
-        for (let t = 0; t < lens[w]; t++) { batchIds[off + t] = ids[s + t]; mask[off + t] = 1; }
+        for (let t = 0; t < lens[w]; t++) {
+          batchIds[off + t] = ids[s + t];
+          mask[off + t] = 1;
+        }
       });
       const { hidden } = this.model.forward(null, { ids: batchIds, B: W, T, mask }, { lastOnly: true }); // [W,T,C]
       const h = hidden.data;

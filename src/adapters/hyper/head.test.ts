@@ -12,14 +12,31 @@ import { LlamaModel } from '../../model/llama/model.js';
 import { parseSafetensors, serializeSafetensors } from '../../formats/safetensors.js';
 import { LoraAdapter } from '../lora/layer.js';
 import { validateLoraConfig } from '../lora/config.js';
-import { defaultHyperHeadConfig, hyperHeadOutputWidth, hyperHeadParameterCount, validateHyperHeadConfig, type HyperHeadConfig } from './config.js';
+import {
+  defaultHyperHeadConfig,
+  hyperHeadOutputWidth,
+  hyperHeadParameterCount,
+  validateHyperHeadConfig,
+  type HyperHeadConfig,
+} from './config.js';
 import { HyperHead, hyperHeadToF64 } from './head.js';
 import { hyperSegmentAdapter } from './mixed.js';
 
-const model = validateLlamaConfig({
-  hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 24, vocabSize: 11,
-  maxPositionEmbeddings: 32, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false,
-}, 'head.test');
+const model = validateLlamaConfig(
+  {
+    hiddenSize: 16,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    intermediateSize: 24,
+    vocabSize: 11,
+    maxPositionEmbeddings: 32,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: false,
+  },
+  'head.test',
+);
 
 function headConfig(over: Partial<HyperHeadConfig> = {}): HyperHeadConfig {
   return validateHyperHeadConfig({ ...defaultHyperHeadConfig(), embedDim: 6, hidden: 8, rank: 2, alpha: 4, layerEmbedDim: 3, ...over });
@@ -42,7 +59,9 @@ describe('HyperHeadConfig', () => {
   });
   it('refuses unknown keys, missing fields and bad values with the field named', () => {
     const c = defaultHyperHeadConfig();
-    expect(() => validateHyperHeadConfig({ ...c, hiden: 3 } as HyperHeadConfig, 'x.json')).toThrow(/hyper head config x.json: hiden: unknown field/);
+    expect(() => validateHyperHeadConfig({ ...c, hiden: 3 } as HyperHeadConfig, 'x.json')).toThrow(
+      /hyper head config x.json: hiden: unknown field/,
+    );
     const { rank: _r, ...noRank } = c;
     expect(() => validateHyperHeadConfig(noRank as HyperHeadConfig)).toThrow(/rank: missing/);
     expect(() => validateHyperHeadConfig({ ...c, rank: 0 })).toThrow(/rank: expected a positive integer, got 0/);
@@ -67,7 +86,8 @@ describe('HyperHead forward', () => {
     for (const o of outs) new LoraAdapter(head.loraConfig(), model, o); // shapes checked there
     // B is not zero, |values| <= s = exp(-3.5), and repositories get different adapters
     const s = Math.exp(-3.5);
-    const b0 = outs[0].get('*.o_proj')!.B.data, b1 = outs[1].get('*.o_proj')!.B.data;
+    const b0 = outs[0].get('*.o_proj')!.B.data,
+      b1 = outs[1].get('*.o_proj')!.B.data;
     expect(Math.max(...[...b0].map(Math.abs))).toBeGreaterThan(0.1 * s);
     expect(Math.max(...[...b0].map(Math.abs))).toBeLessThanOrEqual(s + 1e-7);
     expect([...b0]).not.toEqual([...b1]);
@@ -98,7 +118,8 @@ describe('HyperHead forward', () => {
     const h32 = HyperHead.init(headConfig({ perLayer: true }), model, new Rng(7));
     const h64 = hyperHeadToF64(h32);
     const e = randomTensor([2, 6], new Rng(8), { requiresGrad: false });
-    const o64 = h64.forward(null, e), o32 = h32.forward(null, new Tensor(Float32Array.from(e.data), e.shape));
+    const o64 = h64.forward(null, e),
+      o32 = h32.forward(null, new Tensor(Float32Array.from(e.data), e.shape));
     for (const [k, p] of o64[1]) {
       const q = o32[1].get(k)!;
       for (let i = 0; i < p.A.size; i++) expect(Math.abs(q.A.data[i] - p.A.data[i])).toBeLessThan(1e-6);
@@ -107,7 +128,9 @@ describe('HyperHead forward', () => {
   });
   it('refuses embeddings of the wrong width or dtype', () => {
     const head = HyperHead.init(headConfig(), model, new Rng(9));
-    expect(() => head.forward(null, randomTensor([2, 5], new Rng(1), { dtype: 'f32' }))).toThrow(/HyperHead.forward: embeddings have shape \[2,5\], expected \[R,6\]/);
+    expect(() => head.forward(null, randomTensor([2, 5], new Rng(1), { dtype: 'f32' }))).toThrow(
+      /HyperHead.forward: embeddings have shape \[2,5\], expected \[R,6\]/,
+    );
     expect(() => head.forward(null, randomTensor([2, 6], new Rng(1)))).toThrow(/embeddings are f64, the head is f32/);
   });
 });
@@ -115,7 +138,18 @@ describe('HyperHead forward', () => {
 describe('HyperHead gradients through the model (float64 finite differences)', () => {
   // initLogScale -1.5 (s = 0.22) so the adapters move the loss enough for the check to be sharp.
   const variants: Array<[string, Partial<HyperHeadConfig>, string[]]> = [
-    ['shared', {}, ['trunk.fc1.weight', 'trunk.fc2.bias', 'heads.q_proj.A.weight', 'heads.down_proj.B.bias', 'log_scales.v_proj.A', 'log_scales.gate_proj.B']],
+    [
+      'shared',
+      {},
+      [
+        'trunk.fc1.weight',
+        'trunk.fc2.bias',
+        'heads.q_proj.A.weight',
+        'heads.down_proj.B.bias',
+        'log_scales.v_proj.A',
+        'log_scales.gate_proj.B',
+      ],
+    ],
     ['per-layer', { perLayer: true }, ['layer_embed.weight', 'trunk.fc1.weight', 'heads.o_proj.B.weight', 'log_scales.up_proj.A']],
     ['factorised', { headRank: 3 }, ['bottleneck.weight', 'trunk.fc2.weight', 'heads.k_proj.A.bias', 'log_scales.down_proj.B']],
   ];
@@ -189,12 +223,14 @@ describe('save / load', () => {
   });
   it('F16 storage is within f16 rounding (relative 2^-11) and saves 2 bytes per weight (log-scales stay F32)', () => {
     const head = HyperHead.init(headConfig(), model, new Rng(53));
-    const b16 = head.toSafetensors('F16'), b32 = head.toSafetensors('F32');
+    const b16 = head.toSafetensors('F16'),
+      b32 = head.toSafetensors('F32');
     expect(b32.byteLength - b16.byteLength).toBeGreaterThanOrEqual(2 * (head.parameterCount() - 14) - 8); // header padding: 8
     const back = HyperHead.fromSafetensors(b16, model, 'mem16');
     for (const [k, t] of head.parameters()) {
       const u = back.parameters().get(k)!;
-      for (let i = 0; i < t.size; i++) expect(Math.abs(u.data[i] - t.data[i]), k).toBeLessThanOrEqual(Math.abs(t.data[i]) * 2 ** -11 + 6e-8);
+      for (let i = 0; i < t.size; i++)
+        expect(Math.abs(u.data[i] - t.data[i]), k).toBeLessThanOrEqual(Math.abs(t.data[i]) * 2 ** -11 + 6e-8);
     }
     expect(back.parameters().get('log_scales.q_proj.A')!.data[0]).toBe(head.parameters().get('log_scales.q_proj.A')!.data[0]);
   });
@@ -202,30 +238,45 @@ describe('save / load', () => {
     const head = HyperHead.init(headConfig(), model, new Rng(54));
     const file = parseSafetensors(head.toSafetensors(), 'mem');
     const rewrite = (cfg: Record<string, unknown>, drop?: string, modelMeta?: string) => {
-      const tensors = new Map([...file.tensors].filter(([k]) => k !== drop).map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
+      const tensors = new Map(
+        [...file.tensors].filter(([k]) => k !== drop).map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]),
+      );
       return serializeSafetensors(tensors, { ...file.metadata, config: JSON.stringify(cfg), ...(modelMeta ? { model: modelMeta } : {}) });
     };
-    expect(() => HyperHead.fromSafetensors(rewrite({ ...head.config, extra: 1 }), model, 'h.safetensors'))
-      .toThrow(/hyper head config h.safetensors \(metadata\): extra: unknown field/);
-    expect(() => HyperHead.fromSafetensors(rewrite({ ...head.config, rank: 4 }), model, 'h.safetensors'))
-      .toThrow(/hyper head h.safetensors: tensor heads.q_proj.A.weight has shape \[32,8\], expected \[64,8\] for rank 4/);
+    expect(() => HyperHead.fromSafetensors(rewrite({ ...head.config, extra: 1 }), model, 'h.safetensors')).toThrow(
+      /hyper head config h.safetensors \(metadata\): extra: unknown field/,
+    );
+    expect(() => HyperHead.fromSafetensors(rewrite({ ...head.config, rank: 4 }), model, 'h.safetensors')).toThrow(
+      /hyper head h.safetensors: tensor heads.q_proj.A.weight has shape \[32,8\], expected \[64,8\] for rank 4/,
+    );
     const lora16 = validateLoraConfig({ rank: 16, alpha: 4, targetModules: [...head.config.targetModules], dropout: 0 });
-    expect(() => HyperHead.fromSafetensors(head.toSafetensors(), model, 'h.safetensors', { lora: lora16 }))
-      .toThrow(/hyper head h.safetensors: rank 2 does not match the LoRA config's rank 16/);
-    expect(() => HyperHead.fromSafetensors(rewrite({ ...head.config }, 'trunk.fc2.bias'), model, 'h.safetensors'))
-      .toThrow(/missing tensor trunk.fc2.bias \(expected \[8\]\)/);
+    expect(() => HyperHead.fromSafetensors(head.toSafetensors(), model, 'h.safetensors', { lora: lora16 })).toThrow(
+      /hyper head h.safetensors: rank 2 does not match the LoRA config's rank 16/,
+    );
+    expect(() => HyperHead.fromSafetensors(rewrite({ ...head.config }, 'trunk.fc2.bias'), model, 'h.safetensors')).toThrow(
+      /missing tensor trunk.fc2.bias \(expected \[8\]\)/,
+    );
     const other = validateLlamaConfig({ ...model, intermediateSize: 32 }, 'other');
-    expect(() => HyperHead.fromSafetensors(head.toSafetensors(), other, 'h.safetensors'))
-      .toThrow(/made for a model with intermediateSize 24, this model has 32/);
-    expect(() => new LoraAdapter(validateLoraConfig({ rank: 4, alpha: 4, targetModules: ['q_proj'], dropout: 0 }), model,
-      new Map([['*.q_proj', head.forward(null, randomTensor([1, 6], new Rng(1), { dtype: 'f32' }))[0].get('*.q_proj')!]])))
-      .toThrow(/LoRA: \*.q_proj A has shape \[2,16\], expected \[4,16\]/);
+    expect(() => HyperHead.fromSafetensors(head.toSafetensors(), other, 'h.safetensors')).toThrow(
+      /made for a model with intermediateSize 24, this model has 32/,
+    );
+    expect(
+      () =>
+        new LoraAdapter(
+          validateLoraConfig({ rank: 4, alpha: 4, targetModules: ['q_proj'], dropout: 0 }),
+          model,
+          new Map([['*.q_proj', head.forward(null, randomTensor([1, 6], new Rng(1), { dtype: 'f32' }))[0].get('*.q_proj')!]]),
+        ),
+    ).toThrow(/LoRA: \*.q_proj A has shape \[2,16\], expected \[4,16\]/);
   });
 });
 
 describe('head size on the shipped base (hidden 256, 6 layers, MLP 704, 8/4 heads of 32), r = 8, E = 512', () => {
   it('output width 37,376 per row; parameters and bytes for H = 128, 256 and the factorised option', () => {
-    const base = llamaConfigFromHf(JSON.parse(fs.readFileSync(path.join(process.cwd(), 'models/code2lora-base/config.json'), 'utf8')), 'base');
+    const base = llamaConfigFromHf(
+      JSON.parse(fs.readFileSync(path.join(process.cwd(), 'models/code2lora-base/config.json'), 'utf8')),
+      'base',
+    );
     const c = (over: Partial<HyperHeadConfig>) => validateHyperHeadConfig({ ...defaultHyperHeadConfig(), ...over });
     expect(hyperHeadOutputWidth(c({}), base)).toBe(37376); // 8*(512+384+384+512+960+960+960)
     const rows: Record<string, number> = {
@@ -241,6 +292,10 @@ describe('head size on the shipped base (hidden 256, 6 layers, MLP 704, 8/4 head
     expect(rows['H=256 per-layer']).toBe(197120 + 32 * 256 + 6 * 32 + 257 * 37376 + 14);
     expect(rows['H=256 headRank=64']).toBe(197120 + 256 * 64 + 65 * 37376 + 14);
     expect(rows['H=256 headRank=32']).toBe(197120 + 256 * 32 + 33 * 37376 + 14);
-    console.log(Object.entries(rows).map(([k, n]) => `${k}: ${n} params, ${(n * 4 / 1e6).toFixed(1)} MB f32, ${(n * 2 / 1e6).toFixed(1)} MB f16`).join('\n'));
+    console.log(
+      Object.entries(rows)
+        .map(([k, n]) => `${k}: ${n} params, ${((n * 4) / 1e6).toFixed(1)} MB f32, ${((n * 2) / 1e6).toFixed(1)} MB f16`)
+        .join('\n'),
+    );
   });
 });

@@ -10,14 +10,32 @@
 // Dimension letters: R repositories, L layers, E embedding width, Le layer-embedding width, H trunk
 // width, k factorised width, r rank, M trunk rows.
 import {
-  Tape, Tensor, clamp, concatCols, embedding, exp, fromArray, l2NormalizeRows, scale, scaleBy, sliceRows, tanh,
+  Tape,
+  Tensor,
+  clamp,
+  concatCols,
+  embedding,
+  exp,
+  fromArray,
+  l2NormalizeRows,
+  scale,
+  scaleBy,
+  sliceRows,
+  tanh,
   type DType,
 } from '../../tensor/index.js';
 import { Embedding, Linear, MLP, collectParameters, type Module } from '../../nn/index.js';
 import type { LlamaConfig } from '../../model/llama/config.js';
 import { projectionDims, type LlamaProjection } from '../../model/llama/weights.js';
-import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, floatData, type SafetensorsFile,
-  type TensorToWrite } from '../../formats/safetensors.js';
+import {
+  parseSafetensors,
+  readSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+  floatData,
+  type SafetensorsFile,
+  type TensorToWrite,
+} from '../../formats/safetensors.js';
 import { validateLoraConfig, type LoraConfig } from '../lora/config.js';
 import type { LoraPair } from '../lora/layer.js';
 import type { Rng } from '../../util/rng.js';
@@ -28,7 +46,12 @@ export type HyperOutput = Map<string, LoraPair>;
 
 const FORMAT = 'code2lora-hyper-head';
 
-interface ModuleHeads { A: Linear; B: Linear; logA: Tensor; logB: Tensor }
+interface ModuleHeads {
+  A: Linear;
+  B: Linear;
+  logA: Tensor;
+  logB: Tensor;
+}
 
 export class HyperHead implements Module {
   readonly config: HyperHeadConfig;
@@ -47,8 +70,10 @@ export class HyperHead implements Module {
       const t = params.get(name);
       if (!t) throw new Error(`HyperHead: missing tensor ${name} (expected [${shape.join(',')}])`);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(`HyperHead: tensor ${name} has shape [${t.shape.join(',')}], expected [${shape.join(',')}] ` +
-          `(rank ${this.config.rank}, hidden ${this.config.hidden}, embedDim ${this.config.embedDim})`);
+        throw new Error(
+          `HyperHead: tensor ${name} has shape [${t.shape.join(',')}], expected [${shape.join(',')}] ` +
+            `(rank ${this.config.rank}, hidden ${this.config.hidden}, embedDim ${this.config.embedDim})`,
+        );
       }
       t.name = name;
     }
@@ -56,7 +81,10 @@ export class HyperHead implements Module {
     const dtypes = new Set([...params.values()].map((t) => t.dtype));
     if (dtypes.size !== 1) throw new Error(`HyperHead: mixed parameter dtypes ${[...dtypes].join(',')}`);
     const p = (n: string) => params.get(n)!;
-    this.trunk = new MLP([new Linear(p('trunk.fc1.weight'), p('trunk.fc1.bias')), new Linear(p('trunk.fc2.weight'), p('trunk.fc2.bias'))], true);
+    this.trunk = new MLP(
+      [new Linear(p('trunk.fc1.weight'), p('trunk.fc1.bias')), new Linear(p('trunk.fc2.weight'), p('trunk.fc2.bias'))],
+      true,
+    );
     this.layerEmbed = this.config.perLayer ? new Embedding(p('layer_embed.weight')) : null;
     this.bottleneck = this.config.headRank > 0 ? new Linear(p('bottleneck.weight'), null) : null;
     const heads = new Map<LlamaProjection, ModuleHeads>();
@@ -64,7 +92,8 @@ export class HyperHead implements Module {
       heads.set(m, {
         A: new Linear(p(`heads.${m}.A.weight`), p(`heads.${m}.A.bias`)),
         B: new Linear(p(`heads.${m}.B.weight`), p(`heads.${m}.B.bias`)),
-        logA: p(`log_scales.${m}.A`), logB: p(`log_scales.${m}.B`),
+        logA: p(`log_scales.${m}.A`),
+        logB: p(`log_scales.${m}.B`),
       });
     }
     this.heads = heads;
@@ -79,10 +108,14 @@ export class HyperHead implements Module {
     const inF = cfg.embedDim + (cfg.perLayer ? cfg.layerEmbedDim : 0);
     collectParameters(params, 'trunk', MLP.init([inF, cfg.hidden, cfg.hidden], rng.fork('trunk'), { dtype }));
     if (cfg.perLayer) {
-      collectParameters(params, 'layer_embed', Embedding.init(modelConfig.numLayers, cfg.layerEmbedDim, rng.fork('layer_embed'),
-        { dtype, std: 1 / Math.sqrt(cfg.layerEmbedDim) }));
+      collectParameters(
+        params,
+        'layer_embed',
+        Embedding.init(modelConfig.numLayers, cfg.layerEmbedDim, rng.fork('layer_embed'), { dtype, std: 1 / Math.sqrt(cfg.layerEmbedDim) }),
+      );
     }
-    if (cfg.headRank > 0) collectParameters(params, 'bottleneck', Linear.init(cfg.hidden, cfg.headRank, rng.fork('bottleneck'), { dtype, bias: false }));
+    if (cfg.headRank > 0)
+      collectParameters(params, 'bottleneck', Linear.init(cfg.hidden, cfg.headRank, rng.fork('bottleneck'), { dtype, bias: false }));
     const headIn = cfg.headRank > 0 ? cfg.headRank : cfg.hidden;
     for (const m of cfg.targetModules) {
       const [out, inM] = projectionDims(modelConfig, m);
@@ -97,11 +130,15 @@ export class HyperHead implements Module {
 
   /** The LoRA config the outputs belong to (rank, alpha, target modules; no dropout). */
   loraConfig(): LoraConfig {
-    return validateLoraConfig({ rank: this.config.rank, alpha: this.config.alpha, targetModules: this.config.targetModules, dropout: 0 },
-      'HyperHead.loraConfig');
+    return validateLoraConfig(
+      { rank: this.config.rank, alpha: this.config.alpha, targetModules: this.config.targetModules, dropout: 0 },
+      'HyperHead.loraConfig',
+    );
   }
 
-  get dtype(): DType { return this.trunk.layers[0].weight.dtype; }
+  get dtype(): DType {
+    return this.trunk.layers[0].weight.dtype;
+  }
 
   /** Total number of parameter values. */
   parameterCount(): number {
@@ -122,11 +159,18 @@ export class HyperHead implements Module {
 
   /** The trunk's output h [M, H(or k)] for repository embeddings emb [R, E]. */
   private trunkForward(tape: Tape | null, emb: Tensor): Tensor {
-    const cfg = this.config, R = emb.shape[0], L = this.modelConfig.numLayers;
+    const cfg = this.config,
+      R = emb.shape[0],
+      L = this.modelConfig.numLayers;
     let x = emb; // [R, E]
     if (this.layerEmbed) {
-      const repoIds = new Int32Array(R * L), layerIds = new Int32Array(R * L);
-      for (let i = 0; i < R; i++) for (let l = 0; l < L; l++) { repoIds[i * L + l] = i; layerIds[i * L + l] = l; }
+      const repoIds = new Int32Array(R * L),
+        layerIds = new Int32Array(R * L);
+      for (let i = 0; i < R; i++)
+        for (let l = 0; l < L; l++) {
+          repoIds[i * L + l] = i;
+          layerIds[i * L + l] = l;
+        }
       const rep = embedding(tape, emb, repoIds, [R * L]); // [R*L, E]: each repository repeated L times
       x = concatCols(tape, rep, this.layerEmbed.forward(tape, layerIds)); // [R*L, E+Le]
     }
@@ -138,7 +182,9 @@ export class HyperHead implements Module {
 
   /** One adapter per repository: emb [R, E] -> R maps of A [r, in], B [out, r]. */
   forward(tape: Tape | null, emb: Tensor): HyperOutput[] {
-    const cfg = this.config, r = cfg.rank, L = this.modelConfig.numLayers;
+    const cfg = this.config,
+      r = cfg.rank,
+      L = this.modelConfig.numLayers;
     if (emb.shape.length !== 2 || emb.shape[1] !== cfg.embedDim || emb.shape[0] === 0) {
       throw new Error(`HyperHead.forward: embeddings have shape [${emb.shape.join(',')}], expected [R,${cfg.embedDim}] with R >= 1`);
     }
@@ -176,7 +222,10 @@ export class HyperHead implements Module {
       collectParameters(m, `heads.${mod}.A`, hd.A);
       collectParameters(m, `heads.${mod}.B`, hd.B);
     }
-    for (const [mod, hd] of this.heads) { m.set(`log_scales.${mod}.A`, hd.logA); m.set(`log_scales.${mod}.B`, hd.logB); }
+    for (const [mod, hd] of this.heads) {
+      m.set(`log_scales.${mod}.A`, hd.logA);
+      m.set(`log_scales.${mod}.B`, hd.logB);
+    }
     return m;
   }
 
@@ -205,8 +254,12 @@ export class HyperHead implements Module {
 
   /** Loads a head from safetensors bytes for this model; `source` names the file in errors.
    *  `lora`, when given, must match the head's rank, alpha and target modules. */
-  static fromSafetensors(bytes: Uint8Array, modelConfig: LlamaConfig, source: string,
-    opts: { trainable?: boolean; lora?: LoraConfig } = {}): HyperHead {
+  static fromSafetensors(
+    bytes: Uint8Array,
+    modelConfig: LlamaConfig,
+    source: string,
+    opts: { trainable?: boolean; lora?: LoraConfig } = {},
+  ): HyperHead {
     return fromFile(parseSafetensors(bytes, source), modelConfig, source, opts);
   }
 
@@ -221,42 +274,68 @@ export class HyperHead implements Module {
 
 /** The model dimensions a head's shapes depend on. */
 function modelDims(m: LlamaConfig): Record<string, number> {
-  return { hiddenSize: m.hiddenSize, numLayers: m.numLayers, numHeads: m.numHeads, numKvHeads: m.numKvHeads,
-    headDim: m.headDim, intermediateSize: m.intermediateSize };
+  return {
+    hiddenSize: m.hiddenSize,
+    numLayers: m.numLayers,
+    numHeads: m.numHeads,
+    numKvHeads: m.numKvHeads,
+    headDim: m.headDim,
+    intermediateSize: m.intermediateSize,
+  };
 }
 
 /** Every parameter name with its shape, in parameters() order. */
 export function expectedShapes(cfg: HyperHeadConfig, modelCfg: LlamaConfig): Map<string, number[]> {
   const s = new Map<string, number[]>();
-  const inF = cfg.embedDim + (cfg.perLayer ? cfg.layerEmbedDim : 0), H = cfg.hidden;
-  s.set('trunk.fc1.weight', [H, inF]); s.set('trunk.fc1.bias', [H]);
-  s.set('trunk.fc2.weight', [H, H]); s.set('trunk.fc2.bias', [H]);
+  const inF = cfg.embedDim + (cfg.perLayer ? cfg.layerEmbedDim : 0),
+    H = cfg.hidden;
+  s.set('trunk.fc1.weight', [H, inF]);
+  s.set('trunk.fc1.bias', [H]);
+  s.set('trunk.fc2.weight', [H, H]);
+  s.set('trunk.fc2.bias', [H]);
   if (cfg.perLayer) s.set('layer_embed.weight', [modelCfg.numLayers, cfg.layerEmbedDim]);
   if (cfg.headRank > 0) s.set('bottleneck.weight', [cfg.headRank, H]);
   const headIn = cfg.headRank > 0 ? cfg.headRank : H;
   for (const m of cfg.targetModules) {
     const [out, inM] = projectionDims(modelCfg, m);
-    s.set(`heads.${m}.A.weight`, [cfg.rank * inM, headIn]); s.set(`heads.${m}.A.bias`, [cfg.rank * inM]);
-    s.set(`heads.${m}.B.weight`, [out * cfg.rank, headIn]); s.set(`heads.${m}.B.bias`, [out * cfg.rank]);
+    s.set(`heads.${m}.A.weight`, [cfg.rank * inM, headIn]);
+    s.set(`heads.${m}.A.bias`, [cfg.rank * inM]);
+    s.set(`heads.${m}.B.weight`, [out * cfg.rank, headIn]);
+    s.set(`heads.${m}.B.bias`, [out * cfg.rank]);
   }
-  for (const m of cfg.targetModules) { s.set(`log_scales.${m}.A`, [1]); s.set(`log_scales.${m}.B`, [1]); }
+  for (const m of cfg.targetModules) {
+    s.set(`log_scales.${m}.A`, [1]);
+    s.set(`log_scales.${m}.B`, [1]);
+  }
   if (hyperHeadParameterCount(cfg, modelCfg) !== [...s.values()].reduce((a, sh) => a + sh.reduce((x, y) => x * y, 1), 0)) {
     throw new Error('HyperHead: internal error, parameter count and shapes disagree');
   }
   return s;
 }
 
-function fromFile(file: SafetensorsFile, modelConfig: LlamaConfig, source: string,
-  opts: { trainable?: boolean; lora?: LoraConfig }): HyperHead {
+function fromFile(
+  file: SafetensorsFile,
+  modelConfig: LlamaConfig,
+  source: string,
+  opts: { trainable?: boolean; lora?: LoraConfig },
+): HyperHead {
   const md = file.metadata;
   if (md.format !== FORMAT) throw new Error(`hyper head ${source}: metadata format is ${JSON.stringify(md.format)}, expected "${FORMAT}"`);
   let raw: unknown;
-  try { raw = JSON.parse(md.config ?? ''); } catch { throw new Error(`hyper head ${source}: metadata "config" is not valid JSON`); }
+  try {
+    raw = JSON.parse(md.config ?? '');
+  } catch {
+    throw new Error(`hyper head ${source}: metadata "config" is not valid JSON`);
+  }
   const cfg = validateHyperHeadConfig(raw as HyperHeadConfig, `${source} (metadata)`);
   if (md.model) {
     const want = modelDims(modelConfig);
     let got: Record<string, number>;
-    try { got = JSON.parse(md.model) as Record<string, number>; } catch { throw new Error(`hyper head ${source}: metadata "model" is not valid JSON`); }
+    try {
+      got = JSON.parse(md.model) as Record<string, number>;
+    } catch {
+      throw new Error(`hyper head ${source}: metadata "model" is not valid JSON`);
+    }
     for (const [k, v] of Object.entries(want)) {
       if (got[k] !== v) throw new Error(`hyper head ${source}: made for a model with ${k} ${got[k]}, this model has ${v}`);
     }
@@ -264,9 +343,12 @@ function fromFile(file: SafetensorsFile, modelConfig: LlamaConfig, source: strin
   if (opts.lora) {
     const l = opts.lora;
     if (l.rank !== cfg.rank) throw new Error(`hyper head ${source}: rank ${cfg.rank} does not match the LoRA config's rank ${l.rank}`);
-    if (l.alpha !== cfg.alpha) throw new Error(`hyper head ${source}: alpha ${cfg.alpha} does not match the LoRA config's alpha ${l.alpha}`);
+    if (l.alpha !== cfg.alpha)
+      throw new Error(`hyper head ${source}: alpha ${cfg.alpha} does not match the LoRA config's alpha ${l.alpha}`);
     if (l.targetModules.join(',') !== cfg.targetModules.join(',')) {
-      throw new Error(`hyper head ${source}: target modules ${cfg.targetModules.join(',')} differ from the LoRA config's ${l.targetModules.join(',')}`);
+      throw new Error(
+        `hyper head ${source}: target modules ${cfg.targetModules.join(',')} differ from the LoRA config's ${l.targetModules.join(',')}`,
+      );
     }
   }
   const expected = expectedShapes(cfg, modelConfig);
@@ -275,7 +357,9 @@ function fromFile(file: SafetensorsFile, modelConfig: LlamaConfig, source: strin
     const t = file.tensors.get(name);
     if (!t) throw new Error(`hyper head ${source}: missing tensor ${name} (expected [${shape.join(',')}])`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`hyper head ${source}: tensor ${name} has shape [${t.shape.join(',')}], expected [${shape.join(',')}] for rank ${cfg.rank}`);
+      throw new Error(
+        `hyper head ${source}: tensor ${name} has shape [${t.shape.join(',')}], expected [${shape.join(',')}] for rank ${cfg.rank}`,
+      );
     }
     params.set(name, new Tensor(floatData(t, name, source), shape, { requiresGrad: opts.trainable ?? false, name }));
   }

@@ -12,7 +12,14 @@ import { LoraAdapter } from '../lora/layer.js';
 import { BaseModelEncoder, tokenizerFingerprint, validateWindowConfig, type WindowConfig } from './encoder.js';
 import { EmbeddingCache } from './embedding-cache.js';
 import { HyperHead } from './head.js';
-import { embedRepository, embedRepositoryFiles, poolRepository, type FileVectors, type RepoEmbedding, type RepoEmbeddingConfig } from './repo-embedding.js';
+import {
+  embedRepository,
+  embedRepositoryFiles,
+  poolRepository,
+  type FileVectors,
+  type RepoEmbedding,
+  type RepoEmbeddingConfig,
+} from './repo-embedding.js';
 import { sha256Hex } from './hash.js';
 
 export const HYPER_FORMAT = 'code2lora-hypernetwork';
@@ -41,7 +48,12 @@ export function modelFileSha256(modelDir: string): string {
 
 export class Hypernetwork {
   readonly encoder: BaseModelEncoder;
-  constructor(readonly head: HyperHead, readonly spec: HyperSpec, readonly model: LlamaModel, readonly tokenizer: TextTokenizer) {
+  constructor(
+    readonly head: HyperHead,
+    readonly spec: HyperSpec,
+    readonly model: LlamaModel,
+    readonly tokenizer: TextTokenizer,
+  ) {
     this.encoder = new BaseModelEncoder(model, tokenizer, spec.encoder.window, spec.baseModelSha256);
   }
 
@@ -58,18 +70,28 @@ export class Hypernetwork {
     const specFile = path.join(dir, 'hyper.json');
     if (!fs.existsSync(specFile)) throw new Error(`${dir} is not a hypernetwork directory (no hyper.json)`);
     let spec: HyperSpec;
-    try { spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as HyperSpec; } catch (err) { throw new Error(`${specFile}: not valid JSON (${(err as Error).message})`); }
+    try {
+      spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as HyperSpec;
+    } catch (err) {
+      throw new Error(`${specFile}: not valid JSON (${(err as Error).message})`);
+    }
     if (spec.format !== HYPER_FORMAT) throw new Error(`${specFile}: format is ${JSON.stringify(spec.format)}, expected "${HYPER_FORMAT}"`);
     if (spec.baseModelSha256 !== baseModelSha256) {
-      throw new Error(`${dir} was trained for base model sha256 ${spec.baseModelSha256}, but the loaded base model is sha256 ${baseModelSha256}; train a hypernetwork for this base (code2lora hyper train)`);
+      throw new Error(
+        `${dir} was trained for base model sha256 ${spec.baseModelSha256}, but the loaded base model is sha256 ${baseModelSha256}; train a hypernetwork for this base (code2lora hyper train)`,
+      );
     }
     const fp = tokenizerFingerprint(tokenizer);
-    if (spec.tokenizer !== fp) throw new Error(`${specFile}: trained with tokenizer ${spec.tokenizer}, the base model's tokenizer is ${fp}`);
+    if (spec.tokenizer !== fp)
+      throw new Error(`${specFile}: trained with tokenizer ${spec.tokenizer}, the base model's tokenizer is ${fp}`);
     validateWindowConfig(spec.encoder.window, model.config.maxPositionEmbeddings);
     const headFile = path.join(dir, 'head.safetensors');
     if (spec.headSha256 !== undefined && fs.existsSync(headFile)) {
       const got = sha256Hex(fs.readFileSync(headFile));
-      if (got !== spec.headSha256) throw new Error(`${headFile}: SHA-256 ${got} differs from the ${spec.headSha256} recorded in hyper.json (damaged or replaced head)`);
+      if (got !== spec.headSha256)
+        throw new Error(
+          `${headFile}: SHA-256 ${got} differs from the ${spec.headSha256} recorded in hyper.json (damaged or replaced head)`,
+        );
     }
     const head = HyperHead.load(headFile, model.config);
     return new Hypernetwork(head, spec, model, tokenizer);
@@ -113,7 +135,11 @@ export class Hypernetwork {
     return new LoraAdapter(this.head.loraConfig(), this.model.config, out);
   }
 
-  adapt(repoDir: string, cacheDir: string | null, onFile?: (done: number, total: number) => void): { adapter: LoraAdapter; embedding: RepoEmbedding } {
+  adapt(
+    repoDir: string,
+    cacheDir: string | null,
+    onFile?: (done: number, total: number) => void,
+  ): { adapter: LoraAdapter; embedding: RepoEmbedding } {
     const embedding = this.embed(repoDir, cacheDir, onFile);
     return { adapter: this.adapterFromEmbedding(embedding.vector), embedding };
   }

@@ -17,5 +17,8 @@ export function hyperSegmentAdapter(head: HyperHead, outputs: HyperOutput[], row
     throw new Error(`hyperSegmentAdapter: ${outputs.length} repository outputs but ${rows.length} row counts`);
   }
   const adapters = hyperAdapters(head, outputs);
-  return new SegmentLoraAdapter(adapters.map((adapter, i) => ({ rows: rows[i], adapter })), T);
+  return new SegmentLoraAdapter(
+    adapters.map((adapter, i) => ({ rows: rows[i], adapter })),
+    T,
+  );
 }

@@ -37,8 +37,15 @@ export interface AdapterProvenance {
   baseModel: { dir: string; sha256: string };
   repository: RepositoryIdentity;
   encoding: {
-    files: number; windows: number; cached: number; found: number; testFilesExcluded: number;
-    cappedFiles: number; cappedWindows: number; skipped: Array<{ file: string; reason: string }>; corruptCacheEntries: string[];
+    files: number;
+    windows: number;
+    cached: number;
+    found: number;
+    testFilesExcluded: number;
+    cappedFiles: number;
+    cappedWindows: number;
+    skipped: Array<{ file: string; reason: string }>;
+    corruptCacheEntries: string[];
   };
   lora: { rank: number; alpha: number; targetModules: string[] };
   seconds: number;
@@ -59,7 +66,8 @@ export function filesContentSha256(root: string, relPaths: readonly string[]): s
 /** Who the repository is: git HEAD (when it is a work tree's top) and the encoded files' content hash. */
 export async function repositoryIdentity(root: string, encodedFiles: readonly string[]): Promise<RepositoryIdentity> {
   const abs = path.resolve(root);
-  let gitCommit: string | null = null, gitDirty: boolean | null = null;
+  let gitCommit: string | null = null,
+    gitDirty: boolean | null = null;
   if (await isGitWorkTreeRoot(abs)) {
     gitCommit = (await gitOutput(abs, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '')).trim() || null;
     if (gitCommit) gitDirty = (await gitOutput(abs, ['status', '--porcelain']).catch(() => '')).trim() !== '';
@@ -68,8 +76,16 @@ export async function repositoryIdentity(root: string, encodedFiles: readonly st
 }
 
 export function buildProvenance(o: {
-  hyperDir: string; headSha256: string; training: Record<string, unknown> | null; modelDir: string; baseSha256: string;
-  repository: RepositoryIdentity; embedding: RepoEmbedding; lora: LoraConfig; seconds: number; now?: Date;
+  hyperDir: string;
+  headSha256: string;
+  training: Record<string, unknown> | null;
+  modelDir: string;
+  baseSha256: string;
+  repository: RepositoryIdentity;
+  embedding: RepoEmbedding;
+  lora: LoraConfig;
+  seconds: number;
+  now?: Date;
 }): AdapterProvenance {
   const e = o.embedding;
   return {
@@ -81,8 +97,15 @@ export function buildProvenance(o: {
     baseModel: { dir: path.resolve(o.modelDir), sha256: o.baseSha256 },
     repository: o.repository,
     encoding: {
-      files: e.files, windows: e.windows, cached: e.cached, found: e.found, testFilesExcluded: e.testFilesExcluded,
-      cappedFiles: e.cappedFiles, cappedWindows: e.cappedWindows, skipped: e.skipped, corruptCacheEntries: e.corrupt,
+      files: e.files,
+      windows: e.windows,
+      cached: e.cached,
+      found: e.found,
+      testFilesExcluded: e.testFilesExcluded,
+      cappedFiles: e.cappedFiles,
+      cappedWindows: e.cappedWindows,
+      skipped: e.skipped,
+      corruptCacheEntries: e.corrupt,
     },
     lora: { rank: o.lora.rank, alpha: o.lora.alpha, targetModules: [...o.lora.targetModules] },
     seconds: o.seconds,
@@ -99,7 +122,9 @@ export function readProvenance(dir: string): AdapterProvenance | null {
   const file = path.join(dir, PROVENANCE_FILE);
   if (!fs.existsSync(file)) return null;
   let p: AdapterProvenance;
-  try { p = JSON.parse(fs.readFileSync(file, 'utf8')) as AdapterProvenance; } catch (err) {
+  try {
+    p = JSON.parse(fs.readFileSync(file, 'utf8')) as AdapterProvenance;
+  } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
   }
   if (p?.format !== PROVENANCE_FORMAT) throw new Error(`${file}: format is ${JSON.stringify(p?.format)}, expected "${PROVENANCE_FORMAT}"`);

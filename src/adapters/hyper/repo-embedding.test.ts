@@ -28,7 +28,8 @@ function repo(name: string, files: Record<string, string | Buffer>): string {
   return dir;
 }
 
-const code = (k: number) => `def f_${k}(x):\n    y = x * ${k}\n    return y + ${k}\n\n\nclass C${k}:\n    def m(self):\n        return f_${k}(${k})\n`;
+const code = (k: number) =>
+  `def f_${k}(x):\n    y = x * ${k}\n    return y + ${k}\n\n\nclass C${k}:\n    def m(self):\n        return f_${k}(${k})\n`;
 
 describe('repository encoder', () => {
   it('cuts overlapping windows and drops short tails', () => {
@@ -67,12 +68,18 @@ describe('repository encoder', () => {
 
   it('pools files as L2-normalised concat(mean, max)', () => {
     const v = poolFileVectors([Float32Array.from([1, -2]), Float32Array.from([3, 0])]);
-    const raw = [2, -1, 3, 0], n = Math.hypot(...raw);
+    const raw = [2, -1, 3, 0],
+      n = Math.hypot(...raw);
     expect(Array.from(v).map((x) => +x.toFixed(6))).toEqual(raw.map((x) => +(x / n).toFixed(6)));
   });
 
   it('re-embeds only the changed file; the cache gives identical embeddings', async () => {
-    const dir = repo('cached', { 'a.py': code(1), 'b.py': code(2), 'c.py': code(3), 'tests/test_a.py': 'def test():\n    assert 1 == 1\n' });
+    const dir = repo('cached', {
+      'a.py': code(1),
+      'b.py': code(2),
+      'c.py': code(3),
+      'tests/test_a.py': 'def test():\n    assert 1 == 1\n',
+    });
     const cache = new EmbeddingCache(join(root, 'cache1'), encoder.id);
     const cold = embedRepository(dir, encoder, cache);
     expect(cold.files).toBe(3);
@@ -112,7 +119,11 @@ describe('repository encoder', () => {
   });
 
   it('skips binary and non-UTF-8 files, survives symlink loops, and reports what it skipped', async () => {
-    const dir = repo('mixed', { 'ok.py': code(5), 'bin.py': Buffer.from([0, 1, 2, 3, 0]), 'latin.py': Buffer.from([0x63, 0xe9, 0xe9, 0x0a]) });
+    const dir = repo('mixed', {
+      'ok.py': code(5),
+      'bin.py': Buffer.from([0, 1, 2, 3, 0]),
+      'latin.py': Buffer.from([0x63, 0xe9, 0xe9, 0x0a]),
+    });
     symlinkSync(dir, join(dir, 'loop'));
     symlinkSync(join(dir, 'ok.py'), join(dir, 'link.py'));
     const r = embedRepository(dir, encoder, null);

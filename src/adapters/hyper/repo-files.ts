@@ -9,7 +9,10 @@ import { isTestFile, listPythonFilesSync } from '../../data/python/files.js';
 
 /** METHOD.md's encoder rule, broader than the benchmark's test-file rule: any component with "test". */
 export function isEncoderExcluded(relPath: string): boolean {
-  return relPath.toLowerCase().split('/').some((part) => part.includes('test'));
+  return relPath
+    .toLowerCase()
+    .split('/')
+    .some((part) => part.includes('test'));
 }
 
 export interface RepoFileList {
@@ -46,7 +49,11 @@ export function listEncoderFiles(root: string, maxFiles: number, maxTestFiles = 
   const keptProd = evenly(prod, maxFiles);
   const keptTests = maxTestFiles > 0 ? evenly(tests, maxTestFiles) : [];
   return {
-    files: [...keptProd, ...keptTests], found: prod.length, capped: prod.length - keptProd.length + (maxTestFiles > 0 ? tests.length - keptTests.length : 0),
-    testFiles: tests.length, testFilesUsed: keptTests.length, narrowTestRule,
+    files: [...keptProd, ...keptTests],
+    found: prod.length,
+    capped: prod.length - keptProd.length + (maxTestFiles > 0 ? tests.length - keptTests.length : 0),
+    testFiles: tests.length,
+    testFilesUsed: keptTests.length,
+    narrowTestRule,
   };
 }

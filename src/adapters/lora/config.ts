@@ -21,7 +21,9 @@ export function defaultLoraConfig(): LoraConfig {
 
 /** Check a LoRA config and return a frozen copy with target modules in canonical order. */
 export function validateLoraConfig(cfg: LoraConfig, source = 'LoraConfig'): LoraConfig {
-  const fail = (field: string, msg: string): never => { throw new Error(`lora config ${source}: ${field}: ${msg}`); };
+  const fail = (field: string, msg: string): never => {
+    throw new Error(`lora config ${source}: ${field}: ${msg}`);
+  };
   if (typeof cfg !== 'object' || cfg === null) fail('(root)', `expected an object, got ${JSON.stringify(cfg)}`);
   for (const k of Object.keys(cfg)) if (!FIELDS.includes(k)) fail(k, `unknown field (known: ${FIELDS.join(', ')})`);
   if (!Number.isSafeInteger(cfg.rank) || cfg.rank <= 0) fail('rank', `expected a positive integer, got ${JSON.stringify(cfg.rank)}`);

@@ -11,7 +11,10 @@ import type { Rng } from '../../util/rng.js';
 import type { LoraConfig } from './config.js';
 import { readPeftAdapter, writePeftAdapter, type LoraWeights } from './peft.js';
 
-export interface LoraPair { A: Tensor; B: Tensor }
+export interface LoraPair {
+  A: Tensor;
+  B: Tensor;
+}
 
 export class LoraAdapter implements ProjectionAdapter {
   readonly config: LoraConfig;
@@ -24,7 +27,8 @@ export class LoraAdapter implements ProjectionAdapter {
     this.scaling = config.alpha / config.rank;
     for (const [key, { A, B }] of weights) {
       const module = key.slice(key.indexOf('.') + 1) as ProjectionName;
-      if (!config.targetModules.includes(module)) throw new Error(`LoRA: ${key} is not a target module (${config.targetModules.join(',')})`);
+      if (!config.targetModules.includes(module))
+        throw new Error(`LoRA: ${key} is not a target module (${config.targetModules.join(',')})`);
       const [out, inF] = projectionDims(modelConfig, module);
       if (A.shape.length !== 2 || A.shape[0] !== config.rank || A.shape[1] !== inF) {
         throw new Error(`LoRA: ${key} A has shape [${A.shape.join(',')}], expected [${config.rank},${inF}]`);
@@ -64,7 +68,8 @@ export class LoraAdapter implements ProjectionAdapter {
     if (!needsGrad(tape, x, p.A, p.B, y)) {
       // Inference: xa = x A^T into a reused scratch row block, then y += scaling * xa B^T straight
       // into the base output: two kernel calls, no allocations.
-      const inF = p.A.shape[1], N = x.size / inF;
+      const inF = p.A.shape[1],
+        N = x.size / inF;
       const k = kernelsFor(y.data);
       const xa = this.scratchFor(y.data, N * r);
       k.matmul(xa, x.data, p.A.data, N, r, inF, false, true, 1, 0);

@@ -11,9 +11,26 @@ import { validateLoraConfig } from './config.js';
 import { LoraAdapter, type LoraPair } from './layer.js';
 import { mergeLora } from './merge.js';
 
-const cfg = validateLlamaConfig({ ...defaultLlamaConfig(), hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 4, intermediateSize: 24, vocabSize: 40, maxPositionEmbeddings: 64 }, 'merge test');
-const loraCfg = validateLoraConfig({ rank: 3, alpha: 6, targetModules: ['q_proj', 'v_proj', 'o_proj', 'gate_proj', 'down_proj'], dropout: 0 });
+const cfg = validateLlamaConfig(
+  {
+    ...defaultLlamaConfig(),
+    hiddenSize: 16,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 4,
+    intermediateSize: 24,
+    vocabSize: 40,
+    maxPositionEmbeddings: 64,
+  },
+  'merge test',
+);
+const loraCfg = validateLoraConfig({
+  rank: 3,
+  alpha: 6,
+  targetModules: ['q_proj', 'v_proj', 'o_proj', 'gate_proj', 'down_proj'],
+  dropout: 0,
+});
 
 function randomAdapter(rng: Rng, shared: boolean, f64 = false): LoraAdapter {
   const w = new Map<string, LoraPair>();
@@ -25,7 +42,10 @@ function randomAdapter(rng: Rng, shared: boolean, f64 = false): LoraAdapter {
         for (let i = 0; i < n; i++) d[i] = rng.normal() * 0.2;
         return new Tensor(d, shape);
       };
-      w.set(shared ? `*.${m}` : `${l}.${m}`, { A: make(loraCfg.rank * inF, [loraCfg.rank, inF]), B: make(out * loraCfg.rank, [out, loraCfg.rank]) });
+      w.set(shared ? `*.${m}` : `${l}.${m}`, {
+        A: make(loraCfg.rank * inF, [loraCfg.rank, inF]),
+        B: make(out * loraCfg.rank, [out, loraCfg.rank]),
+      });
     }
   }
   return new LoraAdapter(loraCfg, cfg, w);
@@ -39,14 +59,18 @@ const ids = Int32Array.from([1, 5, 9, 2, 33, 7, 7, 12, 3, 0, 21, 8]);
 const batch = { ids, B: 2, T: 6 };
 
 describe('mergeLora', () => {
-  it.each([['shared', true], ['per-layer', false]] as const)('float64 (%s pairs): folded logits equal the unfolded path to rounding', (_n, shared) => {
+  it.each([
+    ['shared', true],
+    ['per-layer', false],
+  ] as const)('float64 (%s pairs): folded logits equal the unfolded path to rounding', (_n, shared) => {
     const rng = new Rng(3);
     const base = toF64(LlamaModel.init(cfg, rng.fork('init')));
     const adapter = randomAdapter(rng.fork('lora'), shared, true);
     const unfolded = base.forward(null, batch, { adapter }).logits.data;
     const folded = mergeLora(base, adapter).forward(null, batch).logits.data;
     const plain = base.forward(null, batch).logits.data;
-    let maxDiff = 0, effect = 0;
+    let maxDiff = 0,
+      effect = 0;
     for (let i = 0; i < unfolded.length; i++) {
       maxDiff = Math.max(maxDiff, Math.abs(unfolded[i] - folded[i]));
       effect = Math.max(effect, Math.abs(unfolded[i] - plain[i]));
@@ -61,11 +85,19 @@ describe('mergeLora', () => {
     const before = new Map([...base.params].map(([k, t]) => [k, Float32Array.from(t.data)]));
     const adapter = randomAdapter(rng.fork('lora'), true);
     const merged = mergeLora(base, adapter);
-    const a = base.forward(null, batch, { adapter }).logits.data, b = merged.forward(null, batch).logits.data;
-    let maxDiff = 0, maxAbs = 0;
-    for (let i = 0; i < a.length; i++) { maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i])); maxAbs = Math.max(maxAbs, Math.abs(a[i])); }
+    const a = base.forward(null, batch, { adapter }).logits.data,
+      b = merged.forward(null, batch).logits.data;
+    let maxDiff = 0,
+      maxAbs = 0;
+    for (let i = 0; i < a.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      maxAbs = Math.max(maxAbs, Math.abs(a[i]));
+    }
     expect(maxDiff).toBeLessThan(1e-5 * Math.max(1, maxAbs));
-    const prompts = [[1, 5, 9, 2], [33, 7]];
+    const prompts = [
+      [1, 5, 9, 2],
+      [33, 7],
+    ];
     const g1 = generateGreedy(base, prompts, { maxNewTokens: 12, adapter });
     const g2 = generateGreedy(merged, prompts, { maxNewTokens: 12 });
     expect(g2.map((g) => g.ids)).toEqual(g1.map((g) => g.ids));

@@ -11,7 +11,9 @@ import type { LoraAdapter } from './layer.js';
 
 /** A new model whose projection weights carry the adapter; `model` is left as it was. */
 export function mergeLora(model: LlamaModel, adapter: LoraAdapter): LlamaModel {
-  const cfg = model.config, r = adapter.config.rank, scaling = loraScaling(adapter.config);
+  const cfg = model.config,
+    r = adapter.config.rank,
+    scaling = loraScaling(adapter.config);
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of model.params) tensors.set(name, new Tensor(t.data.slice(), t.shape, { name }));
   for (let l = 0; l < cfg.numLayers; l++) {
@@ -23,7 +25,9 @@ export function mergeLora(model: LlamaModel, adapter: LoraAdapter): LlamaModel {
       if (!W) throw new Error(`mergeLora: the model has no tensor ${name}`);
       const [out, inF] = W.shape;
       if (p.A.shape[0] !== r || p.A.shape[1] !== inF || p.B.shape[0] !== out || p.B.shape[1] !== r) {
-        throw new Error(`mergeLora: layer ${l} ${m}: A [${p.A.shape.join(',')}] B [${p.B.shape.join(',')}] do not fit W [${out},${inF}] at rank ${r}`);
+        throw new Error(
+          `mergeLora: layer ${l} ${m}: A [${p.A.shape.join(',')}] B [${p.B.shape.join(',')}] do not fit W [${out},${inF}] at rank ${r}`,
+        );
       }
       if (p.A.data.constructor !== W.data.constructor || p.B.data.constructor !== W.data.constructor) {
         throw new Error(`mergeLora: layer ${l} ${m}: adapter and model float types differ`);

@@ -11,8 +11,10 @@ import { peftTensorName, readPeftAdapter, writePeftAdapter, type LoraWeights } f
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'c2l-peft-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const model = validateLlamaConfig({ ...defaultLlamaConfig(), hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 4, intermediateSize: 24, vocabSize: 40 }, 'test');
+const model = validateLlamaConfig(
+  { ...defaultLlamaConfig(), hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 4, intermediateSize: 24, vocabSize: 40 },
+  'test',
+);
 const lora = validateLoraConfig({ rank: 2, alpha: 4, targetModules: ['v_proj', 'q_proj', 'down_proj'], dropout: 0 });
 
 function pairs(cfg: LoraConfig, shared = false): Map<string, LoraWeights> {
@@ -31,7 +33,12 @@ function pairs(cfg: LoraConfig, shared = false): Map<string, LoraWeights> {
 describe('LoraConfig', () => {
   it('defaults to r=16, alpha=32, all seven projections, frozen', () => {
     const c = defaultLoraConfig();
-    expect(c).toEqual({ rank: 16, alpha: 32, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], dropout: 0 });
+    expect(c).toEqual({
+      rank: 16,
+      alpha: 32,
+      targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+      dropout: 0,
+    });
     expect(Object.isFrozen(c)).toBe(true);
     expect(loraScaling(c)).toBe(2);
     expect(lora.targetModules).toEqual(['q_proj', 'v_proj', 'down_proj']); // canonical order
@@ -55,9 +62,21 @@ describe('PEFT adapter directory', () => {
     const w = pairs(lora);
     writePeftAdapter(dir, lora, w, model, 'my/base');
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 2, lora_alpha: 4, lora_dropout: 0,
-      target_modules: ['q_proj', 'v_proj', 'down_proj'], bias: 'none', fan_in_fan_out: false, use_rslora: false,
-      modules_to_save: null, layers_to_transform: null, base_model_name_or_path: 'my/base', inference_mode: true });
+    expect(cfg).toMatchObject({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 2,
+      lora_alpha: 4,
+      lora_dropout: 0,
+      target_modules: ['q_proj', 'v_proj', 'down_proj'],
+      bias: 'none',
+      fan_in_fan_out: false,
+      use_rslora: false,
+      modules_to_save: null,
+      layers_to_transform: null,
+      base_model_name_or_path: 'my/base',
+      inference_mode: true,
+    });
     const st = readSafetensors(path.join(dir, 'adapter_model.safetensors'));
     expect(st.tensors.size).toBe(2 * 3 * 2);
     expect(st.tensors.get('base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight')!.shape).toEqual([2, 16]);
@@ -88,7 +107,15 @@ describe('PEFT adapter directory', () => {
     writePeftAdapter(dir, { ...all, rank: 1 }, pairs({ ...all, rank: 1 }), model, null);
     const f = path.join(dir, 'adapter_model.safetensors');
     const st = readSafetensors(f);
-    writeSafetensors(f, new Map([...st.tensors].map(([n, t]) => [n.replace(/lora_([AB])\.weight$/, 'lora_$1.default.weight'), t as { shape: number[]; data: Float32Array }])));
+    writeSafetensors(
+      f,
+      new Map(
+        [...st.tensors].map(([n, t]) => [
+          n.replace(/lora_([AB])\.weight$/, 'lora_$1.default.weight'),
+          t as { shape: number[]; data: Float32Array },
+        ]),
+      ),
+    );
     const cfgFile = path.join(dir, 'adapter_config.json');
     fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, 'utf8')), target_modules: 'all-linear' }));
     expect(readPeftAdapter(dir, model).weights.size).toBe(2 * 7);
@@ -105,10 +132,13 @@ describe('PEFT adapter directory', () => {
     tensors.set('base_model.model.model.layers.0.mlp.up_proj.lora_A.weight', { shape: [2, 16], data: new Float32Array(32) });
     tensors.delete(peftTensorName(0, 'q_proj', 'A'));
     writeSafetensors(f, tensors);
-    expect(() => readPeftAdapter(dir, model)).toThrow(new RegExp(
-      `adapter_model\\.safetensors: .*wrong shape 1: ${bad.replace(/\./g, '\\.')} is \\[2, 8\\], expected \\[8, 2\\]; ` +
-      'missing 1: base_model\\.model\\.model\\.layers\\.0\\.self_attn\\.q_proj\\.lora_A\\.weight; ' +
-      'unexpected 1: base_model\\.model\\.model\\.layers\\.0\\.mlp\\.up_proj\\.lora_A\\.weight'));
+    expect(() => readPeftAdapter(dir, model)).toThrow(
+      new RegExp(
+        `adapter_model\\.safetensors: .*wrong shape 1: ${bad.replace(/\./g, '\\.')} is \\[2, 8\\], expected \\[8, 2\\]; ` +
+          'missing 1: base_model\\.model\\.model\\.layers\\.0\\.self_attn\\.q_proj\\.lora_A\\.weight; ' +
+          'unexpected 1: base_model\\.model\\.model\\.layers\\.0\\.mlp\\.up_proj\\.lora_A\\.weight',
+      ),
+    );
   });
 
   it('refuses configs it cannot honour, naming the file and field', () => {
@@ -147,7 +177,8 @@ describe('PEFT adapter directory', () => {
     w.delete('1.down_proj');
     w.set('0.k_proj', w.get('0.v_proj')!);
     expect(() => writePeftAdapter(dir, lora, w, model, null)).toThrow(
-      /0\.q_proj A has 3 values, expected \[2, 16\] = 32.*missing 1\.down_proj.*unexpected key 0\.k_proj/);
+      /0\.q_proj A has 3 values, expected \[2, 16\] = 32.*missing 1\.down_proj.*unexpected key 0\.k_proj/,
+    );
     expect(fs.existsSync(dir)).toBe(false);
   });
 });

@@ -14,7 +14,10 @@ import { floatData, readSafetensors, writeSafetensors, type SafetensorsFloatDtyp
 import { writeFileAtomicSync } from '../../util/atomic.js';
 import { validateLoraConfig, type LoraConfig } from './config.js';
 
-export interface LoraWeights { A: Float32Array; B: Float32Array }
+export interface LoraWeights {
+  A: Float32Array;
+  B: Float32Array;
+}
 
 export interface PeftAdapter {
   config: LoraConfig;
@@ -71,13 +74,19 @@ export function peftConfigJson(cfg: LoraConfig, baseModelName: string | null): R
 }
 
 function isEmptyish(v: unknown): boolean {
-  return v === undefined || v === null || (Array.isArray(v) && v.length === 0) ||
-    (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+  return (
+    v === undefined ||
+    v === null ||
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0)
+  );
 }
 
 /** Parse adapter_config.json into a LoraConfig, refusing features that change the computation. */
 export function loraConfigFromPeft(json: unknown, source: string): { config: LoraConfig; baseModelName: string | null } {
-  const fail = (field: string, msg: string): never => { throw new Error(`peft ${source}: ${field}: ${msg}`); };
+  const fail = (field: string, msg: string): never => {
+    throw new Error(`peft ${source}: ${field}: ${msg}`);
+  };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('(root)', 'must be a JSON object');
   const j = json as Record<string, unknown>;
   if (j.peft_type !== 'LORA') fail('peft_type', `expected "LORA", got ${JSON.stringify(j.peft_type)}`);
@@ -106,12 +115,15 @@ export function loraConfigFromPeft(json: unknown, source: string): { config: Lor
     });
     targets = [...new Set(targets)];
   } else return fail('target_modules', `expected a list of module names, got ${JSON.stringify(tm)}`);
-  const config = validateLoraConfig({
-    rank: j.r as number,
-    alpha: j.lora_alpha as number,
-    targetModules: targets as LlamaProjection[],
-    dropout: (j.lora_dropout ?? 0) as number,
-  }, source);
+  const config = validateLoraConfig(
+    {
+      rank: j.r as number,
+      alpha: j.lora_alpha as number,
+      targetModules: targets as LlamaProjection[],
+      dropout: (j.lora_dropout ?? 0) as number,
+    },
+    source,
+  );
   const base = j.base_model_name_or_path;
   return { config, baseModelName: typeof base === 'string' ? base : null };
 }
@@ -120,7 +132,9 @@ const NAME_RE = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+
 
 const MAX_LISTED = 12;
 function listed(items: string[]): string {
-  return items.length <= MAX_LISTED ? items.join(', ') : `${items.slice(0, MAX_LISTED).join(', ')}, ... (${items.length - MAX_LISTED} more)`;
+  return items.length <= MAX_LISTED
+    ? items.join(', ')
+    : `${items.slice(0, MAX_LISTED).join(', ')}, ... (${items.length - MAX_LISTED} more)`;
 }
 
 /**
@@ -157,8 +171,7 @@ export function readPeftAdapter(dir: string, modelCfg: LlamaConfig): PeftAdapter
     const m = NAME_RE.exec(name);
     const layer = m ? Number(m[1]) : -1;
     const module = m?.[3] as LlamaProjection | undefined;
-    if (!m || !module || !config.targetModules.includes(module) || projectionParent(module) !== m[2] ||
-        layer >= modelCfg.numLayers) {
+    if (!m || !module || !config.targetModules.includes(module) || projectionParent(module) !== m[2] || layer >= modelCfg.numLayers) {
       unexpected.push(name);
       continue;
     }
@@ -194,8 +207,10 @@ export function readPeftAdapter(dir: string, modelCfg: LlamaConfig): PeftAdapter
     if (wrong.length) parts.push(`wrong shape ${wrong.length}: ${listed(wrong)}`);
     if (missing.length) parts.push(`missing ${missing.length}: ${listed(missing)}`);
     if (unexpected.length) parts.push(`unexpected ${unexpected.length}: ${listed(unexpected)}`);
-    throw new Error(`peft ${weightsFile}: adapter does not match the model (r=${r}, targets ${config.targetModules.join(',')}, ` +
-      `${modelCfg.numLayers} layers); ${parts.join('; ')}`);
+    throw new Error(
+      `peft ${weightsFile}: adapter does not match the model (r=${r}, targets ${config.targetModules.join(',')}, ` +
+        `${modelCfg.numLayers} layers); ${parts.join('; ')}`,
+    );
   }
   return { config, weights, baseModelName };
 }
@@ -205,8 +220,14 @@ export function readPeftAdapter(dir: string, modelCfg: LlamaConfig): PeftAdapter
  * given per layer ("3.q_proj") or shared ("*.q_proj"); lengths are checked against the model config
  * before anything is written.
  */
-export function writePeftAdapter(dir: string, loraCfg: LoraConfig, weights: ReadonlyMap<string, LoraWeights>,
-  modelCfg: LlamaConfig, baseModelName: string | null, opts: WritePeftOptions = {}): void {
+export function writePeftAdapter(
+  dir: string,
+  loraCfg: LoraConfig,
+  weights: ReadonlyMap<string, LoraWeights>,
+  modelCfg: LlamaConfig,
+  baseModelName: string | null,
+  opts: WritePeftOptions = {},
+): void {
   const cfg = validateLoraConfig(loraCfg);
   const r = cfg.rank;
   const known = new Set<string>();
@@ -218,18 +239,25 @@ export function writePeftAdapter(dir: string, loraCfg: LoraConfig, weights: Read
       const shared = `*.${mod}`;
       const pair = weights.get(key) ?? weights.get(shared);
       known.add(weights.has(key) ? key : shared);
-      if (!pair) { problems.push(`missing ${key}`); continue; }
+      if (!pair) {
+        problems.push(`missing ${key}`);
+        continue;
+      }
       const [out, inF] = projectionDims(modelCfg, mod);
-      if (pair.A.length !== r * inF) problems.push(`${weights.has(key) ? key : shared} A has ${pair.A.length} values, expected [${r}, ${inF}] = ${r * inF}`);
-      if (pair.B.length !== out * r) problems.push(`${weights.has(key) ? key : shared} B has ${pair.B.length} values, expected [${out}, ${r}] = ${out * r}`);
+      if (pair.A.length !== r * inF)
+        problems.push(`${weights.has(key) ? key : shared} A has ${pair.A.length} values, expected [${r}, ${inF}] = ${r * inF}`);
+      if (pair.B.length !== out * r)
+        problems.push(`${weights.has(key) ? key : shared} B has ${pair.B.length} values, expected [${out}, ${r}] = ${out * r}`);
       tensors.set(peftTensorName(l, mod, 'A'), { shape: [r, inF], data: pair.A });
       tensors.set(peftTensorName(l, mod, 'B'), { shape: [out, r], data: pair.B });
     }
   }
   for (const k of weights.keys()) if (!known.has(k)) problems.push(`unexpected key ${k}`);
   if (problems.length) {
-    throw new Error(`peft ${dir}: cannot write adapter (r=${r}, targets ${cfg.targetModules.join(',')}, ` +
-      `${modelCfg.numLayers} layers): ${listed([...new Set(problems)])}`);
+    throw new Error(
+      `peft ${dir}: cannot write adapter (r=${r}, targets ${cfg.targetModules.join(',')}, ` +
+        `${modelCfg.numLayers} layers): ${listed([...new Set(problems)])}`,
+    );
   }
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, PEFT_WEIGHTS_FILE), tensors, { metadata: { format: 'pt' }, dtype: opts.dtype ?? 'F32' });

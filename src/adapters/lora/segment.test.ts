@@ -10,10 +10,21 @@ import { validateLoraConfig } from './config.js';
 import { LoraAdapter } from './layer.js';
 import { SegmentLoraAdapter } from './segment.js';
 
-const cfg = validateLlamaConfig({
-  hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 24, vocabSize: 11,
-  maxPositionEmbeddings: 32, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false,
-}, 'segment.test');
+const cfg = validateLlamaConfig(
+  {
+    hiddenSize: 16,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    intermediateSize: 24,
+    vocabSize: 11,
+    maxPositionEmbeddings: 32,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: false,
+  },
+  'segment.test',
+);
 
 function model(rng: Rng, dtype: 'f32' | 'f64'): LlamaModel {
   const m = LlamaModel.init(cfg, rng);
@@ -45,10 +56,19 @@ const rowsPer = [2, 1, 2];
 
 function makeBatch(rng: Rng): { batch: TokenBatch; targets: Int32Array } {
   const B = rowsPer.reduce((a, b) => a + b, 0);
-  const ids = new Int32Array(B * T), mask = new Uint8Array(B * T).fill(1), targets = new Int32Array(B * T);
-  for (let i = 0; i < B * T; i++) { ids[i] = rng.int(cfg.vocabSize); targets[i] = rng.int(cfg.vocabSize); }
-  mask[1 * T] = 0; targets[1 * T] = -1; // left padding in sequence 1
-  mask[3 * T] = 0; mask[3 * T + 1] = 0; targets[3 * T] = -1; targets[3 * T + 1] = -1;
+  const ids = new Int32Array(B * T),
+    mask = new Uint8Array(B * T).fill(1),
+    targets = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) {
+    ids[i] = rng.int(cfg.vocabSize);
+    targets[i] = rng.int(cfg.vocabSize);
+  }
+  mask[1 * T] = 0;
+  targets[1 * T] = -1; // left padding in sequence 1
+  mask[3 * T] = 0;
+  mask[3 * T + 1] = 0;
+  targets[3 * T] = -1;
+  targets[3 * T + 1] = -1;
   return { batch: { ids, B, T, mask }, targets };
 }
 
@@ -66,7 +86,10 @@ describe('SegmentLoraAdapter', () => {
     const m = model(rng, 'f64');
     const adapters = [adapter(rng, ALL, 2, 'f64'), adapter(rng, ['q_proj', 'down_proj'], 3, 'f64'), adapter(rng, ALL, 2, 'f64', true)];
     const { batch, targets } = makeBatch(rng);
-    const seg = new SegmentLoraAdapter(adapters.map((a, i) => ({ rows: rowsPer[i], adapter: a })), T);
+    const seg = new SegmentLoraAdapter(
+      adapters.map((a, i) => ({ rows: rowsPer[i], adapter: a })),
+      T,
+    );
 
     const tape = new Tape();
     const { logits } = m.forward(tape, batch, { adapter: seg });
@@ -76,7 +99,9 @@ describe('SegmentLoraAdapter', () => {
     for (const a of adapters) for (const p of a.parameters()) p.grad = null;
 
     // Alone: the mixed loss is sum_s count_s * loss_s / total, so seed each segment with count_s / total.
-    let b0 = 0, weighted = 0, maxErr = 0;
+    let b0 = 0,
+      weighted = 0,
+      maxErr = 0;
     adapters.forEach((a, s) => {
       const part = sub(batch, targets, b0, b0 + rowsPer[s]);
       const t2 = new Tape();
@@ -85,7 +110,7 @@ describe('SegmentLoraAdapter', () => {
         maxErr = Math.max(maxErr, Math.abs(out.logits.data[i] - logits.data[b0 * T * cfg.vocabSize + i]));
       }
       const ce = crossEntropy(t2, out.logits, part.targets);
-      weighted += ce.loss.data[0] * ce.count / mixed.count;
+      weighted += (ce.loss.data[0] * ce.count) / mixed.count;
       t2.backward(ce.loss, ce.count / mixed.count);
       a.parameters().forEach((p, j) => {
         const g = mixedGrads[s][j];
@@ -104,7 +129,10 @@ describe('SegmentLoraAdapter', () => {
     const m = model(rng, 'f32');
     const adapters = [adapter(rng, ALL, 2, 'f32'), null, adapter(rng, ['v_proj', 'up_proj'], 4, 'f32')];
     const { batch } = makeBatch(rng);
-    const seg = new SegmentLoraAdapter(adapters.map((a, i) => ({ rows: rowsPer[i], adapter: a })), T);
+    const seg = new SegmentLoraAdapter(
+      adapters.map((a, i) => ({ rows: rowsPer[i], adapter: a })),
+      T,
+    );
     const mixed = m.forward(null, batch, { adapter: seg }).logits;
     let b0 = 0;
     adapters.forEach((a, s) => {
@@ -127,8 +155,16 @@ describe('SegmentLoraAdapter', () => {
     const m = model(rng, 'f32');
     const a = adapter(rng, ALL, 2, 'f32');
     const { batch } = makeBatch(rng);
-    const seg = new SegmentLoraAdapter([{ rows: 2, adapter: a }, { rows: 2, adapter: a }], T);
-    expect(() => m.forward(null, batch, { adapter: seg })).toThrow(/SegmentLoraAdapter: q_proj of layer 0: .*B\*T = 4\*4 = 16 rows \(segments of 2\+2 sequences\)/);
+    const seg = new SegmentLoraAdapter(
+      [
+        { rows: 2, adapter: a },
+        { rows: 2, adapter: a },
+      ],
+      T,
+    );
+    expect(() => m.forward(null, batch, { adapter: seg })).toThrow(
+      /SegmentLoraAdapter: q_proj of layer 0: .*B\*T = 4\*4 = 16 rows \(segments of 2\+2 sequences\)/,
+    );
     expect(() => new SegmentLoraAdapter([{ rows: 0, adapter: a }], T)).toThrow(/segment 0 has rows 0/);
     expect(() => new SegmentLoraAdapter([], T)).toThrow(/no segments/);
   });

@@ -37,11 +37,15 @@ export class SegmentLoraAdapter implements ProjectionAdapter {
   }
 
   apply(tape: Tape | null, layer: number, module: ProjectionName, x: Tensor, y: Tensor): Tensor {
-    const inF = x.shape[x.shape.length - 1], outF = y.shape[y.shape.length - 1];
-    const N = x.size / inF, T = this.T;
+    const inF = x.shape[x.shape.length - 1],
+      outF = y.shape[y.shape.length - 1];
+    const N = x.size / inF,
+      T = this.T;
     if (N !== this.B * T || y.size !== N * outF) {
-      throw new Error(`SegmentLoraAdapter: ${module} of layer ${layer}: x [${x.shape.join(',')}] and y [${y.shape.join(',')}] ` +
-        `do not have B*T = ${this.B}*${T} = ${this.B * T} rows (segments of ${this.segments.map((s) => s.rows).join('+')} sequences)`);
+      throw new Error(
+        `SegmentLoraAdapter: ${module} of layer ${layer}: x [${x.shape.join(',')}] and y [${y.shape.join(',')}] ` +
+          `do not have B*T = ${this.B}*${T} = ${this.B * T} rows (segments of ${this.segments.map((s) => s.rows).join('+')} sequences)`,
+      );
     }
     const pairs = this.segments.map((s) => s.adapter?.pair(layer, module) ?? null);
     if (pairs.every((p) => p === null)) return y;
@@ -55,7 +59,8 @@ export class SegmentLoraAdapter implements ProjectionAdapter {
     const deltas: Tensor[] = [];
     let b0 = 0;
     this.segments.forEach((s, i) => {
-      const n = s.rows * T, p = pairs[i];
+      const n = s.rows * T,
+        p = pairs[i];
       if (!p) deltas.push(zeros([n, outF], y.dtype));
       else {
         const xs = sliceRows(tape, x, b0 * T, b0 * T + n); // [n, in]
@@ -71,12 +76,15 @@ export class SegmentLoraAdapter implements ProjectionAdapter {
   /** Inference: y += scaling (x_s A^T) B^T on each segment's rows, straight into y (no allocations
    *  beyond one reused scratch block). */
   private applyInPlace(pairs: (LoraPair | null)[], x: Tensor, y: Tensor, inF: number, outF: number): Tensor {
-    const k = kernelsFor(y.data), T = this.T;
+    const k = kernelsFor(y.data),
+      T = this.T;
     let b0 = 0;
     this.segments.forEach((s, i) => {
       const p = pairs[i];
       if (p) {
-        const n = s.rows * T, r = p.A.shape[0], r0 = b0 * T;
+        const n = s.rows * T,
+          r = p.A.shape[0],
+          r0 = b0 * T;
         const xa = this.scratchFor(y.data, n * r);
         k.matmul(xa, x.data.subarray(r0 * inF, (r0 + n) * inF), p.A.data, n, r, inF, false, true, 1, 0);
         const cfg = s.adapter!.config;

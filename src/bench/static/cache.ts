@@ -29,8 +29,11 @@ export type StageState = 'done' | 'missing' | 'stale' | 'corrupt';
 export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v as object).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v as object)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -45,8 +48,10 @@ export function fileSha256(file: string): string {
   const fd = openSync(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
-  } finally { closeSync(fd); }
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
   return h.digest('hex');
 }
 
@@ -55,7 +60,8 @@ function filesUnder(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p); else if (e.isFile()) out.push(p);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(p);
     }
   };
   walk(dir);
@@ -70,7 +76,11 @@ export function stageDir(out: string, stage: string): string {
 export function readStageRecord(dir: string): StageRecord | null {
   const f = join(dir, STAGE_RECORD);
   if (!existsSync(f)) return null;
-  try { return JSON.parse(readFileSync(f, 'utf8')) as StageRecord; } catch { return null; }
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as StageRecord;
+  } catch {
+    return null;
+  }
 }
 
 /** Why a stage is (or is not) done; `detail` names the mismatching hash or file. */
@@ -78,7 +88,8 @@ export function stageState(dir: string, inputsHash: string): { state: StageState
   if (!existsSync(dir)) return { state: 'missing', detail: 'no artefact' };
   const rec = readStageRecord(dir);
   if (!rec) return { state: 'corrupt', detail: `${STAGE_RECORD} missing or unreadable` };
-  if (rec.inputsHash !== inputsHash) return { state: 'stale', detail: `inputs changed (${rec.inputsHash.slice(0, 12)} -> ${inputsHash.slice(0, 12)})` };
+  if (rec.inputsHash !== inputsHash)
+    return { state: 'stale', detail: `inputs changed (${rec.inputsHash.slice(0, 12)} -> ${inputsHash.slice(0, 12)})` };
   for (const [rel, sha] of Object.entries(rec.files)) {
     const f = join(dir, rel);
     if (!existsSync(f) || !statSync(f).isFile()) return { state: 'corrupt', detail: `${rel} is missing` };
@@ -88,7 +99,13 @@ export function stageState(dir: string, inputsHash: string): { state: StageState
 }
 
 /** Runs `fill` into a fresh folder, records file hashes, then renames it into place. */
-export function commitStage(dir: string, stage: string, inputs: unknown, inputsHash: string, fill: (tmpDir: string) => unknown): StageRecord {
+export function commitStage(
+  dir: string,
+  stage: string,
+  inputs: unknown,
+  inputsHash: string,
+  fill: (tmpDir: string) => unknown,
+): StageRecord {
   removeDirLeftovers(dir);
   const t0 = performance.now();
   let record: StageRecord | undefined;
@@ -96,7 +113,15 @@ export function commitStage(dir: string, stage: string, inputs: unknown, inputsH
     const summary = fill(tmp);
     const files: Record<string, string> = {};
     for (const f of filesUnder(tmp)) files[relative(tmp, f)] = fileSha256(f);
-    record = { stage, inputsHash, inputs, files, seconds: (performance.now() - t0) / 1000, finishedAt: new Date().toISOString(), summary: summary ?? null };
+    record = {
+      stage,
+      inputsHash,
+      inputs,
+      files,
+      seconds: (performance.now() - t0) / 1000,
+      finishedAt: new Date().toISOString(),
+      summary: summary ?? null,
+    };
     writeFileAtomicSync(join(tmp, STAGE_RECORD), JSON.stringify(record, null, 2) + '\n');
   });
   return record as StageRecord;

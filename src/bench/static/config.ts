@@ -38,7 +38,11 @@ export function defaultBenchStaticConfig(): BenchStaticConfig {
     perRepo: { repos: 10, minTrainTasks: 40, irOnSample: true },
     rag,
     latency: { tasks: 24, promptTokens: 64, newTokens: 8 },
-    train: { 'shared-lora': defaultFinetuneConfig('shared-lora'), 'full-ft': defaultFinetuneConfig('full-ft'), 'per-repo-lora': defaultFinetuneConfig('per-repo-lora') },
+    train: {
+      'shared-lora': defaultFinetuneConfig('shared-lora'),
+      'full-ft': defaultFinetuneConfig('full-ft'),
+      'per-repo-lora': defaultFinetuneConfig('per-repo-lora'),
+    },
     hyper: defaultHyperTrainConfig(),
     hyperTests: { ...defaultHyperTrainConfig(), repo: { ...defaultHyperTrainConfig().repo, maxTestFiles: 64 } },
     audit: { conditions: ['mean', 'wrong', 'zero'] },
@@ -48,7 +52,9 @@ export function defaultBenchStaticConfig(): BenchStaticConfig {
 const TOP = Object.keys(defaultBenchStaticConfig());
 
 export function validateBenchStaticConfig(c: BenchStaticConfig, source: string): Readonly<BenchStaticConfig> {
-  const fail = (m: string): never => { throw new Error(`bench config ${source}: ${m}`); };
+  const fail = (m: string): never => {
+    throw new Error(`bench config ${source}: ${m}`);
+  };
   for (const k of Object.keys(c)) if (!TOP.includes(k)) fail(`unknown key "${k}" (known: ${TOP.join(', ')})`);
   const d = defaultBenchStaticConfig();
   const sub = <T extends object>(name: string, v: T, def: T): T => {
@@ -56,10 +62,21 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     for (const k of Object.keys(v)) if (!(k in def)) fail(`unknown key "${name}.${k}" (known: ${Object.keys(def).join(', ')})`);
     return { ...def, ...v };
   };
-  const ev = sub('eval', c.eval, d.eval), pr = sub('perRepo', c.perRepo, d.perRepo), lat = sub('latency', c.latency, d.latency);
-  const ints: Array<[string, number, number]> = [['seed', c.seed, 0], ['eval.batch', ev.batch, 1], ['eval.maxNewTokens', ev.maxNewTokens, 1],
-    ['eval.bootstrapSamples', ev.bootstrapSamples, 1], ['eval.tasksPerRepo', ev.tasksPerRepo, 0], ['perRepo.repos', pr.repos, 1], ['perRepo.minTrainTasks', pr.minTrainTasks, 1],
-    ['latency.tasks', lat.tasks, 1], ['latency.promptTokens', lat.promptTokens, 1], ['latency.newTokens', lat.newTokens, 1]];
+  const ev = sub('eval', c.eval, d.eval),
+    pr = sub('perRepo', c.perRepo, d.perRepo),
+    lat = sub('latency', c.latency, d.latency);
+  const ints: Array<[string, number, number]> = [
+    ['seed', c.seed, 0],
+    ['eval.batch', ev.batch, 1],
+    ['eval.maxNewTokens', ev.maxNewTokens, 1],
+    ['eval.bootstrapSamples', ev.bootstrapSamples, 1],
+    ['eval.tasksPerRepo', ev.tasksPerRepo, 0],
+    ['perRepo.repos', pr.repos, 1],
+    ['perRepo.minTrainTasks', pr.minTrainTasks, 1],
+    ['latency.tasks', lat.tasks, 1],
+    ['latency.promptTokens', lat.promptTokens, 1],
+    ['latency.newTokens', lat.newTokens, 1],
+  ];
   for (const [k, v, min] of ints) if (!Number.isInteger(v) || v < min) fail(`${k} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   const rag = validateRagConfig({ ...d.rag, ...c.rag, variant: 'bm25' }, `${source} (rag)`);
   const { variant: _v, ...ragRest } = rag;
@@ -74,8 +91,13 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     train[k] = v;
   }
   const dh = defaultHyperTrainConfig();
-  const merge = (h: Partial<HyperTrainConfig>, base: HyperTrainConfig): HyperTrainConfig =>
-    ({ ...base, ...h, head: { ...base.head, ...(h.head ?? {}) }, encoder: { ...base.encoder, ...(h.encoder ?? {}) }, repo: { ...base.repo, ...(h.repo ?? {}) } });
+  const merge = (h: Partial<HyperTrainConfig>, base: HyperTrainConfig): HyperTrainConfig => ({
+    ...base,
+    ...h,
+    head: { ...base.head, ...(h.head ?? {}) },
+    encoder: { ...base.encoder, ...(h.encoder ?? {}) },
+    repo: { ...base.repo, ...(h.repo ?? {}) },
+  });
   const hyper = merge((c.hyper ?? {}) as Partial<HyperTrainConfig>, dh);
   const hyperTests = merge((c.hyperTests ?? {}) as Partial<HyperTrainConfig>, d.hyperTests);
   if (!(hyperTests.repo.maxTestFiles > 0)) fail('hyperTests.repo.maxTestFiles must be > 0 (the variant embeds test files)');
@@ -88,20 +110,35 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
 export function loadBenchStaticConfig(file: string): Readonly<BenchStaticConfig> {
   if (!existsSync(file)) throw new Error(`bench config ${file} does not exist`);
   let raw: Record<string, unknown>;
-  try { raw = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new Error(`bench config ${file}: not valid JSON (${(e as Error).message})`); }
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`bench config ${file}: not valid JSON (${(e as Error).message})`);
+  }
   const train = (raw.train ?? {}) as Record<string, unknown>;
   for (const [k, v] of Object.entries(train)) {
     if (typeof v !== 'string') continue;
     const p = isAbsolute(v) ? v : join(dirname(file), v);
     if (!existsSync(p)) throw new Error(`bench config ${file}: train.${k} names ${p}, which does not exist`);
-    try { train[k] = JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new Error(`${p}: not valid JSON (${(e as Error).message})`); }
+    try {
+      train[k] = JSON.parse(readFileSync(p, 'utf8'));
+    } catch (e) {
+      throw new Error(`${p}: not valid JSON (${(e as Error).message})`);
+    }
   }
   const resolve = (key: 'hyper' | 'hyperTests'): unknown => {
     const v = raw[key];
     if (typeof v !== 'string') return v;
     const p = isAbsolute(v) ? v : join(dirname(file), v);
     if (!existsSync(p)) throw new Error(`bench config ${file}: ${key} names ${p}, which does not exist`);
-    try { return JSON.parse(readFileSync(p, 'utf8')); } catch (e) { throw new Error(`${p}: not valid JSON (${(e as Error).message})`); }
+    try {
+      return JSON.parse(readFileSync(p, 'utf8'));
+    } catch (e) {
+      throw new Error(`${p}: not valid JSON (${(e as Error).message})`);
+    }
   };
-  return validateBenchStaticConfig({ ...raw, train, hyper: resolve('hyper'), hyperTests: resolve('hyperTests') } as unknown as BenchStaticConfig, file);
+  return validateBenchStaticConfig(
+    { ...raw, train, hyper: resolve('hyper'), hyperTests: resolve('hyperTests') } as unknown as BenchStaticConfig,
+    file,
+  );
 }

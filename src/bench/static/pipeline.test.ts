@@ -16,7 +16,14 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const bench = makeTinyBench(join(root, 'bench'));
 
 const run = (out: string, over: Partial<Parameters<typeof runStaticBench>[0]> = {}, cfg = tinyBenchConfig()) =>
-  runStaticBench({ tasksDir: bench.tasksDir, out, modelDir: bench.modelDir, config: validateBenchStaticConfig(cfg, 'test'), command: 'test', ...over });
+  runStaticBench({
+    tasksDir: bench.tasksDir,
+    out,
+    modelDir: bench.modelDir,
+    config: validateBenchStaticConfig(cfg, 'test'),
+    command: 'test',
+    ...over,
+  });
 
 describe('bench static', () => {
   const out = join(root, 'out');
@@ -24,11 +31,35 @@ describe('bench static', () => {
   it('lists every stage with an estimate on --dry-run and runs nothing', () => {
     const r = run(out, { dryRun: true });
     expect(r.ran).toEqual([]);
-    expect(r.plan.map((p) => p.name)).toEqual(['shared-lora:train', 'full-ft:train', 'per-repo-lora:train', 'code2lora-static:train', 'code2lora-static-tests:train',
-      'pretrained:cr', 'pretrained:ir', 'rag-code:cr', 'rag-code:ir',
-      'rag-siblings:cr', 'rag-siblings:ir', 'shared-lora:cr', 'shared-lora:ir', 'full-ft:cr', 'full-ft:ir', 'full-ft+rag:cr', 'full-ft+rag:ir', 'per-repo-lora:ir',
-      'code2lora-static:cr', 'code2lora-static:ir', 'code2lora-static-tests:cr', 'code2lora-static-tests:ir', 'latency', 'code2lora-static:audit-cr', 'code2lora-static:audit-ir',
-      'code2lora-static-tests:audit-cr', 'code2lora-static-tests:audit-ir']);
+    expect(r.plan.map((p) => p.name)).toEqual([
+      'shared-lora:train',
+      'full-ft:train',
+      'per-repo-lora:train',
+      'code2lora-static:train',
+      'code2lora-static-tests:train',
+      'pretrained:cr',
+      'pretrained:ir',
+      'rag-code:cr',
+      'rag-code:ir',
+      'rag-siblings:cr',
+      'rag-siblings:ir',
+      'shared-lora:cr',
+      'shared-lora:ir',
+      'full-ft:cr',
+      'full-ft:ir',
+      'full-ft+rag:cr',
+      'full-ft+rag:ir',
+      'per-repo-lora:ir',
+      'code2lora-static:cr',
+      'code2lora-static:ir',
+      'code2lora-static-tests:cr',
+      'code2lora-static-tests:ir',
+      'latency',
+      'code2lora-static:audit-cr',
+      'code2lora-static:audit-ir',
+      'code2lora-static-tests:audit-cr',
+      'code2lora-static-tests:audit-ir',
+    ]);
     expect(r.plan.every((p) => p.state === 'missing' && p.estimateSeconds > 0)).toBe(true);
     expect(existsSync(join(out, 'stages'))).toBe(false);
   });
@@ -44,7 +75,12 @@ describe('bench static', () => {
     expect(md).toMatch(/Verdict: /);
     expect(md).not.toContain('not run');
     // IR rows of every method cover the same per-repo sample
-    const irRepos = (m: string) => [...new Set(JSON.parse(readFileSync(join(stageDir(out, `${m}:ir`), 'eval.json'), 'utf8')).results.map((r: { repo: string }) => r.repo))].sort();
+    const irRepos = (m: string) =>
+      [
+        ...new Set(
+          JSON.parse(readFileSync(join(stageDir(out, `${m}:ir`), 'eval.json'), 'utf8')).results.map((r: { repo: string }) => r.repo),
+        ),
+      ].sort();
     expect(irRepos('pretrained')).toEqual(irRepos('per-repo-lora'));
     expect(irRepos('pretrained')).toHaveLength(2);
     const again = run(out);
@@ -62,7 +98,19 @@ describe('bench static', () => {
     const lines = readFileSync(join(tasks2, 'cr-test.jsonl'), 'utf8').trim().split('\n');
     writeFileSync(join(tasks2, 'cr-test.jsonl'), lines.slice(1).join('\n') + '\n');
     const r = run(out, { tasksDir: tasks2 }, cfg);
-    expect(r.ran.sort()).toEqual(['code2lora-static-tests:audit-cr', 'code2lora-static-tests:cr', 'code2lora-static:audit-cr', 'code2lora-static:cr', 'full-ft+rag:cr', 'full-ft:cr', 'latency', 'pretrained:cr', 'rag-code:cr', 'rag-siblings:cr', 'shared-lora:cr']);
+    expect(r.ran.sort()).toEqual([
+      'code2lora-static-tests:audit-cr',
+      'code2lora-static-tests:cr',
+      'code2lora-static:audit-cr',
+      'code2lora-static:cr',
+      'full-ft+rag:cr',
+      'full-ft:cr',
+      'latency',
+      'pretrained:cr',
+      'rag-code:cr',
+      'rag-siblings:cr',
+      'shared-lora:cr',
+    ]);
   });
 
   it('detects a corrupt artefact and re-runs that stage', () => {
@@ -78,7 +126,11 @@ describe('bench static', () => {
     const o2 = join(root, 'killed');
     let calls = 0;
     const stage: Stage = {
-      name: 'flaky', deps: [], version: 1, inputs: () => ({}), estimateSeconds: () => 1,
+      name: 'flaky',
+      deps: [],
+      version: 1,
+      inputs: () => ({}),
+      estimateSeconds: () => 1,
       run(_ctx, dir) {
         calls++;
         writeFileSync(join(dir, 'half.json'), '{"half":');
@@ -97,9 +149,13 @@ describe('bench static', () => {
     expect(JSON.parse(readFileSync(join(stageDir(o2, 'flaky'), 'half.json'), 'utf8'))).toEqual({ half: false });
   });
 
-  it('--only runs a method\'s stages plus unfinished dependencies, and names unknown stages', () => {
+  it("--only runs a method's stages plus unfinished dependencies, and names unknown stages", () => {
     const o3 = join(root, 'only');
-    expect(run(o3, { only: ['full-ft+rag'], dryRun: true }).plan.filter((p) => p.selected).map((p) => p.name)).toEqual(['full-ft:train', 'full-ft+rag:cr', 'full-ft+rag:ir']);
+    expect(
+      run(o3, { only: ['full-ft+rag'], dryRun: true })
+        .plan.filter((p) => p.selected)
+        .map((p) => p.name),
+    ).toEqual(['full-ft:train', 'full-ft+rag:cr', 'full-ft+rag:ir']);
     expect(() => run(o3, { only: ['nope'] })).toThrow(/--only nope: no such stage/);
   });
 
@@ -113,7 +169,9 @@ describe('bench static', () => {
     const stats = JSON.parse(readFileSync(join(t4, 'stats.json'), 'utf8'));
     writeFileSync(join(t4, 'stats.json'), JSON.stringify({ ...stats, tokenizer: { sha256: 'f00d' } }));
     const mine = baseModelHashes(bench.modelDir).tokenizer;
-    expect(() => run(join(root, 'o4'), { tasksDir: t4 })).toThrow(new RegExp(`tokenizer f00d, but the base model's tokenizer.json is ${mine}`));
+    expect(() => run(join(root, 'o4'), { tasksDir: t4 })).toThrow(
+      new RegExp(`tokenizer f00d, but the base model's tokenizer.json is ${mine}`),
+    );
     writeFileSync(join(t4, 'stats.json'), JSON.stringify({ ...stats, baseModel: { sha256: 'beef' } }));
     expect(() => run(join(root, 'o4'), { tasksDir: t4 })).toThrow(/base model beef, but this base model is [0-9a-f]{64}/);
   });

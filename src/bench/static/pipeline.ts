@@ -31,8 +31,20 @@ export interface BenchStaticOptions {
   stages?: Stage[];
 }
 
-export interface PlannedStage { name: string; inputsHash: string; state: StageState; detail: string; estimateSeconds: number; selected: boolean }
-export interface BenchStaticResult { plan: PlannedStage[]; ran: string[]; skipped: string[]; report: string[] }
+export interface PlannedStage {
+  name: string;
+  inputsHash: string;
+  state: StageState;
+  detail: string;
+  estimateSeconds: number;
+  selected: boolean;
+}
+export interface BenchStaticResult {
+  plan: PlannedStage[];
+  ran: string[];
+  skipped: string[];
+  report: string[];
+}
 
 const SPLITS = ['train', 'ir-val', 'ir-test', 'cr-val', 'cr-test'];
 
@@ -41,7 +53,10 @@ export function baseModelHashes(dir: string): { base: string; tokenizer: string 
   const files = ['config.json', 'model.safetensors', 'tokenizer.json'];
   for (const f of files) if (!existsSync(join(dir, f))) throw new Error(`bench: base model ${dir} has no ${f}`);
   const tokenizer = fileSha256(join(dir, 'tokenizer.json'));
-  return { base: hashJson(Object.fromEntries(files.map((f) => [f, f === 'tokenizer.json' ? tokenizer : fileSha256(join(dir, f))]))), tokenizer };
+  return {
+    base: hashJson(Object.fromEntries(files.map((f) => [f, f === 'tokenizer.json' ? tokenizer : fileSha256(join(dir, f))]))),
+    tokenizer,
+  };
 }
 
 /** Refuses a task folder that names another tokenizer or base model (stats.json `tokenizer.sha256`,
@@ -51,11 +66,15 @@ export function checkTasksMatchBase(tasksDir: string, stats: Record<string, unkn
     const v = stats[k] as { sha256?: unknown } | undefined;
     return v && typeof v.sha256 === 'string' ? v.sha256 : undefined;
   };
-  const tok = named('tokenizer'), model = named('baseModel');
+  const tok = named('tokenizer'),
+    model = named('baseModel');
   if (tok && tok !== base.tokenizer) {
-    throw new Error(`bench: ${join(tasksDir, 'stats.json')} was built with tokenizer ${tok}, but the base model's tokenizer.json is ${base.tokenizer}`);
+    throw new Error(
+      `bench: ${join(tasksDir, 'stats.json')} was built with tokenizer ${tok}, but the base model's tokenizer.json is ${base.tokenizer}`,
+    );
   }
-  if (model && model !== base.base) throw new Error(`bench: ${join(tasksDir, 'stats.json')} was built for base model ${model}, but this base model is ${base.base}`);
+  if (model && model !== base.base)
+    throw new Error(`bench: ${join(tasksDir, 'stats.json')} was built for base model ${model}, but this base model is ${base.base}`);
 }
 
 const silent: Progress = { update() {}, stop() {} };
@@ -78,22 +97,35 @@ export function runStaticBench(o: BenchStaticOptions): BenchStaticResult {
   let sample: string[] | undefined;
   let loaded: ReturnType<typeof loadModelWithTokenizer> | undefined;
   const ctx: BenchContext = {
-    out: o.out, tasksDir: o.tasksDir, modelDir, corpusDir, config: cfg, command: o.command, log,
+    out: o.out,
+    tasksDir: o.tasksDir,
+    modelDir,
+    corpusDir,
+    config: cfg,
+    command: o.command,
+    log,
     hashes: {
       base: hashesBase.base,
       get corpus() {
-        if (!corpusDir || !existsSync(corpusManifest)) throw new Error(`bench: the corpus for retrieval (${corpusManifest}) is missing; pass --corpus`);
+        if (!corpusDir || !existsSync(corpusManifest))
+          throw new Error(`bench: the corpus for retrieval (${corpusManifest}) is missing; pass --corpus`);
         return fileSha256(corpusManifest);
       },
       split(name) {
         let h = splitHashes.get(name);
-        if (!h) { h = fileSha256(join(o.tasksDir, `${name}.jsonl`)); splitHashes.set(name, h); }
+        if (!h) {
+          h = fileSha256(join(o.tasksDir, `${name}.jsonl`));
+          splitHashes.set(name, h);
+        }
         return h;
       },
     },
     tasks(split) {
       let t = taskCache.get(split);
-      if (!t) { t = readTasks(o.tasksDir, split); taskCache.set(split, t); }
+      if (!t) {
+        t = readTasks(o.tasksDir, split);
+        taskCache.set(split, t);
+      }
       return t;
     },
     base() {
@@ -101,11 +133,22 @@ export function runStaticBench(o: BenchStaticOptions): BenchStaticResult {
       const fresh = loadModelWithTokenizer(modelDir);
       loaded ??= fresh;
       const tcfg = join(modelDir, 'tokenizer_config.json');
-      return { model: fresh.model, tok: loaded.tokenizer, tokenizerJson: readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'),
-        tokenizerConfigJson: existsSync(tcfg) ? readFileSync(tcfg, 'utf8') : undefined };
+      return {
+        model: fresh.model,
+        tok: loaded.tokenizer,
+        tokenizerJson: readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'),
+        tokenizerConfigJson: existsSync(tcfg) ? readFileSync(tcfg, 'utf8') : undefined,
+      };
     },
     perRepoSample() {
-      sample ??= perRepoSample(ctx.tasks('train'), ctx.tasks('ir-val'), ctx.tasks('ir-test'), cfg.perRepo.repos, cfg.perRepo.minTrainTasks, cfg.seed);
+      sample ??= perRepoSample(
+        ctx.tasks('train'),
+        ctx.tasks('ir-val'),
+        ctx.tasks('ir-test'),
+        cfg.perRepo.repos,
+        cfg.perRepo.minTrainTasks,
+        cfg.seed,
+      );
       return sample;
     },
     artefact(stage) {
@@ -121,18 +164,31 @@ export function runStaticBench(o: BenchStaticOptions): BenchStaticResult {
   const hashes = new Map<string, string>();
   const inputsOf = new Map<string, unknown>();
   for (const s of stages) {
-    const inputs = { stage: s.name, version: s.version, inputs: s.inputs(ctx), deps: Object.fromEntries(s.deps.map((d) => [d, hashes.get(d)])) };
+    const inputs = {
+      stage: s.name,
+      version: s.version,
+      inputs: s.inputs(ctx),
+      deps: Object.fromEntries(s.deps.map((d) => [d, hashes.get(d)])),
+    };
     inputsOf.set(s.name, inputs);
     hashes.set(s.name, hashJson(inputs));
   }
   const plan: PlannedStage[] = stages.map((s) => {
     const h = hashes.get(s.name) as string;
     const st = stageState(stageDir(o.out, s.name), h);
-    return { name: s.name, inputsHash: h, state: st.state, detail: st.detail, estimateSeconds: st.state === 'done' ? 0 : s.estimateSeconds(ctx), selected: true };
+    return {
+      name: s.name,
+      inputsHash: h,
+      state: st.state,
+      detail: st.detail,
+      estimateSeconds: st.state === 'done' ? 0 : s.estimateSeconds(ctx),
+      selected: true,
+    };
   });
   if (o.only?.length) {
     const known = new Set([...byName.keys(), ...stages.map((s) => s.name.split(':')[0] as string)]);
-    for (const q of o.only) if (!known.has(q)) throw new Error(`bench: --only ${q}: no such stage or method (stages: ${[...byName.keys()].join(', ')})`);
+    for (const q of o.only)
+      if (!known.has(q)) throw new Error(`bench: --only ${q}: no such stage or method (stages: ${[...byName.keys()].join(', ')})`);
     const want = new Set<string>();
     const add = (n: string) => {
       if (want.has(n)) return;
@@ -146,9 +202,16 @@ export function runStaticBench(o: BenchStaticOptions): BenchStaticResult {
   const total = todo.reduce((a, p) => a + p.estimateSeconds, 0);
   log(`${plan.filter((p) => p.selected).length} stages, ${todo.length} to run, estimated ${(total / 60).toFixed(1)} min on this machine`);
   for (const p of plan.filter((q) => q.selected)) {
-    log(`  ${p.state === 'done' ? 'cached' : p.state.padEnd(7)} ${p.name.padEnd(24)} ${p.state === 'done' ? '' : `~${(p.estimateSeconds / 60).toFixed(1)} min  (${p.detail})`}`);
+    log(
+      `  ${p.state === 'done' ? 'cached' : p.state.padEnd(7)} ${p.name.padEnd(24)} ${p.state === 'done' ? '' : `~${(p.estimateSeconds / 60).toFixed(1)} min  (${p.detail})`}`,
+    );
   }
-  const result: BenchStaticResult = { plan, ran: [], skipped: plan.filter((p) => p.selected && p.state === 'done').map((p) => p.name), report: [] };
+  const result: BenchStaticResult = {
+    plan,
+    ran: [],
+    skipped: plan.filter((p) => p.selected && p.state === 'done').map((p) => p.name),
+    report: [],
+  };
   if (o.dryRun) return result;
 
   let i = 0;
@@ -164,7 +227,14 @@ export function runStaticBench(o: BenchStaticOptions): BenchStaticResult {
     log(`[${i}/${todo.length}] ${s.name} done in ${rec.seconds.toFixed(1)} s`);
     result.ran.push(s.name);
   }
-  result.report = writeReport(o.out, { command: o.command, config: cfg, stages, tasksDir: o.tasksDir, modelDir, baseHash: hashesBase.base });
+  result.report = writeReport(o.out, {
+    command: o.command,
+    config: cfg,
+    stages,
+    tasksDir: o.tasksDir,
+    modelDir,
+    baseHash: hashesBase.base,
+  });
   for (const f of result.report) log(`wrote ${f}`);
   return result;
 }

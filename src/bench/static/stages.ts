@@ -63,7 +63,11 @@ export type EvalSplit = 'cr' | 'ir';
 export const SPLIT_FILE: Record<EvalSplit, string> = { cr: 'cr-test', ir: 'ir-test' };
 
 export interface Predictor {
-  model: LlamaModel; tok: TextTokenizer; adapter?: ProjectionAdapter | null; adapterFor?: (repo: string) => ProjectionAdapter | null; name: string;
+  model: LlamaModel;
+  tok: TextTokenizer;
+  adapter?: ProjectionAdapter | null;
+  adapterFor?: (repo: string) => ProjectionAdapter | null;
+  name: string;
   /** per-task adapters (Code2LoRA with the task's own test file left out of the embedding) */
   adapterForTask?: { key: (task: Task) => string; adapter: (task: Task) => ProjectionAdapter | null };
 }
@@ -92,8 +96,11 @@ function finetuneStage(mode: FinetuneMode): NonNullable<MethodSpec['train']> {
   return {
     version: 1,
     inputs: (ctx) => ({
-      base: ctx.hashes.base, train: ctx.hashes.split('train'), val: ctx.hashes.split(mode === 'per-repo-lora' ? 'ir-val' : 'cr-val'),
-      config: ctx.config.train[mode], ...(mode === 'per-repo-lora' ? { repos: ctx.perRepoSample() } : {}),
+      base: ctx.hashes.base,
+      train: ctx.hashes.split('train'),
+      val: ctx.hashes.split(mode === 'per-repo-lora' ? 'ir-val' : 'cr-val'),
+      config: ctx.config.train[mode],
+      ...(mode === 'per-repo-lora' ? { repos: ctx.perRepoSample() } : {}),
     }),
     estimateSeconds: (ctx) => {
       const c: FinetuneConfig = ctx.config.train[mode];
@@ -110,9 +117,17 @@ function finetuneStage(mode: FinetuneMode): NonNullable<MethodSpec['train']> {
       const total = cfg.steps * (mode_ === 'per-repo-lora' ? ctx.config.perRepo.repos : 1);
       const bar = ctx.progress(`${mode_} train`, total);
       const summaries = finetuneTasks({
-        config: cfg, model, tokenizer: tok, tokenizerJson, tokenizerConfigJson, train: ctx.tasks('train'),
-        val: ctx.tasks(mode_ === 'per-repo-lora' ? 'ir-val' : 'cr-val'), repos: mode_ === 'per-repo-lora' ? ctx.perRepoSample() : undefined,
-        out: work, baseModelName: ctx.modelDir, command: ctx.command,
+        config: cfg,
+        model,
+        tokenizer: tok,
+        tokenizerJson,
+        tokenizerConfigJson,
+        train: ctx.tasks('train'),
+        val: ctx.tasks(mode_ === 'per-repo-lora' ? 'ir-val' : 'cr-val'),
+        repos: mode_ === 'per-repo-lora' ? ctx.perRepoSample() : undefined,
+        out: work,
+        baseModelName: ctx.modelDir,
+        command: ctx.command,
         onStep: (i) => bar.update(i.done, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '' }),
       });
       bar.stop();
@@ -127,10 +142,16 @@ function finetuneStage(mode: FinetuneMode): NonNullable<MethodSpec['train']> {
       } else {
         const best = summaries[0]!;
         cpSync(best.best, join(dir, mode_ === 'full-ft' ? 'model' : 'adapter'), { recursive: true });
-        for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg']) if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+        for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg'])
+          if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
       }
-      return { runs: summaries.length, bestValLoss: summaries.map((s) => s.bestValLoss), bestStep: summaries.map((s) => s.bestStep),
-        tokensSeen: summaries.reduce((a, s) => a + s.tokensSeen, 0), tokenBudget: summaries.reduce((a, s) => a + s.tokenBudget, 0) };
+      return {
+        runs: summaries.length,
+        bestValLoss: summaries.map((s) => s.bestValLoss),
+        bestStep: summaries.map((s) => s.bestStep),
+        tokensSeen: summaries.reduce((a, s) => a + s.tokensSeen, 0),
+        tokenBudget: summaries.reduce((a, s) => a + s.tokenBudget, 0),
+      };
     },
   };
 }
@@ -164,41 +185,72 @@ export type StaticVariant = 'hyper' | 'hyperTests';
  *  budget as the fine-tuned baselines, cr-val loss (per-repository mean) choosing the checkpoint. */
 function staticTrainStage(id: string, key: StaticVariant): NonNullable<MethodSpec['train']> {
   return {
-  version: 1,
-  inputs: (ctx) => ({ base: ctx.hashes.base, train: ctx.hashes.split('train'), val: ctx.hashes.split('cr-val'), corpus: ctx.hashes.corpus, config: ctx.config[key] }),
-  estimateSeconds: (ctx) => {
-    const c = ctx.config[key]!;
-    const evals = Math.ceil(c.steps / c.evalEvery);
-    // embedding ~270 repositories once (about 2 s each when not cached) + training + validation
-    return 270 * 2 + hyperTokenBudget(c) / COST.trainTokensPerS + evals * c.valTasksPerRepo * 30 * COST.valSecondsPerTask;
-  },
-  run(ctx, dir, work) {
-    const { model, tok } = ctx.base();
-    const cfg = ctx.config[key]!;
-    let bar: Progress | undefined, ebar: Progress | undefined;
-    const s = trainHypernetwork({
-      config: cfg, model, baseModelSha256: modelFileSha256(ctx.modelDir), tokenizer: tok, train: ctx.tasks('train'), val: ctx.tasks('cr-val'),
-      repoDirs: repoDirs(ctx), cacheDir: embeddingCache(ctx), out: work, command: ctx.command,
-      onEmbed: (d, t) => { ebar ??= ctx.progress(`${id} embed`, t); ebar.update(d); },
-      onStep: (i) => {
-        if (ebar) { ebar.stop(); ebar = undefined; }
-        bar ??= ctx.progress(`${id} train`, cfg.steps);
-        bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '' });
-      },
-    });
-    bar?.stop();
-    if (!s) throw new Error(`${id}: training stopped early`);
-    cpSync(s.best, join(dir, 'hypernet'), { recursive: true });
-    for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg']) if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
-    return { runs: 1, bestValLoss: [s.bestValLoss], bestStep: [s.bestStep], baseValLoss: s.baseValLoss, tokensSeen: s.tokensSeen, tokenBudget: s.tokenBudget, embedSeconds: s.embedSeconds };
-  },
-};
+    version: 1,
+    inputs: (ctx) => ({
+      base: ctx.hashes.base,
+      train: ctx.hashes.split('train'),
+      val: ctx.hashes.split('cr-val'),
+      corpus: ctx.hashes.corpus,
+      config: ctx.config[key],
+    }),
+    estimateSeconds: (ctx) => {
+      const c = ctx.config[key]!;
+      const evals = Math.ceil(c.steps / c.evalEvery);
+      // embedding ~270 repositories once (about 2 s each when not cached) + training + validation
+      return 270 * 2 + hyperTokenBudget(c) / COST.trainTokensPerS + evals * c.valTasksPerRepo * 30 * COST.valSecondsPerTask;
+    },
+    run(ctx, dir, work) {
+      const { model, tok } = ctx.base();
+      const cfg = ctx.config[key]!;
+      let bar: Progress | undefined, ebar: Progress | undefined;
+      const s = trainHypernetwork({
+        config: cfg,
+        model,
+        baseModelSha256: modelFileSha256(ctx.modelDir),
+        tokenizer: tok,
+        train: ctx.tasks('train'),
+        val: ctx.tasks('cr-val'),
+        repoDirs: repoDirs(ctx),
+        cacheDir: embeddingCache(ctx),
+        out: work,
+        command: ctx.command,
+        onEmbed: (d, t) => {
+          ebar ??= ctx.progress(`${id} embed`, t);
+          ebar.update(d);
+        },
+        onStep: (i) => {
+          if (ebar) {
+            ebar.stop();
+            ebar = undefined;
+          }
+          bar ??= ctx.progress(`${id} train`, cfg.steps);
+          bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '' });
+        },
+      });
+      bar?.stop();
+      if (!s) throw new Error(`${id}: training stopped early`);
+      cpSync(s.best, join(dir, 'hypernet'), { recursive: true });
+      for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg'])
+        if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+      return {
+        runs: 1,
+        bestValLoss: [s.bestValLoss],
+        bestStep: [s.bestStep],
+        baseValLoss: s.baseValLoss,
+        tokensSeen: s.tokensSeen,
+        tokenBudget: s.tokenBudget,
+        embedSeconds: s.embedSeconds,
+      };
+    },
+  };
 }
 
 function staticFrom(ctx: BenchContext, dir: string): Predictor {
   const p = plainBase(ctx);
   const hyper = Hypernetwork.load(join(dir, 'hypernet'), p.model, p.tok, modelFileSha256(ctx.modelDir));
-  const dirs = repoDirs(ctx), files = new Map<string, FileVectors>(), cache = new Map<string, ProjectionAdapter>();
+  const dirs = repoDirs(ctx),
+    files = new Map<string, FileVectors>(),
+    cache = new Map<string, ProjectionAdapter>();
   const fileVectors = (repo: string) => {
     let fv = files.get(repo);
     if (!fv) {
@@ -210,14 +262,18 @@ function staticFrom(ctx: BenchContext, dir: string): Predictor {
     return fv;
   };
   return {
-    ...p, name: `${ctx.modelDir} + Code2LoRA-Static adapters (${join(dir, 'hypernet')})`,
+    ...p,
+    name: `${ctx.modelDir} + Code2LoRA-Static adapters (${join(dir, 'hypernet')})`,
     // one adapter per repository, or per (repository, test file) when the encoder reads test files
     adapterForTask: {
       key: (t) => hyper.adapterKey(t),
       adapter: (t) => {
         const k = hyper.adapterKey(t);
         let a = cache.get(k);
-        if (!a) { a = hyper.adapterForFile(fileVectors(t.repo), t.file); cache.set(k, a); }
+        if (!a) {
+          a = hyper.adapterForFile(fileVectors(t.repo), t.file);
+          cache.set(k, a);
+        }
         return a;
       },
     },
@@ -227,26 +283,63 @@ function staticFrom(ctx: BenchContext, dir: string): Predictor {
 /** The conditioning audit (METHOD.md section 4) of the trained hypernetwork on one split. */
 function auditStage(id: string, split: EvalSplit): Stage {
   return {
-    name: `${id}:audit-${split}`, deps: [`${id}:train`], version: 1,
-    inputs: (ctx) => ({ base: ctx.hashes.base, tasks: ctx.hashes.split(SPLIT_FILE[split]), corpus: ctx.hashes.corpus, eval: ctx.config.eval, audit: ctx.config.audit, repos: evalRepos(ctx, split) ?? 'all', seed: ctx.config.seed }),
+    name: `${id}:audit-${split}`,
+    deps: [`${id}:train`],
+    version: 1,
+    inputs: (ctx) => ({
+      base: ctx.hashes.base,
+      tasks: ctx.hashes.split(SPLIT_FILE[split]),
+      corpus: ctx.hashes.corpus,
+      eval: ctx.config.eval,
+      audit: ctx.config.audit,
+      repos: evalRepos(ctx, split) ?? 'all',
+      seed: ctx.config.seed,
+    }),
     estimateSeconds: (ctx) => {
       const repos = evalRepos(ctx, split);
       let n = ctx.tasks(SPLIT_FILE[split]).length;
-      if (repos) { const keep = new Set(repos); n = ctx.tasks(SPLIT_FILE[split]).filter((t) => keep.has(t.repo)).length; }
+      if (repos) {
+        const keep = new Set(repos);
+        n = ctx.tasks(SPLIT_FILE[split]).filter((t) => keep.has(t.repo)).length;
+      }
       return n * COST.evalSecondsPerTask * COST.loraEvalFactor * (1 + ctx.config.audit.conditions.length);
     },
     run(ctx, dir) {
-      let bar: Progress | undefined, stage = '';
+      let bar: Progress | undefined,
+        stage = '';
       const r = runAudit({
-        hyperDir: join(ctx.artefact(`${id}:train`), 'hypernet'), modelDir: ctx.modelDir, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
-        corpusDir: ctx.corpusDir, cacheDir: embeddingCache(ctx), conditions: ctx.config.audit.conditions as AuditCondition[], repos: evalRepos(ctx, split),
-        maxNewTokens: ctx.config.eval.maxNewTokens, batch: ctx.config.eval.batch, tasksPerRepo: ctx.config.eval.tasksPerRepo,
-        bootstrapSamples: ctx.config.eval.bootstrapSamples, seed: ctx.config.seed,
-        onProgress: (what, d, t) => { if (what !== stage) { bar?.stop(); bar = ctx.progress(`audit ${split} ${what}`, t); stage = what; } bar!.update(d); },
+        hyperDir: join(ctx.artefact(`${id}:train`), 'hypernet'),
+        modelDir: ctx.modelDir,
+        tasksDir: ctx.tasksDir,
+        split: SPLIT_FILE[split],
+        corpusDir: ctx.corpusDir,
+        cacheDir: embeddingCache(ctx),
+        conditions: ctx.config.audit.conditions as AuditCondition[],
+        repos: evalRepos(ctx, split),
+        maxNewTokens: ctx.config.eval.maxNewTokens,
+        batch: ctx.config.eval.batch,
+        tasksPerRepo: ctx.config.eval.tasksPerRepo,
+        bootstrapSamples: ctx.config.eval.bootstrapSamples,
+        seed: ctx.config.seed,
+        onProgress: (what, d, t) => {
+          if (what !== stage) {
+            bar?.stop();
+            bar = ctx.progress(`audit ${split} ${what}`, t);
+            stage = what;
+          }
+          bar!.update(d);
+        },
       });
       bar?.stop();
       writeFileAtomicSync(join(dir, 'audit.json'), JSON.stringify(r) + '\n');
-      return { tasks: r.tasks, verdict: r.verdict, own: r.conditions.own?.exactMatch.estimate, ownMinusMean: r.ownMinus.mean?.exactMatch.estimate, ownMinusWrong: r.ownMinus.wrong?.exactMatch.estimate, diversity: r.diversity };
+      return {
+        tasks: r.tasks,
+        verdict: r.verdict,
+        own: r.conditions.own?.exactMatch.estimate,
+        ownMinusMean: r.ownMinus.mean?.exactMatch.estimate,
+        ownMinusWrong: r.ownMinus.wrong?.exactMatch.estimate,
+        diversity: r.diversity,
+      };
     },
   };
 }
@@ -257,30 +350,78 @@ function auditStage(id: string, split: EvalSplit): Stage {
  *  and its conditioning audit (METHOD.md section 4) as one entry in EXTRA_STAGES. */
 export const METHODS: MethodSpec[] = [
   { id: 'pretrained', label: 'Pretrained', splits: ['cr', 'ir'], load: (ctx) => plainBase(ctx) },
-  { id: 'rag-code', label: 'RAG (BM25, production code)', splits: ['cr', 'ir'], rag: 'bm25-code', evalFactor: COST.ragEvalFactor, load: (ctx) => plainBase(ctx) },
-  { id: 'rag-siblings', label: 'RAG (BM25, sibling assertions)', splits: ['cr', 'ir'], rag: 'bm25-siblings', evalFactor: COST.ragEvalFactor, load: (ctx) => plainBase(ctx) },
-  { id: 'shared-lora', label: 'Single shared LoRA', splits: ['cr', 'ir'], train: finetuneStage('shared-lora'), evalFactor: COST.loraEvalFactor, load: (ctx, d) => loraFrom(ctx, d!) },
-  { id: 'full-ft', label: 'Full fine-tune', splits: ['cr', 'ir'], train: finetuneStage('full-ft'), load: (ctx, d) => fullFrom(ctx, d!) },
-  { id: 'full-ft+rag', label: 'Full fine-tune + RAG (siblings)', splits: ['cr', 'ir'], rag: 'bm25-siblings', uses: 'full-ft:train', evalFactor: COST.ragEvalFactor, load: (ctx, d) => fullFrom(ctx, d!) },
   {
-    id: 'per-repo-lora', label: 'Per-repo LoRA (upper bound)', splits: ['ir'], train: finetuneStage('per-repo-lora'), evalFactor: COST.loraEvalFactor,
+    id: 'rag-code',
+    label: 'RAG (BM25, production code)',
+    splits: ['cr', 'ir'],
+    rag: 'bm25-code',
+    evalFactor: COST.ragEvalFactor,
+    load: (ctx) => plainBase(ctx),
+  },
+  {
+    id: 'rag-siblings',
+    label: 'RAG (BM25, sibling assertions)',
+    splits: ['cr', 'ir'],
+    rag: 'bm25-siblings',
+    evalFactor: COST.ragEvalFactor,
+    load: (ctx) => plainBase(ctx),
+  },
+  {
+    id: 'shared-lora',
+    label: 'Single shared LoRA',
+    splits: ['cr', 'ir'],
+    train: finetuneStage('shared-lora'),
+    evalFactor: COST.loraEvalFactor,
+    load: (ctx, d) => loraFrom(ctx, d!),
+  },
+  { id: 'full-ft', label: 'Full fine-tune', splits: ['cr', 'ir'], train: finetuneStage('full-ft'), load: (ctx, d) => fullFrom(ctx, d!) },
+  {
+    id: 'full-ft+rag',
+    label: 'Full fine-tune + RAG (siblings)',
+    splits: ['cr', 'ir'],
+    rag: 'bm25-siblings',
+    uses: 'full-ft:train',
+    evalFactor: COST.ragEvalFactor,
+    load: (ctx, d) => fullFrom(ctx, d!),
+  },
+  {
+    id: 'per-repo-lora',
+    label: 'Per-repo LoRA (upper bound)',
+    splits: ['ir'],
+    train: finetuneStage('per-repo-lora'),
+    evalFactor: COST.loraEvalFactor,
     load: (ctx, d) => {
       const p = plainBase(ctx);
       const cache = new Map<string, LoraAdapter>();
       return {
-        ...p, name: `${ctx.modelDir} + per-repository adapters`,
+        ...p,
+        name: `${ctx.modelDir} + per-repository adapters`,
         adapterFor: (repo) => {
           let a = cache.get(repo);
-          if (!a) { a = LoraAdapter.loadPeft(join(d!, 'repos', repo, 'adapter'), p.model.config); cache.set(repo, a); }
+          if (!a) {
+            a = LoraAdapter.loadPeft(join(d!, 'repos', repo, 'adapter'), p.model.config);
+            cache.set(repo, a);
+          }
           return a;
         },
       };
     },
   },
-  { id: 'code2lora-static', label: 'Code2LoRA-Static', splits: ['cr', 'ir'], train: staticTrainStage('code2lora-static', 'hyper'), evalFactor: COST.loraEvalFactor, load: (ctx, d) => staticFrom(ctx, d!) },
   {
-    id: 'code2lora-static-tests', label: 'Code2LoRA-Static + test files (own file left out)', splits: ['cr', 'ir'], train: staticTrainStage('code2lora-static-tests', 'hyperTests'),
-    evalFactor: COST.loraEvalFactor, load: (ctx, d) => staticFrom(ctx, d!),
+    id: 'code2lora-static',
+    label: 'Code2LoRA-Static',
+    splits: ['cr', 'ir'],
+    train: staticTrainStage('code2lora-static', 'hyper'),
+    evalFactor: COST.loraEvalFactor,
+    load: (ctx, d) => staticFrom(ctx, d!),
+  },
+  {
+    id: 'code2lora-static-tests',
+    label: 'Code2LoRA-Static + test files (own file left out)',
+    splits: ['cr', 'ir'],
+    train: staticTrainStage('code2lora-static-tests', 'hyperTests'),
+    evalFactor: COST.loraEvalFactor,
+    load: (ctx, d) => staticFrom(ctx, d!),
   },
 ];
 
@@ -293,15 +434,24 @@ export function evalRepos(ctx: BenchContext, split: EvalSplit, method?: string):
 function evalStage(m: MethodSpec, split: EvalSplit): Stage {
   const trainStage = m.train ? `${m.id}:train` : m.uses;
   return {
-    name: `${m.id}:${split}`, deps: trainStage ? [trainStage] : [], version: 1,
+    name: `${m.id}:${split}`,
+    deps: trainStage ? [trainStage] : [],
+    version: 1,
     inputs: (ctx) => ({
-      base: ctx.hashes.base, tasks: ctx.hashes.split(SPLIT_FILE[split]), eval: ctx.config.eval, repos: evalRepos(ctx, split, m.id) ?? 'all',
-      ...(m.rag ? { rag: { ...ctx.config.rag, variant: m.rag }, corpus: ctx.hashes.corpus } : {}), seed: ctx.config.seed,
+      base: ctx.hashes.base,
+      tasks: ctx.hashes.split(SPLIT_FILE[split]),
+      eval: ctx.config.eval,
+      repos: evalRepos(ctx, split, m.id) ?? 'all',
+      ...(m.rag ? { rag: { ...ctx.config.rag, variant: m.rag }, corpus: ctx.hashes.corpus } : {}),
+      seed: ctx.config.seed,
     }),
     estimateSeconds: (ctx) => {
       const repos = evalRepos(ctx, split, m.id);
       let tasks = ctx.tasks(SPLIT_FILE[split]);
-      if (repos) { const keep = new Set(repos); tasks = tasks.filter((t) => keep.has(t.repo)); }
+      if (repos) {
+        const keep = new Set(repos);
+        tasks = tasks.filter((t) => keep.has(t.repo));
+      }
       if (ctx.config.eval.tasksPerRepo > 0) {
         const per = new Map<string, number>();
         for (const t of tasks) per.set(t.repo, Math.min(ctx.config.eval.tasksPerRepo, (per.get(t.repo) ?? 0) + 1));
@@ -313,11 +463,25 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
       const p = m.load(ctx, trainStage ? ctx.artefact(trainStage) : null);
       let bar: Progress | undefined;
       const r: EvalReport = evaluateLoaded(p.model, p.tok, {
-        modelName: p.name, adapter: p.adapter ?? null, adapterFor: p.adapterFor, adapterForTask: p.adapterForTask, tasksDir: ctx.tasksDir, split: SPLIT_FILE[split],
-        maxNewTokens: ctx.config.eval.maxNewTokens, batch: ctx.config.eval.batch, limit: 0, tasksPerRepo: ctx.config.eval.tasksPerRepo,
-        repos: evalRepos(ctx, split, m.id), rag: m.rag ? { ...ctx.config.rag, variant: m.rag } : undefined, corpusDir: ctx.corpusDir,
-        bootstrapSamples: ctx.config.eval.bootstrapSamples, seed: ctx.config.seed,
-        onProgress: (done, total) => { bar ??= ctx.progress(`${m.id} ${SPLIT_FILE[split]}`, total); bar.update(done); },
+        modelName: p.name,
+        adapter: p.adapter ?? null,
+        adapterFor: p.adapterFor,
+        adapterForTask: p.adapterForTask,
+        tasksDir: ctx.tasksDir,
+        split: SPLIT_FILE[split],
+        maxNewTokens: ctx.config.eval.maxNewTokens,
+        batch: ctx.config.eval.batch,
+        limit: 0,
+        tasksPerRepo: ctx.config.eval.tasksPerRepo,
+        repos: evalRepos(ctx, split, m.id),
+        rag: m.rag ? { ...ctx.config.rag, variant: m.rag } : undefined,
+        corpusDir: ctx.corpusDir,
+        bootstrapSamples: ctx.config.eval.bootstrapSamples,
+        seed: ctx.config.seed,
+        onProgress: (done, total) => {
+          bar ??= ctx.progress(`${m.id} ${SPLIT_FILE[split]}`, total);
+          bar.update(done);
+        },
       });
       bar?.stop();
       writeFileAtomicSync(join(dir, 'eval.json'), JSON.stringify({ method: m.id, label: m.label, ...r }) + '\n');
@@ -327,16 +491,35 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
 }
 
 const latencyStage: Stage = {
-  name: 'latency', deps: ['shared-lora:train'], version: 1,
-  inputs: (ctx) => ({ base: ctx.hashes.base, tasks: ctx.hashes.split('cr-test'), corpus: ctx.hashes.corpus, latency: ctx.config.latency, rag: ctx.config.rag, seed: ctx.config.seed }),
+  name: 'latency',
+  deps: ['shared-lora:train'],
+  version: 1,
+  inputs: (ctx) => ({
+    base: ctx.hashes.base,
+    tasks: ctx.hashes.split('cr-test'),
+    corpus: ctx.hashes.corpus,
+    latency: ctx.config.latency,
+    rag: ctx.config.rag,
+    seed: ctx.config.seed,
+  }),
   estimateSeconds: (ctx) => ctx.config.latency.tasks * 3 * 0.05,
   run(ctx, dir) {
     const { model, tok } = ctx.base();
     const adapter = LoraAdapter.loadPeft(join(ctx.artefact('shared-lora:train'), 'adapter'), model.config);
-    const tasks = new Rng(ctx.config.seed).fork('latency').shuffle([...ctx.tasks('cr-test')]).slice(0, ctx.config.latency.tasks);
+    const tasks = new Rng(ctx.config.seed)
+      .fork('latency')
+      .shuffle([...ctx.tasks('cr-test')])
+      .slice(0, ctx.config.latency.tasks);
     const { maxRetrievedTokens: _m, retrievalShare: _s, ...rag } = ctx.config.rag;
     const bar = ctx.progress('latency', tasks.length);
-    const r = measureLatency(model, tok, tasks, { adapter, corpusDir: ctx.corpusDir, rag, promptTokens: ctx.config.latency.promptTokens, newTokens: ctx.config.latency.newTokens, onProgress: (d) => bar.update(d) });
+    const r = measureLatency(model, tok, tasks, {
+      adapter,
+      corpusDir: ctx.corpusDir,
+      rag,
+      promptTokens: ctx.config.latency.promptTokens,
+      newTokens: ctx.config.latency.newTokens,
+      onProgress: (d) => bar.update(d),
+    });
     bar.stop();
     writeFileAtomicSync(join(dir, 'latency.json'), JSON.stringify(r, null, 2) + '\n');
     return r;
@@ -344,8 +527,13 @@ const latencyStage: Stage = {
 };
 
 /** Stages that are not a method's training or evaluation (Code2LoRA's audit goes here). */
-export const EXTRA_STAGES: Stage[] = [latencyStage, auditStage('code2lora-static', 'cr'), auditStage('code2lora-static', 'ir'),
-  auditStage('code2lora-static-tests', 'cr'), auditStage('code2lora-static-tests', 'ir')];
+export const EXTRA_STAGES: Stage[] = [
+  latencyStage,
+  auditStage('code2lora-static', 'cr'),
+  auditStage('code2lora-static', 'ir'),
+  auditStage('code2lora-static-tests', 'cr'),
+  auditStage('code2lora-static-tests', 'ir'),
+];
 
 /** Every stage in run order (a stage's deps always come before it). */
 export function allStages(methods: readonly MethodSpec[] = METHODS, extra: readonly Stage[] = EXTRA_STAGES): Stage[] {
@@ -363,10 +551,27 @@ export function allStages(methods: readonly MethodSpec[] = METHODS, extra: reado
 }
 
 /** The seeded per-repository LoRA sample: training repositories with enough tasks in each split. */
-export function perRepoSample(train: readonly Task[], irVal: readonly Task[], irTest: readonly Task[], n: number, minTrainTasks: number, seed: number): string[] {
-  const count = (ts: readonly Task[]) => { const m = new Map<string, number>(); for (const t of ts) m.set(t.repo, (m.get(t.repo) ?? 0) + 1); return m; };
-  const tr = count(train), va = count(irVal), te = count(irTest);
-  const eligible = [...tr.entries()].filter(([r, c]) => c >= minTrainTasks && va.has(r) && te.has(r)).map(([r]) => r).sort();
-  if (eligible.length === 0) throw new Error(`bench: no training repository has ${minTrainTasks} training tasks and in-repo val/test tasks (perRepo.minTrainTasks)`);
+export function perRepoSample(
+  train: readonly Task[],
+  irVal: readonly Task[],
+  irTest: readonly Task[],
+  n: number,
+  minTrainTasks: number,
+  seed: number,
+): string[] {
+  const count = (ts: readonly Task[]) => {
+    const m = new Map<string, number>();
+    for (const t of ts) m.set(t.repo, (m.get(t.repo) ?? 0) + 1);
+    return m;
+  };
+  const tr = count(train),
+    va = count(irVal),
+    te = count(irTest);
+  const eligible = [...tr.entries()]
+    .filter(([r, c]) => c >= minTrainTasks && va.has(r) && te.has(r))
+    .map(([r]) => r)
+    .sort();
+  if (eligible.length === 0)
+    throw new Error(`bench: no training repository has ${minTrainTasks} training tasks and in-repo val/test tasks (perRepo.minTrainTasks)`);
   return new Rng(seed).fork('per-repo-sample').shuffle(eligible).slice(0, n).sort();
 }

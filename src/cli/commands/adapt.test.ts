@@ -24,7 +24,8 @@ const hyperDir = join(root, 'hyper');
 makeTinyHyper(hyperDir, modelDir);
 const cache = join(root, 'cache');
 
-const code = (k: number) => `def f_${k}(x):\n    y = x * ${k}\n    return y + ${k}\n\n\nclass C${k}:\n    def m(self):\n        return f_${k}(${k}) - ${k}\n`;
+const code = (k: number) =>
+  `def f_${k}(x):\n    y = x * ${k}\n    return y + ${k}\n\n\nclass C${k}:\n    def m(self):\n        return f_${k}(${k}) - ${k}\n`;
 
 function repo(name: string, files: Record<string, string | Buffer>): string {
   const dir = join(root, 'repos', name);
@@ -40,11 +41,23 @@ function repo(name: string, files: Record<string, string | Buffer>): string {
 async function run(...args: string[]): Promise<string> {
   let out = '';
   const program = new Command().name('code2lora').exitOverride();
-  program.configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { out += s; } });
+  program.configureOutput({
+    writeOut: (s) => {
+      out += s;
+    },
+    writeErr: (s) => {
+      out += s;
+    },
+  });
   registerAdapt(program);
   registerComplete(program);
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out += `${a.join(' ')}\n`; });
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    out += `${a.join(' ')}\n`;
+  });
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
   try {
     await program.parseAsync(['node', 'code2lora', ...args]);
   } finally {
@@ -102,14 +115,23 @@ describe('code2lora adapt', () => {
   });
 
   it('reports binary and non-UTF-8 files as skipped, survives a symlink loop, and rebuilds a corrupt cache entry', async () => {
-    const dir = repo('messy', { 'ok.py': code(11), 'two.py': code(12), 'bin.py': Buffer.from([0, 1, 2, 3, 0]), 'latin.py': Buffer.from([0x63, 0xe9, 0xe9, 0x0a]) });
+    const dir = repo('messy', {
+      'ok.py': code(11),
+      'two.py': code(12),
+      'bin.py': Buffer.from([0, 1, 2, 3, 0]),
+      'latin.py': Buffer.from([0x63, 0xe9, 0xe9, 0x0a]),
+    });
     symlinkSync(dir, join(dir, 'loop'));
     const out = join(root, 'adapters', 'messy');
     const ownCache = join(root, 'cache-messy');
     const text = await run('adapt', dir, '--out', out, '--model', modelDir, '--hyper', hyperDir, '--cache', ownCache);
     expect(text).toContain('skipped bin.py: binary');
     expect(text).toMatch(/skipped latin\.py: /);
-    expect(readProvenance(out)?.encoding.skipped.map((s) => s.file).sort()).toEqual(['bin.py', 'latin.py']);
+    expect(
+      readProvenance(out)
+        ?.encoding.skipped.map((s) => s.file)
+        .sort(),
+    ).toEqual(['bin.py', 'latin.py']);
     // damage one cache entry: it is detected by its checksum, reported, rebuilt, and the adapter is unchanged
     const entries = readdirSync(ownCache, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.emb'));
     expect(entries).toHaveLength(2);
@@ -129,12 +151,17 @@ describe('code2lora adapt', () => {
     const bad = join(root, 'hyper-damaged');
     makeTinyHyper(bad, modelDir);
     writeFileSync(join(bad, 'head.safetensors'), Buffer.from('garbage'));
-    await expect(run('adapt', pkg, '--out', join(root, 'y'), '--model', modelDir, '--hyper', bad)).rejects.toThrow(/hyper-damaged\/head\.safetensors/);
+    await expect(run('adapt', pkg, '--out', join(root, 'y'), '--model', modelDir, '--hyper', bad)).rejects.toThrow(
+      /hyper-damaged\/head\.safetensors/,
+    );
   });
 
   it('refuses a hypernetwork for another base model, naming both hashes; names a missing one', async () => {
     const other = makeTinyModel(join(root, 'model-other'), bench.modelDir, { seed: 9 });
-    const err = await run('adapt', pkg, '--out', join(root, 'x'), '--model', other, '--hyper', hyperDir).then(() => null, (e: Error) => e);
+    const err = await run('adapt', pkg, '--out', join(root, 'x'), '--model', other, '--hyper', hyperDir).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain(modelFileSha256(other));
     expect(err?.message).toContain(modelFileSha256(modelDir));
     await expect(run('adapt', pkg, '--model', modelDir, '--hyper', join(root, 'none'))).rejects.toThrow(/no hypernetwork at .*none/);

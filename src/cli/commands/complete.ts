@@ -9,17 +9,28 @@ import { applyThreads, intFlag, jsonOption, report, threadsOption, type JsonFlag
 import { cacheOptions, fileProgress, resolveCacheFlag } from './adapt.js';
 
 interface CompleteFlags {
-  prompt: string; model?: string; adapter?: string; repo?: string; hyper?: string; cache?: string | boolean; fold: boolean;
-  maxNewTokens: number; stop?: string[]; multiline?: boolean; threads: number; json: JsonFlag;
+  prompt: string;
+  model?: string;
+  adapter?: string;
+  repo?: string;
+  hyper?: string;
+  cache?: string | boolean;
+  fold: boolean;
+  maxNewTokens: number;
+  stop?: string[];
+  multiline?: boolean;
+  threads: number;
+  json: JsonFlag;
 }
 
 export function register(program: Command): void {
-  const cmd = program.command('complete')
+  const cmd = program
+    .command('complete')
     .description('complete the text in a prompt file (greedy, KV cache) with the shipped base model or --model')
     .requiredOption('--prompt <file>', 'file whose contents are the prompt ("-" for stdin)')
     .option('--model <dir>', 'Hugging Face model directory (default: the shipped code2lora-base)')
     .option('--adapter <dir>', 'PEFT LoRA adapter directory to apply')
-    .option('--repo <dir>', 'generate the repository\'s adapter with the hypernetwork first (like `code2lora adapt`), then complete')
+    .option('--repo <dir>', "generate the repository's adapter with the hypernetwork first (like `code2lora adapt`), then complete")
     .option('--hyper <dir>', 'hypernetwork directory for --repo (default: the shipped models/code2lora-hyper)')
     .option('--no-fold', 'apply the adapter per projection instead of folding it into a copy of the weights')
     .option('--max-new-tokens <n>', 'tokens to generate at most', intFlag('--max-new-tokens', 1), 64)
@@ -27,25 +38,36 @@ export function register(program: Command): void {
     .option('--multiline', 'do not stop at the end of the line');
   cacheOptions(cmd);
   threadsOption(cmd);
-  jsonOption(cmd, 'the completion and its token counts')
-    .action(async (o: CompleteFlags) => {
-      if (o.repo !== undefined && o.adapter !== undefined) throw new Error('complete: give --adapter or --repo, not both');
-      if (o.repo === undefined && o.hyper !== undefined) throw new Error('complete: --hyper needs --repo');
-      if (o.repo === undefined && typeof o.cache === 'string') throw new Error('complete: --cache needs --repo');
-      applyThreads(o.threads);
-      const prompt = readFileSync(o.prompt === '-' ? 0 : o.prompt, 'utf8');
-      const common = { prompt, modelDir: o.model, maxNewTokens: o.maxNewTokens, stopStrings: o.stop ?? (o.multiline ? [] : ['\n']), fold: o.fold };
-      let r;
-      if (o.repo !== undefined) {
-        const bar = fileProgress('adapt');
-        try {
-          r = await completeInRepo({ ...common, repoDir: o.repo, hyperDir: o.hyper, cacheDir: resolveCacheFlag(o.cache), onFile: bar.onFile });
-        } finally {
-          bar.stop();
-        }
-      } else {
-        r = completeText({ ...common, adapterDir: o.adapter });
+  jsonOption(cmd, 'the completion and its token counts').action(async (o: CompleteFlags) => {
+    if (o.repo !== undefined && o.adapter !== undefined) throw new Error('complete: give --adapter or --repo, not both');
+    if (o.repo === undefined && o.hyper !== undefined) throw new Error('complete: --hyper needs --repo');
+    if (o.repo === undefined && typeof o.cache === 'string') throw new Error('complete: --cache needs --repo');
+    applyThreads(o.threads);
+    const prompt = readFileSync(o.prompt === '-' ? 0 : o.prompt, 'utf8');
+    const common = {
+      prompt,
+      modelDir: o.model,
+      maxNewTokens: o.maxNewTokens,
+      stopStrings: o.stop ?? (o.multiline ? [] : ['\n']),
+      fold: o.fold,
+    };
+    let r;
+    if (o.repo !== undefined) {
+      const bar = fileProgress('adapt');
+      try {
+        r = await completeInRepo({
+          ...common,
+          repoDir: o.repo,
+          hyperDir: o.hyper,
+          cacheDir: resolveCacheFlag(o.cache),
+          onFile: bar.onFile,
+        });
+      } finally {
+        bar.stop();
       }
-      report(o.json, r, () => process.stdout.write(`${r.completion}\n`));
-    });
+    } else {
+      r = completeText({ ...common, adapterDir: o.adapter });
+    }
+    report(o.json, r, () => process.stdout.write(`${r.completion}\n`));
+  });
 }

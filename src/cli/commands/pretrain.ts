@@ -14,8 +14,11 @@ import { progressBar } from '../progress.js';
 import { applyThreads, parseIntFlag } from '../flags.js';
 
 export function register(program: Command): void {
-  program.command('pretrain')
-    .description('pretrain the Llama base model on the non-test Python source of the training repositories (never the cross-repo val/test ones)')
+  program
+    .command('pretrain')
+    .description(
+      'pretrain the Llama base model on the non-test Python source of the training repositories (never the cross-repo val/test ones)',
+    )
     .requiredOption('--corpus <dir>', 'corpus cache (manifest.json) from `code2lora corpus fetch`')
     .requiredOption('--tasks <dir>', 'built task folder: its cr-val/cr-test repositories are held out (cr-val gives the held-out loss)')
     .requiredOption('--tokenizer <file>', 'tokenizer.json (from `code2lora tokenizer train`)')
@@ -25,9 +28,19 @@ export function register(program: Command): void {
     .option('--seed <n>', 'override the seed')
     .option('--threads <n>', "override the config's threads of the native core")
     .option('--cache <dir>', 'where tokenized streams are cached', '.cache/tokens')
-    .option('--extra-corpus <dir>', 'a corpus of non-benchmark projects whose every .py file (tests included) is added to the training data; refused if it holds any benchmark or excluded project, and files equal to a benchmark test file (or any cross-repo file) are dropped by hash')
-    .option('--exclude-names <files...>', 'with --extra-corpus: files listing more projects it must not hold (e.g. evolution-track repositories)')
-    .option('--max-extra-kb-per-project <n>', 'with --extra-corpus: at most this much Python per project (seeded file order), so no project dominates', '160')
+    .option(
+      '--extra-corpus <dir>',
+      'a corpus of non-benchmark projects whose every .py file (tests included) is added to the training data; refused if it holds any benchmark or excluded project, and files equal to a benchmark test file (or any cross-repo file) are dropped by hash',
+    )
+    .option(
+      '--exclude-names <files...>',
+      'with --extra-corpus: files listing more projects it must not hold (e.g. evolution-track repositories)',
+    )
+    .option(
+      '--max-extra-kb-per-project <n>',
+      'with --extra-corpus: at most this much Python per project (seeded file order), so no project dominates',
+      '160',
+    )
     .option('--init <dir>', 'warm start: initial weights from this Hugging Face model directory (same architecture)')
     .option('--print-config', 'print the effective config and exit')
     .action(async (o) => {
@@ -40,19 +53,26 @@ export function register(program: Command): void {
       if (o.seed) cfg.seed = parseIntFlag('--seed', o.seed);
       if (o.threads) cfg.threads = parseIntFlag('--threads', o.threads, 1);
       cfg = validatePretrainConfig(cfg, o.config ?? 'defaults');
-      if (o.printConfig) { console.log(JSON.stringify(cfg, null, 2)); return; }
+      if (o.printConfig) {
+        console.log(JSON.stringify(cfg, null, 2));
+        return;
+      }
       applyThreads(cfg.threads);
       const tok = loadTokenizer(o.tokenizer);
       const files = await corpusSourceFiles(o.corpus, [o.tasks]);
       const manifest = await readManifest(o.corpus);
-      console.error(`pretrain: ${files.trainRepos.length} training repositories (${files.train.length} files), ${files.valRepos.length} validation repositories (${files.val.length} files), ${files.testRepos.length} test repositories never read`);
+      console.error(
+        `pretrain: ${files.trainRepos.length} training repositories (${files.train.length} files), ${files.valRepos.length} validation repositories (${files.val.length} files), ${files.testRepos.length} test repositories never read`,
+      );
       const cache = o.cache as string;
       const tbar = progressBar('tokenize train', files.train.length);
       let train = cachedTokenStream(cache, 'train', files.train, tok, o.tokenizer, (d) => tbar.update(d));
       tbar.stop();
       let extraRecord: Record<string, unknown> | null = null;
       if (o.extraCorpus) {
-        const excluded = ((o.excludeNames ?? []) as string[]).flatMap((f) => readNameList(f).map((name) => ({ name, why: `listed in ${f}` })));
+        const excluded = ((o.excludeNames ?? []) as string[]).flatMap((f) =>
+          readNameList(f).map((name) => ({ name, why: `listed in ${f}` })),
+        );
         const guard = await buildContaminationGuard(o.corpus, [o.tasks], excluded);
         const orderRng = new Rng(cfg.seed).fork('extra-corpus');
         const extra = await extraPretrainFiles(o.extraCorpus, guard, {
@@ -63,36 +83,85 @@ export function register(program: Command): void {
         const ex = cachedTokenStream(cache, 'extra', extra.files, tok, o.tokenizer, (d) => ebar.update(d));
         ebar.stop();
         const joined = new Int32Array(train.tokens.length + ex.tokens.length);
-        joined.set(train.tokens); joined.set(ex.tokens, train.tokens.length);
+        joined.set(train.tokens);
+        joined.set(ex.tokens, train.tokens.length);
         train = { tokens: joined, bytes: train.bytes + ex.bytes, files: train.files + ex.files };
-        console.error(`pretrain: extra corpus ${extra.projects.length} projects, ${ex.files} files, ${ex.tokens.length} tokens; ${extra.droppedByHash.length} files dropped as copies of benchmark test / cross-repo files, ${extra.cappedFiles} left out by the per-project cap; guard: ${guard.names.size} names, ${guard.hashes.size} file hashes`);
+        console.error(
+          `pretrain: extra corpus ${extra.projects.length} projects, ${ex.files} files, ${ex.tokens.length} tokens; ${extra.droppedByHash.length} files dropped as copies of benchmark test / cross-repo files, ${extra.cappedFiles} left out by the per-project cap; guard: ${guard.names.size} names, ${guard.hashes.size} file hashes`,
+        );
         const emanifest = await readManifest(o.extraCorpus);
         extraRecord = {
-          corpus: o.extraCorpus, archive: emanifest.archive ? { suite: emanifest.archive.suite, sourcesSha256: emanifest.archive.sourcesSha256, signers: emanifest.archive.signers } : null,
-          seed: emanifest.seed, maxBytesPerProject: parseIntFlag('--max-extra-kb-per-project', o.maxExtraKbPerProject, 1) * 1024,
-          excludedNameLists: o.excludeNames ?? [], guardNames: guard.names.size, guardFileHashes: guard.hashes.size,
-          tokens: ex.tokens.length, files: ex.files, droppedByHash: extra.droppedByHash, cappedFiles: extra.cappedFiles, projects: extra.projects,
+          corpus: o.extraCorpus,
+          archive: emanifest.archive
+            ? { suite: emanifest.archive.suite, sourcesSha256: emanifest.archive.sourcesSha256, signers: emanifest.archive.signers }
+            : null,
+          seed: emanifest.seed,
+          maxBytesPerProject: parseIntFlag('--max-extra-kb-per-project', o.maxExtraKbPerProject, 1) * 1024,
+          excludedNameLists: o.excludeNames ?? [],
+          guardNames: guard.names.size,
+          guardFileHashes: guard.hashes.size,
+          tokens: ex.tokens.length,
+          files: ex.files,
+          droppedByHash: extra.droppedByHash,
+          cappedFiles: extra.cappedFiles,
+          projects: extra.projects,
         };
       }
       const val = cachedTokenStream(cache, 'val', files.val, tok, o.tokenizer);
-      console.error(`pretrain: ${train.tokens.length} training tokens (${(train.bytes / train.tokens.length).toFixed(2)} bytes/token), ${val.tokens.length} held-out tokens`);
+      console.error(
+        `pretrain: ${train.tokens.length} training tokens (${(train.bytes / train.tokens.length).toFixed(2)} bytes/token), ${val.tokens.length} held-out tokens`,
+      );
       const bar = progressBar('pretrain', cfg.steps, ['loss', 'val', 'tok_s']);
       const command = ['code2lora', ...process.argv.slice(2)].join(' ');
       let tokS = 0;
       const dataManifest = {
-        corpus: o.corpus, archive: manifest.archive ? { suite: manifest.archive.suite, releaseDate: manifest.archive.releaseDate, sourcesSha256: manifest.archive.sourcesSha256, signers: manifest.archive.signers } : null,
+        corpus: o.corpus,
+        archive: manifest.archive
+          ? {
+              suite: manifest.archive.suite,
+              releaseDate: manifest.archive.releaseDate,
+              sourcesSha256: manifest.archive.sourcesSha256,
+              signers: manifest.archive.signers,
+            }
+          : null,
         seed: manifest.seed,
-        trainRepos: files.trainRepos, valRepos: files.valRepos, heldOutTestRepos: files.testRepos,
-        projects: manifest.projects.filter((p) => !files.testRepos.includes(p.name)).map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
+        trainRepos: files.trainRepos,
+        valRepos: files.valRepos,
+        heldOutTestRepos: files.testRepos,
+        projects: manifest.projects
+          .filter((p) => !files.testRepos.includes(p.name))
+          .map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
         extra: extraRecord,
       };
       const init = o.init ? loadLlama(o.init).model : undefined;
-      const initRecord = o.init ? { dir: o.init, sha256: createHash('sha256').update(readFileSync(join(o.init, 'model.safetensors'))).digest('hex') } : null;
+      const initRecord = o.init
+        ? {
+            dir: o.init,
+            sha256: createHash('sha256')
+              .update(readFileSync(join(o.init, 'model.safetensors')))
+              .digest('hex'),
+          }
+        : null;
       const r = pretrain({
-        config: cfg, out: o.out, tokenizerPath: o.tokenizer, tokenizer: tok, train, val, command, init,
+        config: cfg,
+        out: o.out,
+        tokenizerPath: o.tokenizer,
+        tokenizer: tok,
+        train,
+        val,
+        command,
+        init,
         dataManifest: { ...dataManifest, init: initRecord },
         // threads change speed, not the run: a resume may use another count
-        fingerprint: { config: { ...cfg, threads: undefined }, trainTokens: train.tokens.length, valTokens: val.tokens.length, trainRepos: files.trainRepos, valRepos: files.valRepos, extraProjects: (extraRecord?.projects as unknown[] | undefined) ?? null, init: initRecord },
+        fingerprint: {
+          config: { ...cfg, threads: undefined },
+          trainTokens: train.tokens.length,
+          valTokens: val.tokens.length,
+          trainRepos: files.trainRepos,
+          valRepos: files.valRepos,
+          extraProjects: (extraRecord?.projects as unknown[] | undefined) ?? null,
+          init: initRecord,
+        },
         onStep(i) {
           tokS = tokS ? 0.9 * tokS + 0.1 * (i.tokens / i.seconds) : i.tokens / i.seconds;
           bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '', tok_s: tokS.toFixed(0) });

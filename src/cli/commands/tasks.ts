@@ -20,7 +20,13 @@ function num(flag: string): (v: string) => number {
   };
 }
 
-interface SplitFlags { seed: number; crTest: number; crVal: number; irVal: number; irTest: number }
+interface SplitFlags {
+  seed: number;
+  crTest: number;
+  crVal: number;
+  irVal: number;
+  irTest: number;
+}
 
 function splitFlags(cmd: Command, d: SplitConfig): Command {
   return cmd
@@ -44,11 +50,18 @@ function tokenCounter(file: string | undefined): ((s: string) => number) | undef
 }
 
 function printStats(s: TaskStats, extra: string[]): void {
-  const lines = [`repositories: ${Object.entries(s.repos).map(([k, v]) => `${k} ${v}`).join(', ')}`];
+  const lines = [
+    `repositories: ${Object.entries(s.repos)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  ];
   lines.push(`tasks: ${[...STATIC_SPLITS, 'total'].map((k) => `${k} ${s.tasks[k] ?? 0}`).join(', ')}`);
   lines.push(`families: ${FAMILIES.map((f) => `${f} ${s.families[f]}`).join(', ')}`);
   const m = s.median;
-  lines.push(`median prefix ${m.prefixChars} chars, target ${m.targetChars} chars` + (m.prefixTokens !== undefined ? `; ${m.prefixTokens} / ${m.targetTokens} tokens (sample ${m.tokenSample})` : ''));
+  lines.push(
+    `median prefix ${m.prefixChars} chars, target ${m.targetChars} chars` +
+      (m.prefixTokens !== undefined ? `; ${m.prefixTokens} / ${m.targetTokens} tokens (sample ${m.tokenSample})` : ''),
+  );
   process.stdout.write(`${[...lines, ...extra].join('\n')}\n`);
 }
 
@@ -58,43 +71,105 @@ export function register(program: Command): void {
   splitFlags(
     tasks
       .command('build')
-      .description('Static track: tasks from every project of a corpus (the released builder\'s rules), split CR/IR, balanced selection per repository, JSONL per split + stats.json')
+      .description(
+        "Static track: tasks from every project of a corpus (the released builder's rules), split CR/IR, balanced selection per repository, JSONL per split + stats.json",
+      )
       .option('--corpus <dir>', 'corpus folder (holding manifest.json)', b.corpusDir)
       .option('--out <dir>', 'output folder', b.outDir)
       .option('--only <names...>', 'only these projects (manifest names)')
-      .option('--rules <set>', `extraction rules: ${RULE_SETS.join(' (default: the paper\'s released builder) or ')} (this project's earlier rules)`, b.extract.rules)
-      .option('--max-per-function <n>', 'selection: most tasks per test function (0 = no cap)', int('--max-per-function', 0), b.select.maxPerFunction)
+      .option(
+        '--rules <set>',
+        `extraction rules: ${RULE_SETS.join(" (default: the paper's released builder) or ")} (this project's earlier rules)`,
+        b.extract.rules,
+      )
+      .option(
+        '--max-per-function <n>',
+        'selection: most tasks per test function (0 = no cap)',
+        int('--max-per-function', 0),
+        b.select.maxPerFunction,
+      )
       .option('--max-per-file <n>', 'selection: most tasks per test file (0 = no cap)', int('--max-per-file', 0), b.select.maxPerFile)
-      .option('--max-per-repo <n>', 'selection: most tasks per repository, allotted across target kinds (0 = no cap)', int('--max-per-repo', 0), b.select.maxPerRepo)
+      .option(
+        '--max-per-repo <n>',
+        'selection: most tasks per repository, allotted across target kinds (0 = no cap)',
+        int('--max-per-repo', 0),
+        b.select.maxPerRepo,
+      )
       .option('--no-select', 'keep every extracted task (no caps, no (file, target) deduplication)')
-      .option('--legacy', "the earlier behaviour, for comparison: --rules legacy --no-select", false)
-      .option('--max-target-chars <n>', 'legacy rules: drop longer targets (0 = keep all)', int('--max-target-chars', 0), b.extract.filter.maxTargetChars),
+      .option('--legacy', 'the earlier behaviour, for comparison: --rules legacy --no-select', false)
+      .option(
+        '--max-target-chars <n>',
+        'legacy rules: drop longer targets (0 = keep all)',
+        int('--max-target-chars', 0),
+        b.extract.filter.maxTargetChars,
+      ),
     b.split,
-  ).action(async (o: SplitFlags & { corpus: string; out: string; only?: string[]; rules: string; maxPerFunction: number; maxPerFile: number; maxPerRepo: number; select: boolean; legacy: boolean; maxTargetChars: number; tokenizer?: string; json: JsonFlag }) => {
-    if (!RULE_SETS.includes(o.rules as RuleSet)) throw new Error(`--rules must be one of ${RULE_SETS.join(', ')}, got "${o.rules}"`);
-    if (o.legacy && o.rules !== b.extract.rules && o.rules !== 'legacy') throw new Error(`--legacy means --rules legacy; got --rules ${o.rules}`);
-    const base = o.legacy ? legacyBuildConfig() : b;
-    const rules: RuleSet = o.legacy ? 'legacy' : (o.rules as RuleSet);
-    const select = o.legacy || !o.select ? noSelectConfig() : { maxPerFunction: o.maxPerFunction, maxPerFile: o.maxPerFile, maxPerRepo: o.maxPerRepo };
-    const countTokens = tokenCounter(o.tokenizer);
-    let bar: Progress | null = null;
-    const r = await buildStaticTasks(
-      { ...base, corpusDir: o.corpus, outDir: o.out, only: o.only ?? [], split: toSplit(o), select, extract: { ...base.extract, rules, filter: { maxTargetChars: o.maxTargetChars } } },
-      {
-        onProgress: (p) => { bar ??= progressBar('tasks build', p.total, ['tasks']); bar.update(p.done, { tasks: p.tasks }); },
-        onWarn: (m) => process.stderr.write(`code2lora: ${m}\n`),
+  ).action(
+    async (
+      o: SplitFlags & {
+        corpus: string;
+        out: string;
+        only?: string[];
+        rules: string;
+        maxPerFunction: number;
+        maxPerFile: number;
+        maxPerRepo: number;
+        select: boolean;
+        legacy: boolean;
+        maxTargetChars: number;
+        tokenizer?: string;
+        json: JsonFlag;
       },
-      countTokens ? { countTokens } : {},
-    );
-    (bar as Progress | null)?.stop();
-    if (!emitJson(o.json, { outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, skippedExamples: r.skippedExamples })) {
-      const extra = [`refused by the extraction rules (${rules}): ${Object.entries(r.stats.dropped ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`];
-      const sel = r.stats.selection;
-      if (sel) extra.push(`selection: ${sel.extracted.total} extracted, removed ${Object.entries(sel.removed).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      extra.push(`files: ${r.stats.files?.read}/${r.stats.files?.test} test files read; ${r.seconds.toFixed(1)} s; written to ${r.outDir}`);
-      printStats(r.stats, extra);
-    }
-  });
+    ) => {
+      if (!RULE_SETS.includes(o.rules as RuleSet)) throw new Error(`--rules must be one of ${RULE_SETS.join(', ')}, got "${o.rules}"`);
+      if (o.legacy && o.rules !== b.extract.rules && o.rules !== 'legacy')
+        throw new Error(`--legacy means --rules legacy; got --rules ${o.rules}`);
+      const base = o.legacy ? legacyBuildConfig() : b;
+      const rules: RuleSet = o.legacy ? 'legacy' : (o.rules as RuleSet);
+      const select =
+        o.legacy || !o.select ? noSelectConfig() : { maxPerFunction: o.maxPerFunction, maxPerFile: o.maxPerFile, maxPerRepo: o.maxPerRepo };
+      const countTokens = tokenCounter(o.tokenizer);
+      let bar: Progress | null = null;
+      const r = await buildStaticTasks(
+        {
+          ...base,
+          corpusDir: o.corpus,
+          outDir: o.out,
+          only: o.only ?? [],
+          split: toSplit(o),
+          select,
+          extract: { ...base.extract, rules, filter: { maxTargetChars: o.maxTargetChars } },
+        },
+        {
+          onProgress: (p) => {
+            bar ??= progressBar('tasks build', p.total, ['tasks']);
+            bar.update(p.done, { tasks: p.tasks });
+          },
+          onWarn: (m) => process.stderr.write(`code2lora: ${m}\n`),
+        },
+        countTokens ? { countTokens } : {},
+      );
+      (bar as Progress | null)?.stop();
+      if (!emitJson(o.json, { outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, skippedExamples: r.skippedExamples })) {
+        const extra = [
+          `refused by the extraction rules (${rules}): ${Object.entries(r.stats.dropped ?? {})
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+        ];
+        const sel = r.stats.selection;
+        if (sel)
+          extra.push(
+            `selection: ${sel.extracted.total} extracted, removed ${Object.entries(sel.removed)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
+        extra.push(
+          `files: ${r.stats.files?.read}/${r.stats.files?.test} test files read; ${r.seconds.toFixed(1)} s; written to ${r.outDir}`,
+        );
+        printStats(r.stats, extra);
+      }
+    },
+  );
 
   const e = defaultEvoConfig();
   splitFlags(
@@ -109,28 +184,58 @@ export function register(program: Command): void {
       .option('--max-diff-kb <n>', 'cut a commit diff beyond this size', int('--max-diff-kb', 1), e.maxDiffBytes / 1024)
       .option('--concurrency <n>', 'repositories walked at once', int('--concurrency', 1), e.concurrency),
     e.split,
-  ).action(async (o: SplitFlags & { repo: string[]; out: string; rev: string; maxCommits: number; maxTasksPerCommit: number; maxDiffKb: number; concurrency: number; tokenizer?: string; json: JsonFlag }) => {
-    const countTokens = tokenCounter(o.tokenizer);
-    const bar = progressBar('tasks evo', o.repo.length, ['repo', 'commits']);
-    const finished = new Set<string>();
-    const r = await buildEvoTasks(
-      { ...e, repos: o.repo, outDir: o.out, rev: o.rev, maxCommits: o.maxCommits, maxTasksPerCommit: o.maxTasksPerCommit, maxDiffBytes: o.maxDiffKb * 1024, concurrency: o.concurrency, split: toSplit(o) },
-      {
-        onProgress: (p) => {
-          if (p.done === p.total) finished.add(p.repo);
-          bar.update(finished.size, { repo: p.repo, commits: `${p.done}/${p.total}` });
-        },
-        onWarn: (m) => process.stderr.write(`code2lora: ${m}\n`),
+  ).action(
+    async (
+      o: SplitFlags & {
+        repo: string[];
+        out: string;
+        rev: string;
+        maxCommits: number;
+        maxTasksPerCommit: number;
+        maxDiffKb: number;
+        concurrency: number;
+        tokenizer?: string;
+        json: JsonFlag;
       },
-      countTokens ? { countTokens } : {},
-    );
-    bar.stop();
-    if (!emitJson(o.json, { outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, repoDetails: r.repos, skipped: r.skipped })) {
-      const extra = r.repos.map((x) => `  ${x.repo}: ${x.keptCommits}/${x.commitsWalked} commits kept, ${x.tasks} tasks (${x.role})`);
-      for (const s of r.skipped) extra.push(`  skipped ${s.path}: ${s.reason}`);
-      extra.push(`commits: ${Object.entries(r.stats.commits).map(([k, v]) => `${k} ${v}`).join(', ')}; ${r.seconds.toFixed(1)} s; written to ${r.outDir}`);
-      printStats(r.stats, extra);
-    }
-    if (r.repos.length === 0) process.exitCode = 1;
-  });
+    ) => {
+      const countTokens = tokenCounter(o.tokenizer);
+      const bar = progressBar('tasks evo', o.repo.length, ['repo', 'commits']);
+      const finished = new Set<string>();
+      const r = await buildEvoTasks(
+        {
+          ...e,
+          repos: o.repo,
+          outDir: o.out,
+          rev: o.rev,
+          maxCommits: o.maxCommits,
+          maxTasksPerCommit: o.maxTasksPerCommit,
+          maxDiffBytes: o.maxDiffKb * 1024,
+          concurrency: o.concurrency,
+          split: toSplit(o),
+        },
+        {
+          onProgress: (p) => {
+            if (p.done === p.total) finished.add(p.repo);
+            bar.update(finished.size, { repo: p.repo, commits: `${p.done}/${p.total}` });
+          },
+          onWarn: (m) => process.stderr.write(`code2lora: ${m}\n`),
+        },
+        countTokens ? { countTokens } : {},
+      );
+      bar.stop();
+      if (
+        !emitJson(o.json, { outDir: r.outDir, files: r.files, seconds: r.seconds, ...r.stats, repoDetails: r.repos, skipped: r.skipped })
+      ) {
+        const extra = r.repos.map((x) => `  ${x.repo}: ${x.keptCommits}/${x.commitsWalked} commits kept, ${x.tasks} tasks (${x.role})`);
+        for (const s of r.skipped) extra.push(`  skipped ${s.path}: ${s.reason}`);
+        extra.push(
+          `commits: ${Object.entries(r.stats.commits)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}; ${r.seconds.toFixed(1)} s; written to ${r.outDir}`,
+        );
+        printStats(r.stats, extra);
+      }
+      if (r.repos.length === 0) process.exitCode = 1;
+    },
+  );
 }

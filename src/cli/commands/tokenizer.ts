@@ -27,13 +27,22 @@ export function globToRegExp(glob: string, anywhere = false): RegExp {
     if (ch === '*') {
       if (glob[i + 1] === '*') {
         i++;
-        if (glob[i + 1] === '/') { i++; re += '(?:[^/]*/)*'; } else re += '.*';
+        if (glob[i + 1] === '/') {
+          i++;
+          re += '(?:[^/]*/)*';
+        } else re += '.*';
       } else re += '[^/]*';
     } else if (ch === '?') re += '[^/]';
     else if (ch === '[') {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
-      else { re += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`; i = end; }
+      else {
+        re += `[${glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
     } else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`${anywhere ? '(?:^|/)' : '^'}${re}$`);
@@ -44,7 +53,11 @@ function walkFiles(dir: string, keep: (file: string) => boolean): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     let entries: fs.Dirent[];
-    try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) {
@@ -65,8 +78,17 @@ export function expandFileArgs(args: readonly string[], filesFrom: string | unde
   const items = [...args];
   if (filesFrom !== undefined) {
     let text: string;
-    try { text = fs.readFileSync(filesFrom, 'utf8'); } catch (err) { throw new Error(`--files-from: cannot read ${filesFrom}: ${(err as Error).message}`); }
-    items.push(...text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#')));
+    try {
+      text = fs.readFileSync(filesFrom, 'utf8');
+    } catch (err) {
+      throw new Error(`--files-from: cannot read ${filesFrom}: ${(err as Error).message}`);
+    }
+    items.push(
+      ...text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0 && !l.startsWith('#')),
+    );
   }
   for (const arg of items) {
     if (GLOB_CHARS.test(arg)) {
@@ -81,15 +103,19 @@ export function expandFileArgs(args: readonly string[], filesFrom: string | unde
       continue;
     }
     let st: fs.Stats;
-    try { st = fs.statSync(arg); } catch { throw new Error(`--files: no such file or folder: ${arg}`); }
+    try {
+      st = fs.statSync(arg);
+    } catch {
+      throw new Error(`--files: no such file or folder: ${arg}`);
+    }
     if (st.isDirectory()) all.push(...walkFiles(arg, (f) => f.endsWith('.py')));
     else all.push(arg);
   }
   // Absolute excludes match whole paths; relative ones (`**/_vendor/**`, `test_*.py`) match path tails.
-  const ex = exclude.map((g) => (path.isAbsolute(g) ? globToRegExp(g.split(path.sep).join('/')) : globToRegExp(g.split(path.sep).join('/'), true)));
-  return [...new Set(all.map((f) => path.resolve(f)))]
-    .filter((f) => !ex.some((re) => re.test(f.split(path.sep).join('/'))))
-    .sort();
+  const ex = exclude.map((g) =>
+    path.isAbsolute(g) ? globToRegExp(g.split(path.sep).join('/')) : globToRegExp(g.split(path.sep).join('/'), true),
+  );
+  return [...new Set(all.map((f) => path.resolve(f)))].filter((f) => !ex.some((re) => re.test(f.split(path.sep).join('/')))).sort();
 }
 
 /** Byte counts with an optional k/M/G suffix (powers of 1000): 50M, 1.5G, 200000. */
@@ -105,11 +131,27 @@ export function parseBytesFlag(flag: string, v: string): number {
 // ---------------------------------------------------------------------------------------------
 
 interface TrainFlags {
-  files?: string[]; filesFrom?: string; corpus?: string; tasks?: string[]; exclude?: string[];
-  vocab: number; out: string; maxBytes?: number; seed: number; pattern: string; minFrequency: number; json?: JsonFlag;
+  files?: string[];
+  filesFrom?: string;
+  corpus?: string;
+  tasks?: string[];
+  exclude?: string[];
+  vocab: number;
+  out: string;
+  maxBytes?: number;
+  seed: number;
+  pattern: string;
+  minFrequency: number;
+  json?: JsonFlag;
 }
 
-interface EvalFlags { tokenizer: string; files?: string[]; filesFrom?: string; exclude?: string[]; json?: JsonFlag }
+interface EvalFlags {
+  tokenizer: string;
+  files?: string[];
+  filesFrom?: string;
+  exclude?: string[];
+  json?: JsonFlag;
+}
 
 function phaseBars(): { onProgress: (phase: 'read' | 'merge', done: number, total: number) => void; stop: () => void } {
   const bars = new Map<string, Progress>();
@@ -125,23 +167,36 @@ function phaseBars(): { onProgress: (phase: 'read' | 'merge', done: number, tota
       }
       bar.update(done);
     },
-    stop() { current?.stop(); },
+    stop() {
+      current?.stop();
+    },
   };
 }
 
 export function register(program: Command): void {
   const tok = program.command('tokenizer').description('train and measure the byte-level BPE tokenizer');
 
-  tok.command('train')
+  tok
+    .command('train')
     .description('train a byte-level BPE tokenizer on Python source and write tokenizer.json + tokenizer_config.json')
     .option('--files <paths...>', 'files, folders (their .py files) or globs (* ? **) to train on')
     .option('--files-from <file>', 'a text file listing paths to train on, one per line')
-    .option('--corpus <dir>', 'a corpus cache (manifest.json): trains on the non-test .py files of its repositories, minus the --tasks cross-repo val/test ones')
+    .option(
+      '--corpus <dir>',
+      'a corpus cache (manifest.json): trains on the non-test .py files of its repositories, minus the --tasks cross-repo val/test ones',
+    )
     .option('--tasks <dirs...>', 'with --corpus: built task folders; repositories in their cr-val.jsonl / cr-test.jsonl are left out')
-    .option('--exclude <globs...>', 'drop paths matching these globs; a relative glob matches any path tail (e.g. \'**/_vendor/**\')')
+    .option('--exclude <globs...>', "drop paths matching these globs; a relative glob matches any path tail (e.g. '**/_vendor/**')")
     .requiredOption('--out <dir>', 'folder to write tokenizer.json and tokenizer_config.json into')
-    .option('--vocab <n>', 'vocabulary size, specials (2) and bytes (256) included (see src/tokenizer/VOCAB.md)', intFlag('--vocab', 258), 4096)
-    .option('--max-bytes <n>', 'use at most this much text (a seeded sample of the files), e.g. 50M', (v) => parseBytesFlag('--max-bytes', v))
+    .option(
+      '--vocab <n>',
+      'vocabulary size, specials (2) and bytes (256) included (see src/tokenizer/VOCAB.md)',
+      intFlag('--vocab', 258),
+      4096,
+    )
+    .option('--max-bytes <n>', 'use at most this much text (a seeded sample of the files), e.g. 50M', (v) =>
+      parseBytesFlag('--max-bytes', v),
+    )
     .option('--seed <n>', 'seed for the file sample taken under --max-bytes', intFlag('--seed', 0), 0)
     .option('--pattern <name|regex>', `split regex: ${Object.keys(SPLIT_PATTERNS).join(', ')} or a raw Oniguruma regex`, 'code')
     .option('--min-frequency <n>', 'stop merging when the best pair is rarer than this', intFlag('--min-frequency', 1), 2)
@@ -150,34 +205,50 @@ export function register(program: Command): void {
       const sources = [o.files?.length || o.filesFrom ? 1 : 0, o.corpus ? 1 : 0].reduce((a, b) => a + b, 0);
       if (sources !== 1) throw new Error('tokenizer train: give --files/--files-from or --corpus (exactly one source)');
       const config = validateBpeTrainConfig({
-        vocabSize: o.vocab, pattern: resolvePattern(o.pattern),
+        vocabSize: o.vocab,
+        pattern: resolvePattern(o.pattern),
         minFrequency: o.minFrequency,
       });
       let files: string[];
       if (o.corpus) {
         const c = await corpusSourceFiles(o.corpus, o.tasks ?? []);
         files = expandFileArgs(c.train, undefined, o.exclude);
-        if (!jsonOnStdout(o.json)) console.error(`tokenizer: ${c.trainRepos.length} training repositories (${c.valRepos.length + c.testRepos.length} cross-repo val/test repositories left out), ${files.length} non-test .py files`);
+        if (!jsonOnStdout(o.json))
+          console.error(
+            `tokenizer: ${c.trainRepos.length} training repositories (${c.valRepos.length + c.testRepos.length} cross-repo val/test repositories left out), ${files.length} non-test .py files`,
+          );
       } else files = expandFileArgs(o.files ?? [], o.filesFrom, o.exclude);
       if (files.length === 0) throw new Error('tokenizer train: no files to train on');
       const bars = phaseBars();
       let result;
       try {
         result = trainTokenizerFromFiles(files, {
-          config, outDir: o.out, seed: o.seed,
+          config,
+          outDir: o.out,
+          seed: o.seed,
           ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
           onProgress: bars.onProgress,
         });
-      } finally { bars.stop(); }
+      } finally {
+        bars.stop();
+      }
       const r = result.report;
       if (emitJson(o.json, r)) return;
-      const skipped = Object.entries(r.skipped).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
-      console.log(`read ${r.files} files, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.readSeconds.toFixed(1)} s${skipped ? ` (skipped: ${skipped})` : ''}`);
-      console.log(`${r.train.merges} merges, vocabulary ${r.train.vocabSize} (stopped by ${r.train.stoppedBy}) in ${r.train.seconds.toFixed(1)} s`);
+      const skipped = Object.entries(r.skipped)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ');
+      console.log(
+        `read ${r.files} files, ${(r.bytes / 1e6).toFixed(1)} MB in ${r.readSeconds.toFixed(1)} s${skipped ? ` (skipped: ${skipped})` : ''}`,
+      );
+      console.log(
+        `${r.train.merges} merges, vocabulary ${r.train.vocabSize} (stopped by ${r.train.stoppedBy}) in ${r.train.seconds.toFixed(1)} s`,
+      );
       console.log(`wrote ${path.join(o.out, 'tokenizer.json')} and tokenizer_config.json`);
     });
 
-  tok.command('eval')
+  tok
+    .command('eval')
     .description('characters and bytes per token of a tokenizer on held-out files')
     .requiredOption('--tokenizer <dir>', 'folder holding tokenizer.json (or the file itself)')
     .option('--files <paths...>', 'held-out files, folders (their .py files) or globs')
@@ -191,10 +262,20 @@ export function register(program: Command): void {
       const t = loadTokenizer(o.tokenizer);
       const bar = progressBar('tokenizer: encoding', files.length);
       let r;
-      try { r = measureTokenizer((s) => t.encode(s), files, (d) => bar.update(d)); } finally { bar.stop(); }
+      try {
+        r = measureTokenizer(
+          (s) => t.encode(s),
+          files,
+          (d) => bar.update(d),
+        );
+      } finally {
+        bar.stop();
+      }
       const out = { tokenizer: t.source, vocabSize: t.vocabSize, ...r };
       if (emitJson(o.json, out)) return;
       console.log(`${t.source} (vocabulary ${t.vocabSize}) on ${r.files} files${r.skipped ? ` (${r.skipped} skipped)` : ''}:`);
-      console.log(`${r.chars} characters, ${r.bytes} bytes, ${r.tokens} tokens: ${r.charsPerToken.toFixed(3)} chars/token, ${r.bytesPerToken.toFixed(3)} bytes/token`);
+      console.log(
+        `${r.chars} characters, ${r.bytes} bytes, ${r.tokens} tokens: ${r.charsPerToken.toFixed(3)} chars/token, ${r.bytesPerToken.toFixed(3)} bytes/token`,
+      );
     });
 }

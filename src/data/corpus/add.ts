@@ -28,7 +28,8 @@ export function defaultAddConfig(): AddConfig {
 
 export function validateAddConfig(c: AddConfig): AddConfig {
   if (!c.cacheDir) throw new Error('AddConfig.cacheDir: required');
-  if (c.name !== null && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(c.name)) throw new Error(`AddConfig.name: ${JSON.stringify(c.name)} is not a safe project name (letters, digits, . _ + -)`);
+  if (c.name !== null && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(c.name))
+    throw new Error(`AddConfig.name: ${JSON.stringify(c.name)} is not a safe project name (letters, digits, . _ + -)`);
   return Object.freeze({ ...c, tarLimits: validateTarLimits(c.tarLimits) });
 }
 
@@ -46,7 +47,9 @@ function safeName(base: string): string {
 async function* gitArchive(repo: string): AsyncGenerator<Buffer> {
   const child = spawn('git', ['-C', repo, 'archive', '--format=tar', 'HEAD'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
   const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   let finished = false;
   try {
@@ -122,8 +125,13 @@ export async function addToCorpus(paths: string[], config: AddConfig): Promise<A
       for (let k = 2; !sameSource && manifest.projects.some((e) => e.name === name); k++) name = `${base}-${k}`;
       const counts = await scanProject(parser, tmp, cfg.sourceLimits);
       const entry: ProjectEntry = {
-        name, version: commit ? commit.slice(0, 12) : 'local', dir: `projects/${name}`, tarball: null, sha256: null,
-        source: { kind: 'local', path: abs, commit }, ...counts,
+        name,
+        version: commit ? commit.slice(0, 12) : 'local',
+        dir: `projects/${name}`,
+        tarball: null,
+        sha256: null,
+        source: { kind: 'local', path: abs, commit },
+        ...counts,
       };
       await placeProject(tmp, path.join(projDir, name), entry, false);
       manifest.projects = [...manifest.projects.filter((e) => e.name !== name), entry];

@@ -16,7 +16,14 @@ function corpus(dir: string, projects: Record<string, Record<string, string>>): 
       writeFileSync(join(dir, 'projects', name, rel), body);
     }
   }
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: 'code2lora-corpus', version: 1, projects: Object.keys(projects).map((name) => ({ name, version: '1', dir: `projects/${name}`, sha256: null })) }));
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      format: 'code2lora-corpus',
+      version: 1,
+      projects: Object.keys(projects).map((name) => ({ name, version: '1', dir: `projects/${name}`, sha256: null })),
+    }),
+  );
   return dir;
 }
 
@@ -41,13 +48,17 @@ describe('contamination guard', () => {
   it('refuses an extra corpus holding a cross-repo test project, naming it', async () => {
     const guard = await buildContaminationGuard(bench, [tasks], []);
     const bad = corpus(join(root, 'bad'), { testy: { 'x.py': 'X = 1\n' }, fine: { 'f.py': 'F = 1\n' } });
-    await expect(extraPretrainFiles(bad, guard, { maxBytesPerProject: 1e6, order: (_, l) => l })).rejects.toThrow(/testy \(benchmark cr-test project python-testy\)/);
+    await expect(extraPretrainFiles(bad, guard, { maxBytesPerProject: 1e6, order: (_, l) => l })).rejects.toThrow(
+      /testy \(benchmark cr-test project python-testy\)/,
+    );
   });
 
   it('refuses projects on an extra exclusion list (evolution track)', async () => {
     const guard = await buildContaminationGuard(bench, [tasks], [{ name: 'https://github.com/pallets/click', why: 'evolution track' }]);
     const bad = corpus(join(root, 'bad2'), { 'python-click': { 'c.py': 'C = 1\n' } });
-    await expect(extraPretrainFiles(bad, guard, { maxBytesPerProject: 1e6, order: (_, l) => l })).rejects.toThrow(/python-click \(evolution track\)/);
+    await expect(extraPretrainFiles(bad, guard, { maxBytesPerProject: 1e6, order: (_, l) => l })).rejects.toThrow(
+      /python-click \(evolution track\)/,
+    );
   });
 
   it('drops vendored copies of benchmark test files and of cross-repo files by content, keeps the rest (tests included)', async () => {

@@ -20,7 +20,11 @@ export function normalizeProjectName(name: string): string {
 
 /** Reads a names file: one name or repository URL per line, '#' comments. */
 export function readNameList(file: string): string[] {
-  return fs.readFileSync(file, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
 }
 
 export interface ContaminationGuard {
@@ -36,7 +40,11 @@ export function sha256Hex(data: Uint8Array): string {
 
 /** Builds the guard from the benchmark corpus, its task folder (for the cross-repo roles) and extra
  *  name lists (evolution-track repositories, the paper's repository pool). */
-export async function buildContaminationGuard(benchmarkCorpus: string, taskDirs: readonly string[], extraNames: ReadonlyArray<{ name: string; why: string }>): Promise<ContaminationGuard> {
+export async function buildContaminationGuard(
+  benchmarkCorpus: string,
+  taskDirs: readonly string[],
+  extraNames: ReadonlyArray<{ name: string; why: string }>,
+): Promise<ContaminationGuard> {
   const manifest = await readManifest(benchmarkCorpus);
   const roles = crossRepoRoles(taskDirs);
   const names = new Map<string, string>();
@@ -50,7 +58,11 @@ export async function buildContaminationGuard(benchmarkCorpus: string, taskDirs:
       // every test file of every split; every file of a cross-repo repository
       if (role === 'train' && !isTestFile(rel)) continue;
       let data: Buffer;
-      try { data = fs.readFileSync(path.join(root, rel)); } catch { continue; }
+      try {
+        data = fs.readFileSync(path.join(root, rel));
+      } catch {
+        continue;
+      }
       hashes.set(sha256Hex(data), `${p.name}/${rel}`);
     }
   }
@@ -79,25 +91,49 @@ export interface ExtraFiles {
 /** Every .py file (tests included) of an extra corpus, after the guard: refuses outright when the
  *  corpus holds a forbidden project (naming it), drops files whose content is forbidden, and keeps at
  *  most `maxBytesPerProject` per project (files in a seeded order) so no project dominates. */
-export async function extraPretrainFiles(extraCorpus: string, guard: ContaminationGuard, o: { maxBytesPerProject: number; order: (name: string, files: string[]) => string[] }): Promise<ExtraFiles> {
+export async function extraPretrainFiles(
+  extraCorpus: string,
+  guard: ContaminationGuard,
+  o: { maxBytesPerProject: number; order: (name: string, files: string[]) => string[] },
+): Promise<ExtraFiles> {
   const manifest = await readManifest(extraCorpus);
-  const bad = forbiddenProjects(guard, manifest.projects.map((p) => p.name));
+  const bad = forbiddenProjects(
+    guard,
+    manifest.projects.map((p) => p.name),
+  );
   if (bad.length > 0) {
-    const list = bad.slice(0, 10).map((b) => `${b.project} (${b.why})`).join(', ');
-    throw new Error(`extra corpus ${extraCorpus} holds ${bad.length} forbidden project(s): ${list}${bad.length > 10 ? ', ...' : ''}; refetch it with \`corpus fetch --exclude-corpus\``);
+    const list = bad
+      .slice(0, 10)
+      .map((b) => `${b.project} (${b.why})`)
+      .join(', ');
+    throw new Error(
+      `extra corpus ${extraCorpus} holds ${bad.length} forbidden project(s): ${list}${bad.length > 10 ? ', ...' : ''}; refetch it with \`corpus fetch --exclude-corpus\``,
+    );
   }
   const out: ExtraFiles = { files: [], projects: [], droppedByHash: [], cappedFiles: 0 };
   for (const p of manifest.projects) {
     const root = path.join(extraCorpus, p.dir);
-    let bytes = 0, kept = 0;
+    let bytes = 0,
+      kept = 0;
     for (const rel of o.order(p.name, await listPythonFiles(root))) {
       const file = path.join(root, rel);
       let data: Buffer;
-      try { data = fs.readFileSync(file); } catch { continue; }
+      try {
+        data = fs.readFileSync(file);
+      } catch {
+        continue;
+      }
       const copyOf = guard.hashes.get(sha256Hex(data));
-      if (copyOf) { out.droppedByHash.push({ file: `${p.name}/${rel}`, copyOf }); continue; }
-      if (bytes + data.length > o.maxBytesPerProject) { out.cappedFiles++; continue; }
-      bytes += data.length; kept++;
+      if (copyOf) {
+        out.droppedByHash.push({ file: `${p.name}/${rel}`, copyOf });
+        continue;
+      }
+      if (bytes + data.length > o.maxBytesPerProject) {
+        out.cappedFiles++;
+        continue;
+      }
+      bytes += data.length;
+      kept++;
       out.files.push(file);
     }
     out.projects.push({ name: p.name, version: p.version, sha256: p.sha256, files: kept, bytes });

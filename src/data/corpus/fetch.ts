@@ -51,23 +51,40 @@ export interface FetchConfig {
 
 export function defaultFetchConfig(): FetchConfig {
   return {
-    count: 100, cacheDir: '.cache/corpus', seed: 0, suite: 'trixie', component: 'main', concurrency: 8,
-    maxTarballBytes: 5 * 1024 * 1024, minAssertions: 10, recheck: false,
-    tarLimits: defaultTarLimits(), sourceLimits: defaultSourceLimits(), etcApt: '/etc/apt', baseUrl: null, keyring: null, excludeNames: [],
+    count: 100,
+    cacheDir: '.cache/corpus',
+    seed: 0,
+    suite: 'trixie',
+    component: 'main',
+    concurrency: 8,
+    maxTarballBytes: 5 * 1024 * 1024,
+    minAssertions: 10,
+    recheck: false,
+    tarLimits: defaultTarLimits(),
+    sourceLimits: defaultSourceLimits(),
+    etcApt: '/etc/apt',
+    baseUrl: null,
+    keyring: null,
+    excludeNames: [],
   };
 }
 
 export function validateFetchConfig(c: FetchConfig): FetchConfig {
   const posInt = (k: keyof FetchConfig): void => {
     const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`FetchConfig.${k}: expected a positive integer, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw new Error(`FetchConfig.${k}: expected a positive integer, got ${String(v)}`);
   };
-  posInt('count'); posInt('concurrency'); posInt('maxTarballBytes');
-  if (!Number.isInteger(c.minAssertions) || c.minAssertions < 0) throw new Error(`FetchConfig.minAssertions: expected an integer >= 0, got ${c.minAssertions}`);
+  posInt('count');
+  posInt('concurrency');
+  posInt('maxTarballBytes');
+  if (!Number.isInteger(c.minAssertions) || c.minAssertions < 0)
+    throw new Error(`FetchConfig.minAssertions: expected an integer >= 0, got ${c.minAssertions}`);
   if (!Number.isInteger(c.seed)) throw new Error(`FetchConfig.seed: expected an integer, got ${c.seed}`);
   if (c.concurrency > 64) throw new Error(`FetchConfig.concurrency: at most 64, got ${c.concurrency}`);
   if (!/^[a-z][a-z0-9-]*$/.test(c.suite)) throw new Error(`FetchConfig.suite: not a suite name: ${JSON.stringify(c.suite)}`);
-  if (!/^[a-z][a-z0-9-]*$/.test(c.component)) throw new Error(`FetchConfig.component: not a component name: ${JSON.stringify(c.component)}`);
+  if (!/^[a-z][a-z0-9-]*$/.test(c.component))
+    throw new Error(`FetchConfig.component: not a component name: ${JSON.stringify(c.component)}`);
   if (!c.cacheDir) throw new Error('FetchConfig.cacheDir: required');
   return Object.freeze({ ...c, tarLimits: validateTarLimits(c.tarLimits) });
 }
@@ -90,7 +107,11 @@ type Outcome =
   | { status: 'ok'; entry: ProjectEntry; cached: boolean; bytes: number }
   | { status: 'missing' | 'rejected' | 'few-assertions' | 'error'; reason: string; bytes: number; assertions?: number };
 
-interface StateRecord { status: 'missing' | 'rejected' | 'few-assertions'; reason: string; assertions?: number }
+interface StateRecord {
+  status: 'missing' | 'rejected' | 'few-assertions';
+  reason: string;
+  assertions?: number;
+}
 
 export interface FetchReport {
   requested: number;
@@ -111,7 +132,13 @@ export interface FetchReport {
 
 const STATE_FILE = 'fetch-state.json';
 
-async function loadRelease(cfg: FetchConfig, baseUrl: string, keyring: string, indexDir: string, warn: (m: string) => void): Promise<Release> {
+async function loadRelease(
+  cfg: FetchConfig,
+  baseUrl: string,
+  keyring: string,
+  indexDir: string,
+  warn: (m: string) => void,
+): Promise<Release> {
   const url = `${baseUrl}/dists/${cfg.suite}/InRelease`;
   const cached = path.join(indexDir, 'InRelease');
   let data: Uint8Array;
@@ -126,7 +153,8 @@ async function loadRelease(cfg: FetchConfig, baseUrl: string, keyring: string, i
   const v = await verifyClearsigned(data, keyring, url);
   await writeFileAtomic(cached, data);
   const rel = parseRelease(v.text, v.signers);
-  if (rel.codename !== cfg.suite && rel.suite !== cfg.suite) throw new Error(`${url}: signed for suite ${rel.suite}/${rel.codename}, not ${cfg.suite}`);
+  if (rel.codename !== cfg.suite && rel.suite !== cfg.suite)
+    throw new Error(`${url}: signed for suite ${rel.suite}/${rel.codename}, not ${cfg.suite}`);
   return rel;
 }
 
@@ -144,7 +172,14 @@ export async function fetchCorpus(config: FetchConfig, events: FetchEvents = {})
   const apt = cfg.baseUrl ? null : readAptArchive(cfg.etcApt);
   const baseUrl = (cfg.baseUrl ?? apt?.baseUrl ?? '').replace(/\/+$/, '');
   const keyring = cfg.keyring ?? apt?.keyring ?? '/usr/share/keyrings/debian-archive-keyring.gpg';
-  let progress: FetchProgress = { phase: 'index', message: `${baseUrl}/dists/${cfg.suite}/InRelease`, tried: 0, accepted: 0, target: cfg.count, bytes: 0 };
+  let progress: FetchProgress = {
+    phase: 'index',
+    message: `${baseUrl}/dists/${cfg.suite}/InRelease`,
+    tried: 0,
+    accepted: 0,
+    target: cfg.count,
+    bytes: 0,
+  };
   events.onProgress?.(progress);
 
   const release = await loadRelease(cfg, baseUrl, keyring, indexDir, warn);
@@ -157,15 +192,28 @@ export async function fetchCorpus(config: FetchConfig, events: FetchEvents = {})
   const sourcesFile = path.join(indexDir, 'Sources.xz');
   const got = await downloadVerified(sourcesUrl, sourcesFile, { expected: sourcesEntry, maxBytes: sourcesEntry.size });
   if (got.status === 'missing') throw new Error(`${sourcesUrl}: HTTP ${got.httpStatus}`);
-  const all = selectCandidates(parseSources((await decompressToBuffer(sourcesFile)).toString('utf8')), { maxTarballBytes: cfg.maxTarballBytes });
+  const all = selectCandidates(parseSources((await decompressToBuffer(sourcesFile)).toString('utf8')), {
+    maxTarballBytes: cfg.maxTarballBytes,
+  });
   new Rng(cfg.seed).fork('corpus-fetch').shuffle(all);
   const excluded = new Set(cfg.excludeNames.map(normalizeProjectName));
   const candidates = excluded.size ? all.filter((c) => !excluded.has(normalizeProjectName(c.pkg.name))) : all;
   const tIndex = performance.now();
-  const archive: ArchiveInfo = { baseUrl, suite: cfg.suite, releaseDate: release.date, sourcesSha256: sourcesEntry.sha256, signers: release.signers };
+  const archive: ArchiveInfo = {
+    baseUrl,
+    suite: cfg.suite,
+    releaseDate: release.date,
+    sourcesSha256: sourcesEntry.sha256,
+    signers: release.signers,
+  };
 
   const statePath = path.join(cacheDir, STATE_FILE);
-  const state: Record<string, StateRecord> = cfg.recheck ? {} : await fsp.readFile(statePath, 'utf8').then((t) => JSON.parse(t) as Record<string, StateRecord>).catch(() => ({}));
+  const state: Record<string, StateRecord> = cfg.recheck
+    ? {}
+    : await fsp
+        .readFile(statePath, 'utf8')
+        .then((t) => JSON.parse(t) as Record<string, StateRecord>)
+        .catch(() => ({}));
   const parser = await loadPythonParser();
 
   const results: (Outcome | undefined)[] = new Array(candidates.length);
@@ -192,7 +240,8 @@ export async function fetchCorpus(config: FetchConfig, events: FetchEvents = {})
       tried++;
       bytes += r.bytes;
       if (r.status === 'ok') accepted++;
-      else if (r.status !== 'error') state[c.tarball.name] = { status: r.status, reason: r.reason, ...(r.assertions !== undefined ? { assertions: r.assertions } : {}) };
+      else if (r.status !== 'error')
+        state[c.tarball.name] = { status: r.status, reason: r.reason, ...(r.assertions !== undefined ? { assertions: r.assertions } : {}) };
       else warn(`${c.pkg.name}: ${r.reason}`);
       report();
     }
@@ -203,14 +252,29 @@ export async function fetchCorpus(config: FetchConfig, events: FetchEvents = {})
   // that order, so this choice does not depend on which download finished first.
   const chosen: ProjectEntry[] = [];
   const out: FetchReport = {
-    requested: cfg.count, accepted: 0, candidates: candidates.length, tried, reused: 0, missing: 0, fewAssertions: 0,
-    rejected: [], errors: [], downloadedBytes: bytes, seconds: { index: 0, projects: 0, total: 0 }, manifest: '', archive, projects: chosen,
+    requested: cfg.count,
+    accepted: 0,
+    candidates: candidates.length,
+    tried,
+    reused: 0,
+    missing: 0,
+    fewAssertions: 0,
+    rejected: [],
+    errors: [],
+    downloadedBytes: bytes,
+    seconds: { index: 0, projects: 0, total: 0 },
+    manifest: '',
+    archive,
+    projects: chosen,
   };
   for (const [i, r] of results.entries()) {
     if (!r) continue;
     const name = (candidates[i] as Candidate).pkg.name;
     if (r.status === 'ok') {
-      if (chosen.length < cfg.count) { chosen.push(r.entry); if (r.cached) out.reused++; }
+      if (chosen.length < cfg.count) {
+        chosen.push(r.entry);
+        if (r.cached) out.reused++;
+      }
     } else if (r.status === 'missing') out.missing++;
     else if (r.status === 'few-assertions') out.fewAssertions++;
     else if (r.status === 'rejected') out.rejected.push({ name, reason: r.reason });
@@ -244,13 +308,18 @@ async function fetchOne(c: Candidate, ctx: Ctx): Promise<Outcome> {
   const name = c.pkg.name;
   const finalDir = path.join(ctx.projDir, name);
   const marker = await readMarker(finalDir);
-  if (marker && marker.sha256 === c.tarball.sha256 && marker.assertions >= cfg.minAssertions) return { status: 'ok', entry: marker, cached: true, bytes: 0 };
+  if (marker && marker.sha256 === c.tarball.sha256 && marker.assertions >= cfg.minAssertions)
+    return { status: 'ok', entry: marker, cached: true, bytes: 0 };
   const known = ctx.state[c.tarball.name];
-  if (known && !(known.status === 'few-assertions' && (known.assertions ?? 0) >= cfg.minAssertions)) return { status: known.status, reason: known.reason, bytes: 0 };
+  if (known && !(known.status === 'few-assertions' && (known.assertions ?? 0) >= cfg.minAssertions))
+    return { status: known.status, reason: known.reason, bytes: 0 };
 
   const url = `${ctx.baseUrl}/${c.pkg.directory}/${c.tarball.name}`;
   const tarball = path.join(ctx.tarDir, c.tarball.name);
-  const got = await downloadVerified(url, tarball, { expected: { sha256: c.tarball.sha256, size: c.tarball.size }, maxBytes: c.tarball.size });
+  const got = await downloadVerified(url, tarball, {
+    expected: { sha256: c.tarball.sha256, size: c.tarball.size },
+    maxBytes: c.tarball.size,
+  });
   if (got.status === 'missing') return { status: 'missing', reason: `HTTP ${got.httpStatus}`, bytes: 0 };
   const bytes = got.cached ? 0 : got.bytes;
 
@@ -265,11 +334,20 @@ async function fetchOne(c: Candidate, ctx: Ctx): Promise<Outcome> {
     }
     const counts = await scanProject(ctx.parser, tmp, cfg.sourceLimits);
     if (counts.assertions < cfg.minAssertions) {
-      return { status: 'few-assertions', reason: `${counts.assertions} assertions in ${counts.testFiles} test files (< ${cfg.minAssertions})`, bytes, assertions: counts.assertions };
+      return {
+        status: 'few-assertions',
+        reason: `${counts.assertions} assertions in ${counts.testFiles} test files (< ${cfg.minAssertions})`,
+        bytes,
+        assertions: counts.assertions,
+      };
     }
     const upstream = c.pkg.version.replace(/^\d+:/, '').replace(/-[^-]*$/, '');
     const entry: ProjectEntry = {
-      name, version: upstream, dir: `projects/${name}`, tarball: c.tarball.name, sha256: c.tarball.sha256,
+      name,
+      version: upstream,
+      dir: `projects/${name}`,
+      tarball: c.tarball.name,
+      sha256: c.tarball.sha256,
       source: { kind: 'debian', suite: cfg.suite, package: name, url, size: c.tarball.size },
       ...counts,
     };

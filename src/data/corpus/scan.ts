@@ -13,9 +13,15 @@ export async function scanProject(parser: PythonParser, dir: string, limits: Sou
   let skipped = 0;
   for (const rel of tests) {
     const r = await readPythonSource(path.join(dir, rel), limits);
-    if (!r.ok) { skipped++; continue; }
+    if (!r.ok) {
+      skipped++;
+      continue;
+    }
     const n = countAssertions(parser, r.text);
-    if (n === null) { skipped++; continue; }
+    if (n === null) {
+      skipped++;
+      continue;
+    }
     assertions += n;
   }
   return { pythonFiles: py.length, testFiles: tests.length, skippedTestFiles: skipped, assertions };

@@ -18,13 +18,19 @@ export function crossRepoRoles(taskDirs: readonly string[]): Map<string, CrossRe
       const file = path.join(dir, `${split}.jsonl`);
       if (!fs.existsSync(file)) continue;
       found++;
-      fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-        if (line.trim() === '') return;
-        let repo: unknown;
-        try { repo = (JSON.parse(line) as { repo?: unknown }).repo; } catch { throw new Error(`${file}:${i + 1}: not valid JSON`); }
-        if (typeof repo !== 'string') throw new Error(`${file}:${i + 1}: task without a "repo" name`);
-        roles.set(repo, split);
-      });
+      fs.readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (line.trim() === '') return;
+          let repo: unknown;
+          try {
+            repo = (JSON.parse(line) as { repo?: unknown }).repo;
+          } catch {
+            throw new Error(`${file}:${i + 1}: not valid JSON`);
+          }
+          if (typeof repo !== 'string') throw new Error(`${file}:${i + 1}: task without a "repo" name`);
+          roles.set(repo, split);
+        });
     }
     if (found === 0) throw new Error(`${dir} holds neither cr-val.jsonl nor cr-test.jsonl (run \`code2lora tasks build\` first)`);
   }
@@ -50,12 +56,21 @@ export async function corpusSourceFiles(corpusDir: string, taskDirs: readonly st
   const out: CorpusSourceFiles = { train: [], val: [], trainRepos: [], valRepos: [], testRepos: [] };
   for (const p of manifest.projects) {
     const role = roles.get(p.name);
-    if (role === 'cr-test') { out.testRepos.push(p.name); continue; }
+    if (role === 'cr-test') {
+      out.testRepos.push(p.name);
+      continue;
+    }
     const root = path.join(corpusDir, p.dir);
     const files = (await listPythonFiles(root)).filter((rel) => !isTestFile(rel)).map((rel) => path.join(root, rel));
-    if (role === 'cr-val') { out.valRepos.push(p.name); out.val.push(...files); }
-    else { out.trainRepos.push(p.name); out.train.push(...files); }
+    if (role === 'cr-val') {
+      out.valRepos.push(p.name);
+      out.val.push(...files);
+    } else {
+      out.trainRepos.push(p.name);
+      out.train.push(...files);
+    }
   }
-  out.train.sort(); out.val.sort();
+  out.train.sort();
+  out.val.sort();
   return out;
 }

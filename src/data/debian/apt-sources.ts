@@ -15,7 +15,12 @@ export interface AptArchive {
 
 export const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
-interface Entry { uri: string; suites: string[]; signedBy?: string; from: string }
+interface Entry {
+  uri: string;
+  suites: string[];
+  signedBy?: string;
+  from: string;
+}
 
 function isMainArchive(e: Entry): boolean {
   if (!/^https?:\/\//.test(e.uri)) return false;
@@ -58,13 +63,24 @@ export function readAptArchive(etcApt = '/etc/apt'): AptArchive {
   if (existsSync(dir)) {
     for (const f of readdirSync(dir).sort()) {
       const full = path.join(dir, f);
-      if (f.endsWith('.sources')) { files.push(full); entries.push(...readDeb822Sources(full)); }
-      else if (f.endsWith('.list')) { files.push(full); entries.push(...readOneLineSources(full)); }
+      if (f.endsWith('.sources')) {
+        files.push(full);
+        entries.push(...readDeb822Sources(full));
+      } else if (f.endsWith('.list')) {
+        files.push(full);
+        entries.push(...readOneLineSources(full));
+      }
     }
   }
   const list = path.join(etcApt, 'sources.list');
-  if (existsSync(list)) { files.push(list); entries.push(...readOneLineSources(list)); }
+  if (existsSync(list)) {
+    files.push(list);
+    entries.push(...readOneLineSources(list));
+  }
   const e = entries.find(isMainArchive);
-  if (!e) throw new Error(`apt sources: no main Debian archive (http/https, not security) in ${files.join(', ') || `${etcApt} (no sources files)`}`);
+  if (!e)
+    throw new Error(
+      `apt sources: no main Debian archive (http/https, not security) in ${files.join(', ') || `${etcApt} (no sources files)`}`,
+    );
   return { baseUrl: e.uri.replace(/\/+$/, ''), keyring: e.signedBy ?? DEFAULT_KEYRING, from: e.from };
 }

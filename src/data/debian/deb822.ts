@@ -45,5 +45,8 @@ export function field(st: Stanza, name: string): string | undefined {
 export function fieldLines(st: Stanza, name: string): string[] {
   const v = field(st, name);
   if (!v) return [];
-  return v.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  return v
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
 }

@@ -72,7 +72,11 @@ describe('Sources selection', () => {
   it('keeps python3 packages with pytest or pybuild autopkgtest and a small orig tarball', () => {
     const c = selectCandidates(parseSources(SOURCES), { maxTarballBytes: 5 * 1024 * 1024 });
     expect(c.map((x) => x.pkg.name)).toEqual(['jinja2', 'pybuildtest']);
-    expect(c[0]!.tarball).toEqual({ name: 'jinja2_3.1.6.orig.tar.gz', size: 245115, sha256: '0137fb05990d35f1275a587e9aee6d56da821fc83491a0fb838183be43f66d6d' });
+    expect(c[0]!.tarball).toEqual({
+      name: 'jinja2_3.1.6.orig.tar.gz',
+      size: 245115,
+      sha256: '0137fb05990d35f1275a587e9aee6d56da821fc83491a0fb838183be43f66d6d',
+    });
   });
 });
 
@@ -81,16 +85,20 @@ describe('apt sources', () => {
     const etc = mkdtempSync(path.join(tmpdir(), 'apt-'));
     try {
       mkdirSync(path.join(etc, 'sources.list.d'));
-      writeFileSync(path.join(etc, 'sources.list.d', 'a.sources'),
+      writeFileSync(
+        path.join(etc, 'sources.list.d', 'a.sources'),
         'Types: deb\nURIs: http://security.example/debian-security\nSuites: trixie-security\nComponents: main\n\n' +
-        'Types: deb\nURIs: http://mirror.example/debian/\nSuites: trixie trixie-updates\nComponents: main\nSigned-By: /k.gpg\n');
+          'Types: deb\nURIs: http://mirror.example/debian/\nSuites: trixie trixie-updates\nComponents: main\nSigned-By: /k.gpg\n',
+      );
       expect(readAptArchive(etc)).toMatchObject({ baseUrl: 'http://mirror.example/debian', keyring: '/k.gpg' });
       rmSync(path.join(etc, 'sources.list.d', 'a.sources'));
       writeFileSync(path.join(etc, 'sources.list'), 'deb http://other.example/debian bookworm main\n');
       expect(readAptArchive(etc).baseUrl).toBe('http://other.example/debian');
       rmSync(path.join(etc, 'sources.list'));
       expect(() => readAptArchive(etc)).toThrow(/no main Debian archive/);
-    } finally { rmSync(etc, { recursive: true, force: true }); }
+    } finally {
+      rmSync(etc, { recursive: true, force: true });
+    }
   });
 });
 
@@ -100,30 +108,41 @@ describe.skipIf(!hasGpg)('InRelease signature', () => {
   let home: string;
   let keyring: string;
   let signed: Buffer;
-  const release = 'Origin: Test\nSuite: stable\nCodename: trixie\nDate: Sat, 21 Nov 2026 09:15:44 UTC\nSHA256:\n ' +
+  const release =
+    'Origin: Test\nSuite: stable\nCodename: trixie\nDate: Sat, 21 Nov 2026 09:15:44 UTC\nSHA256:\n ' +
     'b449439c113900c8607c1005f7a1ec0704d0f3b7376ba312b2150c79e4e4e06c 10538456 main/source/Sources.xz\n';
   beforeAll(() => {
     home = mkdtempSync(path.join(tmpdir(), 'gpg-'));
     const env = { ...process.env, GNUPGHOME: home };
-    execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Test Archive <t@example.org>', 'ed25519', 'sign', 'never'], { env, stdio: 'ignore' });
+    execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Test Archive <t@example.org>', 'ed25519', 'sign', 'never'], {
+      env,
+      stdio: 'ignore',
+    });
     keyring = path.join(home, 'test-keyring.gpg');
     writeFileSync(keyring, execFileSync('gpg', ['--batch', '--export'], { env }));
     signed = execFileSync('gpg', ['--batch', '--clearsign'], { env, input: release });
   });
-  afterAll(() => { rmSync(home, { recursive: true, force: true }); });
+  afterAll(() => {
+    rmSync(home, { recursive: true, force: true });
+  });
 
   it('accepts a good signature and reads the SHA256 index from the signed text', async () => {
     const v = await verifyClearsigned(signed, keyring, 'InRelease');
     const r = parseRelease(v.text, v.signers);
     expect(r.codename).toBe('trixie');
-    expect(r.sha256.get('main/source/Sources.xz')).toEqual({ sha256: 'b449439c113900c8607c1005f7a1ec0704d0f3b7376ba312b2150c79e4e4e06c', size: 10538456 });
+    expect(r.sha256.get('main/source/Sources.xz')).toEqual({
+      sha256: 'b449439c113900c8607c1005f7a1ec0704d0f3b7376ba312b2150c79e4e4e06c',
+      size: 10538456,
+    });
     expect(r.signers.length).toBe(1);
   });
 
   it('refuses a tampered file and an unknown key', async () => {
     const tampered = Buffer.from(signed.toString('utf8').replace('10538456', '10538457'));
     await expect(verifyClearsigned(tampered, keyring, 'InRelease')).rejects.toThrow(/InRelease: signature verification failed/);
-    await expect(verifyClearsigned(signed, '/usr/share/keyrings/debian-archive-keyring.gpg', 'InRelease')).rejects.toThrow(/signature verification failed/);
+    await expect(verifyClearsigned(signed, '/usr/share/keyrings/debian-archive-keyring.gpg', 'InRelease')).rejects.toThrow(
+      /signature verification failed/,
+    );
     expect(readFileSync(keyring).length).toBeGreaterThan(0);
   });
 });

@@ -5,11 +5,12 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export interface Expected { sha256: string; size?: number }
+export interface Expected {
+  sha256: string;
+  size?: number;
+}
 
-export type DownloadResult =
-  | { status: 'ok'; path: string; bytes: number; cached: boolean }
-  | { status: 'missing'; httpStatus: number };
+export type DownloadResult = { status: 'ok'; path: string; bytes: number; cached: boolean } | { status: 'missing'; httpStatus: number };
 
 export interface DownloadOptions {
   expected?: Expected;
@@ -99,7 +100,9 @@ async function downloadOnce(url: string, dest: string, opts: DownloadOptions): P
   const exp = opts.expected;
   if (exp && (actual !== exp.sha256 || (exp.size !== undefined && bytes !== exp.size))) {
     await fsp.rm(tmp, { force: true });
-    throw new ChecksumError(`GET ${url}: checksum mismatch: expected sha256 ${exp.sha256} (${exp.size ?? '?'} bytes), got ${actual} (${bytes} bytes)`);
+    throw new ChecksumError(
+      `GET ${url}: checksum mismatch: expected sha256 ${exp.sha256} (${exp.size ?? '?'} bytes), got ${actual} (${bytes} bytes)`,
+    );
   }
   await fsp.rename(tmp, dest);
   return { status: 'ok', path: dest, bytes, cached: false };

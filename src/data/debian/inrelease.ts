@@ -3,7 +3,10 @@
 import { spawn } from 'node:child_process';
 import { parseDeb822, field, fieldLines } from './deb822.js';
 
-export interface IndexEntry { sha256: string; size: number }
+export interface IndexEntry {
+  sha256: string;
+  size: number;
+}
 
 export interface Release {
   suite: string;
@@ -15,7 +18,11 @@ export interface Release {
   signers: string[];
 }
 
-interface GpgvResult { code: number; stdout: Buffer; stderr: string }
+interface GpgvResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
 
 function runGpgv(args: string[], input: Uint8Array): Promise<GpgvResult> {
   return new Promise((resolve, reject) => {
@@ -23,7 +30,9 @@ function runGpgv(args: string[], input: Uint8Array): Promise<GpgvResult> {
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => { err += d.toString('utf8'); });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString('utf8');
+    });
     child.on('error', (e) => reject(new Error(`gpgv: cannot run (${e.message}); install gpgv`)));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
     child.stdin.on('error', () => undefined);
@@ -40,8 +49,13 @@ export async function verifyClearsigned(data: Uint8Array, keyring: string, what:
   const r = await runGpgv(['--keyring', keyring, '--status-fd', '2', '--output', '-', '-'], data);
   const signers = [...r.stderr.matchAll(/^\[GNUPG:\] VALIDSIG (\S+)/gm)].map((m) => m[1] as string);
   if (r.code !== 0 || signers.length === 0) {
-    const human = r.stderr.split('\n').filter((l) => l && !l.startsWith('[GNUPG:]')).join('; ');
-    throw new Error(`${what}: signature verification failed with keyring ${keyring} (gpgv exit ${r.code}): ${human || 'no valid signature'}`);
+    const human = r.stderr
+      .split('\n')
+      .filter((l) => l && !l.startsWith('[GNUPG:]'))
+      .join('; ');
+    throw new Error(
+      `${what}: signature verification failed with keyring ${keyring} (gpgv exit ${r.code}): ${human || 'no valid signature'}`,
+    );
   }
   return { text: r.stdout.toString('utf8'), signers };
 }

@@ -1,7 +1,11 @@
 // Sources index: parse source-package stanzas and pick Python projects with a pytest suite.
 import { field, fieldLines, parseDeb822 } from './deb822.js';
 
-export interface SourceFile { name: string; size: number; sha256: string }
+export interface SourceFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
 
 export interface SourcePackage {
   name: string;
@@ -38,7 +42,10 @@ export function parseSources(text: string): SourcePackage[] {
     }
     const deps = ['Build-Depends', 'Build-Depends-Indep', 'Build-Depends-Arch'].map((f) => field(st, f) ?? '').join(', ');
     out.push({
-      name, version, directory, files,
+      name,
+      version,
+      directory,
+      files,
       binaries: (field(st, 'Binary') ?? '').split(/[,\s]+/).filter(Boolean),
       buildDepends: deps.replace(/\s+/g, ' '),
       testsuite: field(st, 'Testsuite') ?? '',

@@ -40,8 +40,16 @@ export interface EvoConfig {
 
 export function defaultEvoConfig(): EvoConfig {
   return {
-    repos: [], outDir: '.cache/tasks-evo', rev: 'HEAD', maxCommits: 0, maxTasksPerCommit: 8, maxDiffBytes: 1024 * 1024, concurrency: 2,
-    split: defaultSplitConfig(), filter: defaultFilterConfig(), sourceLimits: defaultSourceLimits(),
+    repos: [],
+    outDir: '.cache/tasks-evo',
+    rev: 'HEAD',
+    maxCommits: 0,
+    maxTasksPerCommit: 8,
+    maxDiffBytes: 1024 * 1024,
+    concurrency: 2,
+    split: defaultSplitConfig(),
+    filter: defaultFilterConfig(),
+    sourceLimits: defaultSourceLimits(),
   };
 }
 
@@ -52,7 +60,8 @@ export function validateEvoConfig(c: EvoConfig): EvoConfig {
   for (const k of ['maxTasksPerCommit', 'maxDiffBytes', 'concurrency'] as const) {
     if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`EvoConfig.${k}: expected a positive integer, got ${c[k]}`);
   }
-  if (!Number.isInteger(c.maxCommits) || c.maxCommits < 0) throw new Error(`EvoConfig.maxCommits: expected an integer >= 0, got ${c.maxCommits}`);
+  if (!Number.isInteger(c.maxCommits) || c.maxCommits < 0)
+    throw new Error(`EvoConfig.maxCommits: expected an integer >= 0, got ${c.maxCommits}`);
   return Object.freeze({ ...c, repos: [...c.repos], split: validateSplitConfig(c.split), filter: validateFilterConfig(c.filter) });
 }
 
@@ -101,8 +110,17 @@ async function emptyTree(dir: string): Promise<string> {
 }
 
 /** The production-code diff between two commits (or the empty tree), cut at maxBytes at a line end. */
-export async function productionDiff(dir: string, from: string, to: string, maxBytes: number): Promise<{ diff: string; truncated: boolean }> {
-  const all = await gitBuffer(dir, ['diff', '-U3', '--no-color', '--no-ext-diff', '--no-renames', from, to, '--', ...productionPathspecs()], { maxBytes: 1024 * 1024 * 1024 });
+export async function productionDiff(
+  dir: string,
+  from: string,
+  to: string,
+  maxBytes: number,
+): Promise<{ diff: string; truncated: boolean }> {
+  const all = await gitBuffer(
+    dir,
+    ['diff', '-U3', '--no-color', '--no-ext-diff', '--no-renames', from, to, '--', ...productionPathspecs()],
+    { maxBytes: 1024 * 1024 * 1024 },
+  );
   if (all.length <= maxBytes) return { diff: all.toString('utf8'), truncated: false };
   // Cut at a line boundary, never inside a UTF-8 sequence.
   let cut = all.lastIndexOf(10, maxBytes);
@@ -114,12 +132,21 @@ export async function productionDiff(dir: string, from: string, to: string, maxB
 export function repoName(dir: string): string {
   let base = path.basename(dir);
   if (base === '.git' || base === 'repo' || base === 'repo.git') base = path.basename(path.dirname(dir));
-  base = base.replace(/\.git$/, '').replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  base = base
+    .replace(/\.git$/, '')
+    .replace(/[^A-Za-z0-9._+-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '');
   return base || 'repo';
 }
 
 /** Walk one repository and build its evolution tasks and commit records (no splitting). */
-export async function walkRepository(dir: string, repo: string, cfg: EvoConfig, parser: PythonParser, onCommit?: (done: number, total: number, kept: number) => void): Promise<RepoHistory> {
+export async function walkRepository(
+  dir: string,
+  repo: string,
+  cfg: EvoConfig,
+  parser: PythonParser,
+  onCommit?: (done: number, total: number, kept: number) => void,
+): Promise<RepoHistory> {
   const head = await resolveRev(dir, cfg.rev);
   if (!head) throw new Error(`${dir}: empty repository (no commit at ${cfg.rev})`);
   const history = await firstParentHistory(dir, head, cfg.maxCommits);
@@ -150,32 +177,59 @@ export async function walkRepository(dir: string, repo: string, cfg: EvoConfig, 
       for (const ch of tests) {
         if (isNullSha(ch.oldBlob)) continue;
         const keys = await keysOf(ch.path, ch.oldBlob);
-        if (keys === null) { unknownOld.add(ch.path); continue; }
+        if (keys === null) {
+          unknownOld.add(ch.path);
+          continue;
+        }
         for (const [k, n] of keys) pool.set(k, (pool.get(k) ?? 0) + n);
       }
       const fresh: EvoTask[] = [];
       for (const ch of tests) {
-        if (isNullSha(ch.newBlob) || ch.status === 'D') { lastKeys.delete(ch.path); continue; }
+        if (isNullSha(ch.newBlob) || ch.status === 'D') {
+          lastKeys.delete(ch.path);
+          continue;
+        }
         const text = await readBlob(ch.newBlob);
-        if (text === null) { out.skippedFiles++; lastKeys.set(ch.path, { blob: ch.newBlob, keys: null }); continue; }
+        if (text === null) {
+          out.skippedFiles++;
+          lastKeys.set(ch.path, { blob: ch.newBlob, keys: null });
+          continue;
+        }
         const made = withTree(parser, text, (tree) => {
           if (tree.rootNode.hasError) return null;
           const found = findAssertions(tree.rootNode, text);
           const keys: Keys = new Map();
-          for (const f of found) { const k = collapse(f.stmt.text); keys.set(k, (keys.get(k) ?? 0) + 1); }
+          for (const f of found) {
+            const k = collapse(f.stmt.text);
+            keys.set(k, (keys.get(k) ?? 0) + 1);
+          }
           const tasks: EvoTask[] = [];
           for (const k of applyFilters(found, text, cfg.filter).kept) {
             const n = pool.get(k.statement) ?? 0;
-            if (n > 0) { pool.set(k.statement, n - 1); continue; } // the assertion was already there
+            if (n > 0) {
+              pool.set(k.statement, n - 1);
+              continue;
+            } // the assertion was already there
             tasks.push({
               id: `${taskId(repo, ch.path, k.line, k.targetStart - text.lastIndexOf('\n', k.targetStart - 1) - 1)}@${c.sha.slice(0, 12)}`,
-              repo, file: ch.path, line: k.line, family: k.family, prefix: text.slice(0, k.targetStart), target: k.target,
-              function: k.host.name, commit: c.sha, commitIndex: -1,
+              repo,
+              file: ch.path,
+              line: k.line,
+              family: k.family,
+              prefix: text.slice(0, k.targetStart),
+              target: k.target,
+              function: k.host.name,
+              commit: c.sha,
+              commitIndex: -1,
             });
           }
           return { keys, tasks };
         });
-        if (!made) { out.skippedFiles++; lastKeys.set(ch.path, { blob: ch.newBlob, keys: null }); continue; }
+        if (!made) {
+          out.skippedFiles++;
+          lastKeys.set(ch.path, { blob: ch.newBlob, keys: null });
+          continue;
+        }
         lastKeys.set(ch.path, { blob: ch.newBlob, keys: made.keys });
         // An unreadable old version tells nothing about what changed in this file.
         if (!unknownOld.has(ch.path)) fresh.push(...made.tasks);
@@ -205,7 +259,11 @@ export async function walkRepository(dir: string, repo: string, cfg: EvoConfig, 
 }
 
 /** Build the evolution track for cfg.repos into cfg.outDir. */
-export async function buildEvoTasks(config: EvoConfig, events: EvoEvents = {}, opts: { countTokens?: (s: string) => number } = {}): Promise<EvoReport> {
+export async function buildEvoTasks(
+  config: EvoConfig,
+  events: EvoEvents = {},
+  opts: { countTokens?: (s: string) => number } = {},
+): Promise<EvoReport> {
   const cfg = validateEvoConfig(config);
   const t0 = performance.now();
   const parser = await loadPythonParser();
@@ -227,7 +285,9 @@ export async function buildEvoTasks(config: EvoConfig, events: EvoEvents = {}, o
       const i = next++;
       const { dir, repo } = jobs[i] as { dir: string; repo: string };
       try {
-        results[i] = { ok: await walkRepository(dir, repo, cfg, parser, (done, total, kept) => events.onProgress?.({ repo, done, total, kept })) };
+        results[i] = {
+          ok: await walkRepository(dir, repo, cfg, parser, (done, total, kept) => events.onProgress?.({ repo, done, total, kept })),
+        };
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         results[i] = { err: reason };
@@ -241,11 +301,15 @@ export async function buildEvoTasks(config: EvoConfig, events: EvoEvents = {}, o
   results.forEach((r, i) => {
     const dir = (jobs[i] as { dir: string }).dir;
     if ('err' in r) skipped.push({ path: dir, reason: r.err });
-    else if (r.ok.commits.length === 0) skipped.push({ path: dir, reason: `no commit adds or changes assertions (${r.ok.commitsWalked} walked)` });
+    else if (r.ok.commits.length === 0)
+      skipped.push({ path: dir, reason: `no commit adds or changes assertions (${r.ok.commitsWalked} walked)` });
     else histories.push(r.ok);
   });
 
-  const roles = assignRepos(histories.map((h) => h.repo), cfg.split);
+  const roles = assignRepos(
+    histories.map((h) => h.repo),
+    cfg.split,
+  );
   const splits: Record<SplitName, EvoTask[]> = { train: [], 'ir-val': [], 'ir-test': [], 'cr-val': [], 'cr-test': [] };
   const commitsBySplit: Record<string, number> = { train: 0, 'ir-val': 0, 'ir-test': 0, 'cr-val': 0, 'cr-test': 0 };
   const repoCounts: Record<string, number> = { total: histories.length, train: 0, 'cr-val': 0, 'cr-test': 0 };
@@ -267,16 +331,34 @@ export async function buildEvoTasks(config: EvoConfig, events: EvoEvents = {}, o
   const files: Record<string, string> = {};
   for (const name of STATIC_SPLITS) {
     files[name] = path.join(outDir, `${name}.jsonl`);
-    await writeLinesAtomic(files[name], (function* () { for (const t of splits[name]) yield JSON.stringify(t); })());
+    await writeLinesAtomic(
+      files[name],
+      (function* () {
+        for (const t of splits[name]) yield JSON.stringify(t);
+      })(),
+    );
   }
   files.commits = path.join(outDir, 'commits.jsonl');
-  await writeLinesAtomic(files.commits, (function* () {
-    for (const h of histories) for (const c of h.commits) yield JSON.stringify({ ...c, split: commitSplit.get(`${h.repo}\0${c.index}`) });
-  })());
+  await writeLinesAtomic(
+    files.commits,
+    (function* () {
+      for (const h of histories) for (const c of h.commits) yield JSON.stringify({ ...c, split: commitSplit.get(`${h.repo}\0${c.index}`) });
+    })(),
+  );
   const base = computeStats(splits, repoCounts, { ...(opts.countTokens ? { countTokens: opts.countTokens } : {}), seed: cfg.split.seed });
   const stats = { ...base, commits: { ...commitsBySplit, total: histories.reduce((a, h) => a + h.commits.length, 0) } };
-  const repos = histories.map((h) => ({ repo: h.repo, path: h.path, commitsWalked: h.commitsWalked, keptCommits: h.commits.length, tasks: h.tasks.length, role: roles.get(h.repo) ?? 'train' }));
+  const repos = histories.map((h) => ({
+    repo: h.repo,
+    path: h.path,
+    commitsWalked: h.commitsWalked,
+    keptCommits: h.commits.length,
+    tasks: h.tasks.length,
+    role: roles.get(h.repo) ?? 'train',
+  }));
   files.stats = path.join(outDir, 'stats.json');
-  await writeFileAtomic(files.stats, `${JSON.stringify({ track: 'evolution', split: cfg.split, maxTasksPerCommit: cfg.maxTasksPerCommit, ...stats, repoDetails: repos, skipped }, null, 2)}\n`);
+  await writeFileAtomic(
+    files.stats,
+    `${JSON.stringify({ track: 'evolution', split: cfg.split, maxTasksPerCommit: cfg.maxTasksPerCommit, ...stats, repoDetails: repos, skipped }, null, 2)}\n`,
+  );
   return { outDir, files, repos, skipped, stats, seconds: (performance.now() - t0) / 1000 };
 }

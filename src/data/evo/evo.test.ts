@@ -14,7 +14,11 @@ let other: string;
 const sha: Record<string, string> = {};
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', '-C', cwd, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_DATE: '2020-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2020-01-01T00:00:00Z' } }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=t', '-c', 'user.email=t@e', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', '-C', cwd, ...args],
+    { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_DATE: '2020-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2020-01-01T00:00:00Z' } },
+  ).trim();
 }
 function write(rel: string, text: string, root = repo): void {
   mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -50,7 +54,10 @@ beforeAll(() => {
   write('tests/test_broken.py', 'def test_x(:\n    assert 1 == 1\n');
   commit('E'); // 12 new assertions: 8 kept
   git(repo, 'checkout', '-qb', 'side');
-  write('tests/test_b.py', 'from pkg.mod import f\n\ndef test_a():\n    assert f(1) == 2\n    assert f(2) == 33\n    assert f(3) == 4\n\ndef test_side():\n    assert f(10) == 11\n');
+  write(
+    'tests/test_b.py',
+    'from pkg.mod import f\n\ndef test_a():\n    assert f(1) == 2\n    assert f(2) == 33\n    assert f(3) == 4\n\ndef test_side():\n    assert f(10) == 11\n',
+  );
   commit('S');
   git(repo, 'checkout', '-q', 'main');
   write('pkg/mod.py', 'def f(x):\n    """Add one."""\n    return x + 1\n\ndef g():\n    return 1\n');
@@ -70,16 +77,27 @@ beforeAll(() => {
   mkdirSync(path.join(work, 'notgit'));
 });
 
-afterAll(() => { rmSync(work, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
 
-const readJsonl = <T>(f: string): T[] => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+const readJsonl = <T>(f: string): T[] =>
+  readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 
 describe('tasks evo', () => {
   let r: EvoReport;
   let tasks: EvoTask[];
   let commits: (CommitRecord & { split: string })[];
   beforeAll(async () => {
-    r = await buildEvoTasks({ ...defaultEvoConfig(), repos: [repo, other, path.join(work, 'empty'), path.join(work, 'notgit')], outDir: path.join(work, 'out'), split: { ...defaultEvoConfig().split, crTest: 1, crVal: 0 } });
+    r = await buildEvoTasks({
+      ...defaultEvoConfig(),
+      repos: [repo, other, path.join(work, 'empty'), path.join(work, 'notgit')],
+      outDir: path.join(work, 'out'),
+      split: { ...defaultEvoConfig().split, crTest: 1, crVal: 0 },
+    });
     tasks = ['train', 'ir-val', 'ir-test', 'cr-val', 'cr-test'].flatMap((s) => readJsonl<EvoTask>(path.join(work, 'out', `${s}.jsonl`)));
     commits = readJsonl(path.join(work, 'out', 'commits.jsonl'));
   });
@@ -134,22 +152,48 @@ describe('tasks evo', () => {
   });
 
   it('is deterministic', async () => {
-    const again = await buildEvoTasks({ ...defaultEvoConfig(), repos: [repo, other], outDir: path.join(work, 'out2'), split: { ...defaultEvoConfig().split, crTest: 1, crVal: 0 } });
+    const again = await buildEvoTasks({
+      ...defaultEvoConfig(),
+      repos: [repo, other],
+      outDir: path.join(work, 'out2'),
+      split: { ...defaultEvoConfig().split, crTest: 1, crVal: 0 },
+    });
     expect(again.stats.tasks).toEqual(r.stats.tasks);
-    expect(readFileSync(path.join(work, 'out2', 'ir-val.jsonl'), 'utf8')).toBe(readFileSync(path.join(work, 'out', 'ir-val.jsonl'), 'utf8'));
+    expect(readFileSync(path.join(work, 'out2', 'ir-val.jsonl'), 'utf8')).toBe(
+      readFileSync(path.join(work, 'out', 'ir-val.jsonl'), 'utf8'),
+    );
   });
 });
 
 describe('production paths', () => {
   it('git pathspecs select the same files as the rule', () => {
-    const files = ['pkg/a.py', 'README.md', 'docs/x.rst', 'docs/X.RST', 'tests/t.py', 'pkg/test_x.py', 'pkg/testing/u.py', 'Tests/u.py', 'vendor/v.py',
-      'pkg/_vendor/w.py', 'a/third_party/b.md', 'setup.cfg', 'pkg/data.json', 'contest.py', 'x/y/z.py', 'attestation.py'];
+    const files = [
+      'pkg/a.py',
+      'README.md',
+      'docs/x.rst',
+      'docs/X.RST',
+      'tests/t.py',
+      'pkg/test_x.py',
+      'pkg/testing/u.py',
+      'Tests/u.py',
+      'vendor/v.py',
+      'pkg/_vendor/w.py',
+      'a/third_party/b.md',
+      'setup.cfg',
+      'pkg/data.json',
+      'contest.py',
+      'x/y/z.py',
+      'attestation.py',
+    ];
     const dir = path.join(work, 'paths');
     mkdirSync(dir);
     git(dir, 'init', '-q');
     for (const f of files) write(f, 'x\n', dir);
     commit('P', dir);
-    const viaGit = git(dir, 'ls-files', '--', ...productionPathspecs()).split('\n').filter(Boolean).sort();
+    const viaGit = git(dir, 'ls-files', '--', ...productionPathspecs())
+      .split('\n')
+      .filter(Boolean)
+      .sort();
     expect(viaGit).toEqual(files.filter(isProductionPath).sort());
     expect(viaGit).toEqual(['README.md', 'docs/X.RST', 'docs/x.rst', 'pkg/a.py', 'x/y/z.py']);
   });

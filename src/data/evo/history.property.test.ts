@@ -40,18 +40,28 @@ describe('git log parsing on untrusted text', () => {
   });
 
   it('arbitrary text, and well-formed output with characters changed or cut', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300, unit: fc.constantFrom('\0', '\x01', '\x02', ':', ' ', '\n', 'a', 'f', '0', 'M', 'x') }), check),
-      { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 300, unit: fc.constantFrom('\0', '\x01', '\x02', ':', ' ', '\n', 'a', 'f', '0', 'M', 'x') }),
+        check,
+      ),
+      { numRuns: 300 },
+    );
     const mutation = fc.record({
-      edits: fc.array(fc.tuple(fc.nat({ max: wellFormed.length - 1 }), fc.constantFrom('\0', '\x01', '\x02', ':', ' ', 'z', '9')), { maxLength: 6 }),
+      edits: fc.array(fc.tuple(fc.nat({ max: wellFormed.length - 1 }), fc.constantFrom('\0', '\x01', '\x02', ':', ' ', 'z', '9')), {
+        maxLength: 6,
+      }),
       cut: fc.nat({ max: wellFormed.length }),
     });
-    fc.assert(fc.property(mutation, ({ edits, cut }) => {
-      const chars = [...wellFormed];
-      for (const [i, ch] of edits) chars[i] = ch;
-      const text = chars.join('');
-      check(text);
-      check(text.slice(0, cut));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(mutation, ({ edits, cut }) => {
+        const chars = [...wellFormed];
+        for (const [i, ch] of edits) chars[i] = ch;
+        const text = chars.join('');
+        check(text);
+        check(text.slice(0, cut));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -40,7 +40,16 @@ export async function resolveRev(dir: string, rev: string): Promise<string | nul
  * commits (the walk still goes oldest first within them).
  */
 export async function firstParentHistory(dir: string, rev: string, maxCommits = 0): Promise<HistoryCommit[]> {
-  const args = ['log', '--first-parent', '--diff-merges=first-parent', '--raw', '--no-abbrev', '--no-renames', '-z', '--format=%x01%H %P%x02%cI'];
+  const args = [
+    'log',
+    '--first-parent',
+    '--diff-merges=first-parent',
+    '--raw',
+    '--no-abbrev',
+    '--no-renames',
+    '-z',
+    '--format=%x01%H %P%x02%cI',
+  ];
   if (maxCommits > 0) args.push(`--max-count=${maxCommits}`);
   args.push(rev, '--');
   const out = (await gitBuffer(dir, args, { maxBytes: 1024 * 1024 * 1024 })).toString('utf8');

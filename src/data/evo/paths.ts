@@ -1,6 +1,17 @@
 // Which changed paths count as production code for the commit diff: .py/.md/.rst files outside
 // test and vendored folders (a path component containing "test", as the repository encoder rule).
-const VENDOR = new Set(['vendor', 'vendored', '_vendor', 'third_party', 'thirdparty', 'third-party', 'extern', 'external', 'node_modules', 'site-packages']);
+const VENDOR = new Set([
+  'vendor',
+  'vendored',
+  '_vendor',
+  'third_party',
+  'thirdparty',
+  'third-party',
+  'extern',
+  'external',
+  'node_modules',
+  'site-packages',
+]);
 
 export function isProductionPath(p: string): boolean {
   if (!/\.(py|md|rst)$/i.test(p)) return false;
@@ -15,6 +26,10 @@ export function isProductionPath(p: string): boolean {
  */
 export function productionPathspecs(): string[] {
   const inc = ['py', 'md', 'rst'].map((e) => `:(glob,icase)**/*.${e}`);
-  const exc = [':(exclude,glob,icase)**/*test*/**', ':(exclude,glob,icase)**/*test*', ...[...VENDOR].map((v) => `:(exclude,glob,icase)**/${v}/**`)];
+  const exc = [
+    ':(exclude,glob,icase)**/*test*/**',
+    ':(exclude,glob,icase)**/*test*',
+    ...[...VENDOR].map((v) => `:(exclude,glob,icase)**/${v}/**`),
+  ];
   return [...inc, ...exc];
 }

@@ -12,7 +12,21 @@ export function isTestFile(relPath: string): boolean {
 }
 
 /** Folders never worth walking: VCS data, caches, virtual environments, installed packages. */
-const SKIP_DIRS = new Set(['.git', '.hg', '.svn', '__pycache__', 'node_modules', '.tox', '.nox', '.venv', 'venv', 'site-packages', '.eggs', '.mypy_cache', '.pytest_cache']);
+const SKIP_DIRS = new Set([
+  '.git',
+  '.hg',
+  '.svn',
+  '__pycache__',
+  'node_modules',
+  '.tox',
+  '.nox',
+  '.venv',
+  'venv',
+  'site-packages',
+  '.eggs',
+  '.mypy_cache',
+  '.pytest_cache',
+]);
 
 export function skipDir(name: string): boolean {
   return SKIP_DIRS.has(name) || (name.startsWith('.') && name !== '.') || name.endsWith('.egg-info');

@@ -24,7 +24,10 @@ export function decodePython(buf: Uint8Array): { text: string } | { reason: 'bin
   const head = Buffer.from(buf.subarray(0, 400)).toString('latin1').split('\n').slice(0, 2);
   for (const line of head) {
     const m = COOKIE.exec(line);
-    if (m) { encoding = (m[1] as string).toLowerCase().replace(/^utf[-_]8.*$/, 'utf-8'); break; }
+    if (m) {
+      encoding = (m[1] as string).toLowerCase().replace(/^utf[-_]8.*$/, 'utf-8');
+      break;
+    }
   }
   let text: string;
   try {

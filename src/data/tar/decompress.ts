@@ -42,8 +42,12 @@ export async function* decompressedChunks(file: string, codec?: Codec): AsyncGen
   const child = spawn(cmd, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   let spawnError: Error | null = null;
-  child.on('error', (e) => { spawnError = e; });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+  child.on('error', (e) => {
+    spawnError = e;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   const input = createReadStream(file);
   input.on('error', (e) => child.stdin.destroy(e));
@@ -54,7 +58,10 @@ export async function* decompressedChunks(file: string, codec?: Codec): AsyncGen
     for await (const chunk of child.stdout) yield chunk as Buffer;
     finished = true;
   } finally {
-    if (!finished) { input.destroy(); child.kill('SIGKILL'); }
+    if (!finished) {
+      input.destroy();
+      child.kill('SIGKILL');
+    }
   }
   const code = await exited;
   if (spawnError) throw new Error(`${file}: cannot run ${cmd}: ${(spawnError as Error).message}`);

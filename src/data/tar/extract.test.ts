@@ -8,8 +8,12 @@ import { buildTar, type TarMemberSpec } from './writer.js';
 import { extractTarball, linkStaysInside, safeComponents, TarSafetyError } from './extract.js';
 
 let work: string;
-beforeEach(() => { work = mkdtempSync(path.join(tmpdir(), 'tar-')); });
-afterEach(() => { rmSync(work, { recursive: true, force: true }); });
+beforeEach(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'tar-'));
+});
+afterEach(() => {
+  rmSync(work, { recursive: true, force: true });
+});
 
 function archive(members: TarMemberSpec[], codec: 'gz' | 'xz' | 'bz2' | 'tar' = 'gz'): string {
   const tar = buildTar(members);
@@ -49,7 +53,17 @@ describe('extractTarball', () => {
     for (const codec of ['gz', 'xz', 'bz2', 'tar'] as const) {
       const d = path.join(work, 'cache', codec);
       mkdirSync(d, { recursive: true });
-      const r = await extractTarball(archive([{ path: 'p/', type: '5' }, { path: 'p/a.py', data: 'x = 1\n' }, { path: long, data: 'y' }], codec), d);
+      const r = await extractTarball(
+        archive(
+          [
+            { path: 'p/', type: '5' },
+            { path: 'p/a.py', data: 'x = 1\n' },
+            { path: long, data: 'y' },
+          ],
+          codec,
+        ),
+        d,
+      );
       expect(r.files).toBe(2);
       expect(readFileSync(path.join(d, 'p/a.py'), 'utf8')).toBe('x = 1\n');
       expect(existsSync(path.join(d, long))).toBe(true);
@@ -57,7 +71,10 @@ describe('extractTarball', () => {
   });
 
   it('refuses path traversal and writes nothing outside', async () => {
-    const a = archive([{ path: 'p/ok.py', data: 'ok' }, { path: 'p/../../evil.txt', data: 'pwned' }]);
+    const a = archive([
+      { path: 'p/ok.py', data: 'ok' },
+      { path: 'p/../../evil.txt', data: 'pwned' },
+    ]);
     await expect(extractTarball(a, dest())).rejects.toThrow(/refused member "p\/\.\.\/\.\.\/evil\.txt": path contains "\.\."/);
     expect(strays()).toEqual([]);
   });
@@ -81,13 +98,16 @@ describe('extractTarball', () => {
 
   it('skips inside symlinks (not created) and copies inside hard links', async () => {
     const d = dest();
-    const r = await extractTarball(archive([
-      { path: 'p/a.py', data: 'A' },
-      { path: 'p/l.py', type: '2', linkpath: 'a.py' },
-      { path: 'p/h.py', type: '1', linkpath: 'p/a.py' },
-      // A member written "through" the inside symlink's name would need a folder called l.py:
-      { path: 'p/sub/b.py', data: 'B' },
-    ]), d);
+    const r = await extractTarball(
+      archive([
+        { path: 'p/a.py', data: 'A' },
+        { path: 'p/l.py', type: '2', linkpath: 'a.py' },
+        { path: 'p/h.py', type: '1', linkpath: 'p/a.py' },
+        // A member written "through" the inside symlink's name would need a folder called l.py:
+        { path: 'p/sub/b.py', data: 'B' },
+      ]),
+      d,
+    );
     expect(existsSync(path.join(d, 'p/l.py'))).toBe(false);
     expect(lstatSync(path.join(d, 'p/h.py')).isFile()).toBe(true);
     expect(readFileSync(path.join(d, 'p/h.py'), 'utf8')).toBe('A');
@@ -95,24 +115,41 @@ describe('extractTarball', () => {
   });
 
   it('refuses hard links that leave the folder', async () => {
-    await expect(extractTarball(archive([{ path: 'p/h', type: '1', linkpath: '../../etc/passwd' }]), dest())).rejects.toThrow(/hard link .* leaves the folder/);
+    await expect(extractTarball(archive([{ path: 'p/h', type: '1', linkpath: '../../etc/passwd' }]), dest())).rejects.toThrow(
+      /hard link .* leaves the folder/,
+    );
   });
 
   it('skips device files, FIFOs and oversized members with reasons', async () => {
     const d = dest();
-    const r = await extractTarball(archive([
-      { path: 'p/dev', type: '3' }, { path: 'p/blk', type: '4' }, { path: 'p/fifo', type: '6' },
-      { path: 'p/big.bin', data: Buffer.alloc(5000, 1) }, { path: 'p/small.py', data: 'ok' },
-    ]), d, { limits: { maxMemberBytes: 4096, maxTotalBytes: 1 << 20, maxMembers: 100, maxPathLength: 200 } });
+    const r = await extractTarball(
+      archive([
+        { path: 'p/dev', type: '3' },
+        { path: 'p/blk', type: '4' },
+        { path: 'p/fifo', type: '6' },
+        { path: 'p/big.bin', data: Buffer.alloc(5000, 1) },
+        { path: 'p/small.py', data: 'ok' },
+      ]),
+      d,
+      { limits: { maxMemberBytes: 4096, maxTotalBytes: 1 << 20, maxMembers: 100, maxPathLength: 200 } },
+    );
     expect(r.files).toBe(1);
-    expect(r.skipped.map((s) => s.reason)).toEqual(['char device refused', 'block device refused', 'FIFO refused', 'member of 5000 bytes exceeds 4096']);
+    expect(r.skipped.map((s) => s.reason)).toEqual([
+      'char device refused',
+      'block device refused',
+      'FIFO refused',
+      'member of 5000 bytes exceeds 4096',
+    ]);
     expect(readdirSync(path.join(d, 'p'))).toEqual(['small.py']);
   });
 
   it('refuses a tar bomb past the total size cap', async () => {
     const members = Array.from({ length: 10 }, (_, i) => ({ path: `p/f${i}`, data: Buffer.alloc(1000) }));
-    await expect(extractTarball(archive(members), dest(), { limits: { maxMemberBytes: 4096, maxTotalBytes: 5000, maxMembers: 100, maxPathLength: 200 } }))
-      .rejects.toThrow(/extracted size exceeds 5000 bytes/);
+    await expect(
+      extractTarball(archive(members), dest(), {
+        limits: { maxMemberBytes: 4096, maxTotalBytes: 5000, maxMembers: 100, maxPathLength: 200 },
+      }),
+    ).rejects.toThrow(/extracted size exceeds 5000 bytes/);
   });
 
   it('names the archive when it is not a tar at all', async () => {

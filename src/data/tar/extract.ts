@@ -32,7 +32,10 @@ export function validateTarLimits(l: TarLimits): TarLimits {
   return Object.freeze({ ...l });
 }
 
-export interface SkippedMember { member: string; reason: string }
+export interface SkippedMember {
+  member: string;
+  reason: string;
+}
 
 export interface ExtractResult {
   files: number;
@@ -48,7 +51,11 @@ export interface ExtractOptions {
 
 /** Thrown when an archive is hostile or malformed; the message names the archive and the member. */
 export class TarSafetyError extends Error {
-  constructor(readonly archive: string, readonly member: string, readonly reason: string) {
+  constructor(
+    readonly archive: string,
+    readonly member: string,
+    readonly reason: string,
+  ) {
     super(`${archive}: refused member ${JSON.stringify(member)}: ${reason}`);
     this.name = 'TarSafetyError';
   }
@@ -87,7 +94,12 @@ export async function extractTarball(archive: string, dest: string, opts: Extrac
 }
 
 /** Extract a tar byte stream (e.g. `git archive` output) into `dest`; `label` names it in messages. */
-export async function extractTarStream(chunks: AsyncIterable<Buffer>, label: string, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractTarStream(
+  chunks: AsyncIterable<Buffer>,
+  label: string,
+  dest: string,
+  opts: ExtractOptions = {},
+): Promise<ExtractResult> {
   const limits = validateTarLimits(opts.limits ?? defaultTarLimits());
   const root = path.resolve(dest);
   const written = new Set<string>(); // relative paths of files written, for hard links
@@ -99,7 +111,8 @@ export async function extractTarStream(chunks: AsyncIterable<Buffer>, label: str
     const full = path.join(root, ...parts);
     const rel = path.relative(root, full);
     // Belt and braces: safeComponents already excludes this.
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new TarSafetyError(label, parts.join('/'), 'resolves outside the destination');
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+      throw new TarSafetyError(label, parts.join('/'), 'resolves outside the destination');
     return full;
   };
   const ensureDir = async (parts: string[]): Promise<void> => {
@@ -108,7 +121,9 @@ export async function extractTarStream(chunks: AsyncIterable<Buffer>, label: str
       if (madeDirs.has(rel)) continue;
       if (written.has(rel)) throw new TarSafetyError(label, rel, 'a file and a folder share this path');
       const full = target(parts.slice(0, i));
-      await fsp.mkdir(full, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+      await fsp.mkdir(full, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
       const st = await fsp.lstat(full);
       if (!st.isDirectory()) throw new TarSafetyError(label, rel, 'expected a folder on disk, found something else');
       madeDirs.add(rel);
@@ -125,25 +140,34 @@ export async function extractTarStream(chunks: AsyncIterable<Buffer>, label: str
       const parts = safe.parts;
       const rel = parts.join('/');
       if (parts.length === 0) continue; // "./" itself
-      if (entry.path.length > limits.maxPathLength) { result.skipped.push({ member: entry.path, reason: `path longer than ${limits.maxPathLength}` }); continue; }
+      if (entry.path.length > limits.maxPathLength) {
+        result.skipped.push({ member: entry.path, reason: `path longer than ${limits.maxPathLength}` });
+        continue;
+      }
       switch (entry.type) {
         case 'dir':
           await ensureDir(parts);
           break;
         case 'symlink': {
-          if (!linkStaysInside(parts, entry.linkpath)) throw new TarSafetyError(label, entry.path, `symbolic link to ${JSON.stringify(entry.linkpath)} leaves the folder`);
+          if (!linkStaysInside(parts, entry.linkpath))
+            throw new TarSafetyError(label, entry.path, `symbolic link to ${JSON.stringify(entry.linkpath)} leaves the folder`);
           result.skipped.push({ member: rel, reason: 'symbolic link (inside the folder; links are not created)' });
           break;
         }
         case 'hardlink': {
           const t = safeComponents(entry.linkpath);
-          if ('error' in t) throw new TarSafetyError(label, entry.path, `hard link to ${JSON.stringify(entry.linkpath)} leaves the folder (${t.error})`);
+          if ('error' in t)
+            throw new TarSafetyError(label, entry.path, `hard link to ${JSON.stringify(entry.linkpath)} leaves the folder (${t.error})`);
           const src = t.parts.join('/');
-          if (!written.has(src)) { result.skipped.push({ member: rel, reason: `hard link to a member not extracted (${src})` }); break; }
+          if (!written.has(src)) {
+            result.skipped.push({ member: rel, reason: `hard link to a member not extracted (${src})` });
+            break;
+          }
           if (opts.include && !opts.include(rel)) break;
           await ensureDir(parts.slice(0, -1));
           const st = await fsp.stat(target(t.parts));
-          if (result.bytes + st.size > limits.maxTotalBytes) throw new TarSafetyError(label, entry.path, `extracted size exceeds ${limits.maxTotalBytes} bytes`);
+          if (result.bytes + st.size > limits.maxTotalBytes)
+            throw new TarSafetyError(label, entry.path, `extracted size exceeds ${limits.maxTotalBytes} bytes`);
           await fsp.copyFile(target(t.parts), target(parts));
           written.add(rel);
           result.files++;
@@ -151,10 +175,14 @@ export async function extractTarStream(chunks: AsyncIterable<Buffer>, label: str
           break;
         }
         case 'file': {
-          if (entry.data === null) { result.skipped.push({ member: rel, reason: `member of ${entry.size} bytes exceeds ${limits.maxMemberBytes}` }); break; }
+          if (entry.data === null) {
+            result.skipped.push({ member: rel, reason: `member of ${entry.size} bytes exceeds ${limits.maxMemberBytes}` });
+            break;
+          }
           if (opts.include && !opts.include(rel)) break;
           if (madeDirs.has(rel)) throw new TarSafetyError(label, rel, 'a file and a folder share this path');
-          if (result.bytes + entry.data.length > limits.maxTotalBytes) throw new TarSafetyError(label, entry.path, `extracted size exceeds ${limits.maxTotalBytes} bytes`);
+          if (result.bytes + entry.data.length > limits.maxTotalBytes)
+            throw new TarSafetyError(label, entry.path, `extracted size exceeds ${limits.maxTotalBytes} bytes`);
           await ensureDir(parts.slice(0, -1));
           const full = target(parts);
           // No links are ever created, so nothing on disk under root can redirect this write;
@@ -167,7 +195,9 @@ export async function extractTarStream(chunks: AsyncIterable<Buffer>, label: str
           result.bytes += entry.data.length;
           break;
         }
-        case 'char': case 'block': case 'fifo':
+        case 'char':
+        case 'block':
+        case 'fifo':
           result.skipped.push({ member: rel, reason: `${entry.type === 'fifo' ? 'FIFO' : `${entry.type} device`} refused` });
           break;
         default:

@@ -41,8 +41,10 @@ describe('tar reader on untrusted bytes', () => {
   });
 
   it('random bytes, in random chunk sizes', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 700 }), (b, c) => checkRead(b, c)),
-      { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 700 }), (b, c) => checkRead(b, c)),
+      { numRuns: 200 },
+    );
   });
 
   it('a valid archive with bytes changed or cut', async () => {
@@ -51,11 +53,14 @@ describe('tar reader on untrusted bytes', () => {
       cut: fc.nat({ max: valid.length }),
       chunk: fc.integer({ min: 1, max: 1024 }),
     });
-    await fc.assert(fc.asyncProperty(mutation, async ({ edits, cut, chunk }) => {
-      const b = Uint8Array.from(valid);
-      for (const [i, v] of edits) b[i] = v;
-      await checkRead(b, chunk);
-      await checkRead(b.subarray(0, cut), chunk);
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(mutation, async ({ edits, cut, chunk }) => {
+        const b = Uint8Array.from(valid);
+        for (const [i, v] of edits) b[i] = v;
+        await checkRead(b, chunk);
+        await checkRead(b.subarray(0, cut), chunk);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -39,13 +39,19 @@ class ByteQueue {
 
   /** Let the source release its resources (a decompressor process) when reading stops early. */
   async close(): Promise<void> {
-    if (!this.done) { this.done = true; await this.src.return?.(); }
+    if (!this.done) {
+      this.done = true;
+      await this.src.return?.();
+    }
   }
 
   private async fill(n: number): Promise<boolean> {
     while (this.have < n && !this.done) {
       const r = await this.src.next();
-      if (r.done) { this.done = true; break; }
+      if (r.done) {
+        this.done = true;
+        break;
+      }
       const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
       if (b.length === 0) continue;
       this.chunks.push(b);
@@ -78,7 +84,8 @@ class ByteQueue {
   async skip(n: number): Promise<void> {
     let left = n;
     while (left > 0) {
-      if (this.have === 0 && !(await this.fill(1))) throw new Error(`tar: truncated archive at byte ${this.offset} while skipping ${left} bytes`);
+      if (this.have === 0 && !(await this.fill(1)))
+        throw new Error(`tar: truncated archive at byte ${this.offset} while skipping ${left} bytes`);
       const c = this.chunks[0] as Buffer;
       const take = Math.min(c.length, left);
       if (take === c.length) this.chunks.shift();
@@ -114,7 +121,11 @@ function parseNumeric(b: Buffer, start: number, len: number, what: string, offse
 
 function checksumOk(h: Buffer, offset: number): boolean {
   let stored: number;
-  try { stored = parseNumeric(h, 148, 8, 'checksum', offset); } catch { return false; }
+  try {
+    stored = parseNumeric(h, 148, 8, 'checksum', offset);
+  } catch {
+    return false;
+  }
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (h[i] as number);
   return sum === stored;
@@ -122,14 +133,24 @@ function checksumOk(h: Buffer, offset: number): boolean {
 
 function typeOf(flag: string): EntryType {
   switch (flag) {
-    case '0': case '\0': case '7': return 'file';
-    case '1': return 'hardlink';
-    case '2': return 'symlink';
-    case '3': return 'char';
-    case '4': return 'block';
-    case '5': return 'dir';
-    case '6': return 'fifo';
-    default: return 'other';
+    case '0':
+    case '\0':
+    case '7':
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '3':
+      return 'char';
+    case '4':
+      return 'block';
+    case '5':
+      return 'dir';
+    case '6':
+      return 'fifo';
+    default:
+      return 'other';
   }
 }
 
@@ -213,7 +234,16 @@ export async function* readTar(chunks: AsyncIterable<Buffer>, opts: ReadTarOptio
       } else if (bodyLen > 0) {
         await q.skip(padded(bodyLen));
       }
-      yield { path, type, typeflag: flag === '\0' ? '0' : flag, size, mode: parseNumeric(h, 100, 8, 'mode', offset), linkpath, data, offset };
+      yield {
+        path,
+        type,
+        typeflag: flag === '\0' ? '0' : flag,
+        size,
+        mode: parseNumeric(h, 100, 8, 'mode', offset),
+        linkpath,
+        data,
+        offset,
+      };
     }
   } finally {
     await q.close();

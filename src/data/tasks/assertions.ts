@@ -12,29 +12,87 @@ import type { Family } from './types.js';
 
 /** unittest methods whose subject is their first (or only) argument. */
 const SELF_FIRST_ARG = new Set([
-  'assertTrue', 'assertFalse', 'assertIsNone', 'assertIsNotNone', 'assert_', 'failUnless', 'failIf',
-  'assertRaises', 'assertRaisesRegex', 'assertRaisesRegexp', 'assertWarns', 'assertWarnsRegex', 'failUnlessRaises',
-  'assertLogs', 'assertNoLogs',
+  'assertTrue',
+  'assertFalse',
+  'assertIsNone',
+  'assertIsNotNone',
+  'assert_',
+  'failUnless',
+  'failIf',
+  'assertRaises',
+  'assertRaisesRegex',
+  'assertRaisesRegexp',
+  'assertWarns',
+  'assertWarnsRegex',
+  'failUnlessRaises',
+  'assertLogs',
+  'assertNoLogs',
 ]);
 
 /** unittest methods comparing two values: the expected value is the second argument. */
 const SELF_TWO_ARG = new Set([
-  'assertEqual', 'assertEquals', 'assertNotEqual', 'assertNotEquals', 'assertAlmostEqual', 'assertAlmostEquals',
-  'assertNotAlmostEqual', 'assertNotAlmostEquals', 'assertIs', 'assertIsNot', 'assertIn', 'assertNotIn',
-  'assertIsInstance', 'assertNotIsInstance', 'assertGreater', 'assertGreaterEqual', 'assertLess', 'assertLessEqual',
-  'assertRegex', 'assertNotRegex', 'assertRegexpMatches', 'assertNotRegexpMatches', 'assertCountEqual', 'assertItemsEqual',
-  'assertMultiLineEqual', 'assertSequenceEqual', 'assertListEqual', 'assertTupleEqual', 'assertSetEqual',
-  'assertDictEqual', 'assertDictContainsSubset', 'failUnlessEqual', 'failIfEqual', 'failUnlessAlmostEqual', 'failIfAlmostEqual',
+  'assertEqual',
+  'assertEquals',
+  'assertNotEqual',
+  'assertNotEquals',
+  'assertAlmostEqual',
+  'assertAlmostEquals',
+  'assertNotAlmostEqual',
+  'assertNotAlmostEquals',
+  'assertIs',
+  'assertIsNot',
+  'assertIn',
+  'assertNotIn',
+  'assertIsInstance',
+  'assertNotIsInstance',
+  'assertGreater',
+  'assertGreaterEqual',
+  'assertLess',
+  'assertLessEqual',
+  'assertRegex',
+  'assertNotRegex',
+  'assertRegexpMatches',
+  'assertNotRegexpMatches',
+  'assertCountEqual',
+  'assertItemsEqual',
+  'assertMultiLineEqual',
+  'assertSequenceEqual',
+  'assertListEqual',
+  'assertTupleEqual',
+  'assertSetEqual',
+  'assertDictEqual',
+  'assertDictContainsSubset',
+  'failUnlessEqual',
+  'failIfEqual',
+  'failUnlessAlmostEqual',
+  'failIfAlmostEqual',
 ]);
 
 /** NumPy-style testing functions (numpy.testing, pandas.testing, xarray.testing) and the expected argument. */
 const NUMPY_ASSERTS = new Map<string, 0 | 1>([
-  ['assert_', 0], ['assert_raises', 0], ['assert_raises_regex', 0], ['assert_warns', 0],
-  ['assert_equal', 1], ['assert_almost_equal', 1], ['assert_approx_equal', 1], ['assert_array_equal', 1],
-  ['assert_array_almost_equal', 1], ['assert_allclose', 1], ['assert_array_less', 1], ['assert_string_equal', 1],
-  ['assert_array_max_ulp', 1], ['assert_array_almost_equal_nulp', 1], ['assert_array_compare', 1],
-  ['assert_frame_equal', 1], ['assert_series_equal', 1], ['assert_index_equal', 1], ['assert_extension_array_equal', 1],
-  ['assert_numpy_array_equal', 1], ['assert_dict_equal', 1], ['assert_identical', 1], ['assert_duckarray_equal', 1],
+  ['assert_', 0],
+  ['assert_raises', 0],
+  ['assert_raises_regex', 0],
+  ['assert_warns', 0],
+  ['assert_equal', 1],
+  ['assert_almost_equal', 1],
+  ['assert_approx_equal', 1],
+  ['assert_array_equal', 1],
+  ['assert_array_almost_equal', 1],
+  ['assert_allclose', 1],
+  ['assert_array_less', 1],
+  ['assert_string_equal', 1],
+  ['assert_array_max_ulp', 1],
+  ['assert_array_almost_equal_nulp', 1],
+  ['assert_array_compare', 1],
+  ['assert_frame_equal', 1],
+  ['assert_series_equal', 1],
+  ['assert_index_equal', 1],
+  ['assert_extension_array_equal', 1],
+  ['assert_numpy_array_equal', 1],
+  ['assert_dict_equal', 1],
+  ['assert_identical', 1],
+  ['assert_duckarray_equal', 1],
   ['assert_duckarray_allclose', 1],
 ]);
 
@@ -70,10 +128,7 @@ export function pytestNames(root: SyntaxNode): PytestNames {
   return out;
 }
 
-type Callee =
-  | { kind: 'pytest'; name: string }
-  | { kind: 'self'; name: string }
-  | { kind: 'plain'; name: string };
+type Callee = { kind: 'pytest'; name: string } | { kind: 'self'; name: string } | { kind: 'plain'; name: string };
 
 function resolveCallee(call: SyntaxNode, py: PytestNames): Callee | null {
   const fn = call.childForFieldName('function');
@@ -150,7 +205,10 @@ export function classifyStatement(stmt: SyntaxNode, py: PytestNames, src: string
     case 'assert_statement': {
       const test = namedKids(stmt)[0];
       if (!test) return { family: 'assert', malformed: 'assert without an expression' };
-      const approx = firstCall(test, (c) => { const k = resolveCallee(c, py); return k?.kind === 'pytest' && k.name === 'approx'; });
+      const approx = firstCall(test, (c) => {
+        const k = resolveCallee(c, py);
+        return k?.kind === 'pytest' && k.name === 'approx';
+      });
       if (approx) return argumentTarget(approx, 'pytest_approx', 0, src);
       if (test.type === 'comparison_operator') {
         const rhs = namedKids(test)[1];
@@ -169,7 +227,8 @@ export function classifyStatement(stmt: SyntaxNode, py: PytestNames, src: string
         const idx = SELF_FIRST_ARG.has(k.name) ? 0 : SELF_TWO_ARG.has(k.name) ? 1 : 'auto';
         return argumentTarget(e, 'self_assert', idx, src);
       }
-      if (k.kind === 'plain' && NUMPY_ASSERTS.has(k.name)) return argumentTarget(e, 'numpy_assert', NUMPY_ASSERTS.get(k.name) as 0 | 1, src);
+      if (k.kind === 'plain' && NUMPY_ASSERTS.has(k.name))
+        return argumentTarget(e, 'numpy_assert', NUMPY_ASSERTS.get(k.name) as 0 | 1, src);
       return null;
     }
     case 'with_statement': {
@@ -224,7 +283,9 @@ export function findAssertions(root: SyntaxNode, src: string): Found[] {
       if (!host && (t === 'function_definition' || t === 'decorated_definition')) {
         const fn = t === 'function_definition' ? child : child.childForFieldName('definition');
         if (fn?.type === 'function_definition') {
-          const name = [...classes.map((c) => c.childForFieldName('name')?.text ?? '?'), fn.childForFieldName('name')?.text ?? '?'].join('.');
+          const name = [...classes.map((c) => c.childForFieldName('name')?.text ?? '?'), fn.childForFieldName('name')?.text ?? '?'].join(
+            '.',
+          );
           const h: Host = { node: child, fn, classes, name };
           const body = fn.childForFieldName('body');
           if (body) walk(body, h, classes);

@@ -12,7 +12,15 @@ import { defaultSourceLimits, readPythonSource, type SourceLimits } from '../pyt
 import { defaultExtractConfig, extractFileTasks, validateExtractConfig, type ExtractConfig } from './extract.js';
 import { assignRepos, defaultSplitConfig, splitInRepo, validateSplitConfig, type SplitConfig } from './splits.js';
 import { writeTaskFile } from './format.js';
-import { defaultSelectConfig, noSelectConfig, selectBalanced, SELECT_DROPS, validateSelectConfig, type SelectConfig, type SelectDrop } from './select.js';
+import {
+  defaultSelectConfig,
+  noSelectConfig,
+  selectBalanced,
+  SELECT_DROPS,
+  validateSelectConfig,
+  type SelectConfig,
+  type SelectDrop,
+} from './select.js';
 import { computeStats, kindCounts, type TaskStats } from './stats.js';
 import { DROP_REASONS, FILE_SKIPS, RELEASED_DROPS, STATIC_SPLITS, zeroCounts, type FileSkip, type SplitName, type Task } from './types.js';
 
@@ -32,7 +40,15 @@ export interface BuildConfig {
 }
 
 export function defaultBuildConfig(): BuildConfig {
-  return { corpusDir: '.cache/corpus', outDir: '.cache/tasks', split: defaultSplitConfig(), extract: defaultExtractConfig(), select: defaultSelectConfig(), sourceLimits: defaultSourceLimits(), only: [] };
+  return {
+    corpusDir: '.cache/corpus',
+    outDir: '.cache/tasks',
+    split: defaultSplitConfig(),
+    extract: defaultExtractConfig(),
+    select: defaultSelectConfig(),
+    sourceLimits: defaultSourceLimits(),
+    only: [],
+  };
 }
 
 /** The project's earlier behaviour, kept for comparison: legacy extraction rules, every task kept. */
@@ -44,7 +60,13 @@ export function legacyBuildConfig(): BuildConfig {
 export function validateBuildConfig(c: BuildConfig): BuildConfig {
   if (!c.corpusDir) throw new Error('BuildConfig.corpusDir: required');
   if (!c.outDir) throw new Error('BuildConfig.outDir: required');
-  return Object.freeze({ ...c, split: validateSplitConfig(c.split), extract: validateExtractConfig(c.extract), select: validateSelectConfig(c.select), only: [...c.only] });
+  return Object.freeze({
+    ...c,
+    split: validateSplitConfig(c.split),
+    extract: validateExtractConfig(c.extract),
+    select: validateSelectConfig(c.select),
+    only: [...c.only],
+  });
 }
 
 export interface BuildEvents {
@@ -71,9 +93,12 @@ export async function buildStaticTasks(config: BuildConfig, events: BuildEvents 
   const t0 = performance.now();
   const corpusDir = path.resolve(cfg.corpusDir);
   const manifest = await readManifest(corpusDir);
-  if (manifest.projects.length === 0) throw new Error(`${path.join(corpusDir, 'manifest.json')}: no projects (run \`code2lora corpus fetch\` or \`corpus add\` first)`);
+  if (manifest.projects.length === 0)
+    throw new Error(`${path.join(corpusDir, 'manifest.json')}: no projects (run \`code2lora corpus fetch\` or \`corpus add\` first)`);
   const projects = cfg.only.length ? manifest.projects.filter((p) => cfg.only.includes(p.name)) : manifest.projects;
-  for (const name of cfg.only) if (!projects.some((p) => p.name === name)) throw new Error(`tasks build: project ${JSON.stringify(name)} is not in ${corpusDir}/manifest.json`);
+  for (const name of cfg.only)
+    if (!projects.some((p) => p.name === name))
+      throw new Error(`tasks build: project ${JSON.stringify(name)} is not in ${corpusDir}/manifest.json`);
   const parser = await loadPythonParser();
 
   const byRepo = new Map<string, Task[]>();
@@ -114,7 +139,10 @@ export async function buildStaticTasks(config: BuildConfig, events: BuildEvents 
       candidates += r.assertions;
       if (r.assertions > 0) splitRepos.add(p.name);
       for (const [k, v] of Object.entries(r.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
-      r.tasks.forEach((t, i) => { tasks.push(t); testFunction.set(t, r.testFunctions[i] ?? ''); });
+      r.tasks.forEach((t, i) => {
+        tasks.push(t);
+        testFunction.set(t, r.testFunctions[i] ?? '');
+      });
     }
     if (tasks.length > 0) byRepo.set(p.name, tasks);
     done++;
@@ -146,11 +174,22 @@ export async function buildStaticTasks(config: BuildConfig, events: BuildEvents 
       for (const k of ['train', 'ir-val', 'ir-test'] as const) for (const t of s[k]) taskRole.set(t, k);
     }
     for (const t of tasks) extractedBySplit[taskRole.get(t) as SplitName]++;
-    const sel = selectBalanced(tasks, (t) => ({
-      file: t.file, testFunction: testFunction.get(t) ?? t.function, target: t.target, multiline: t.multiline ?? t.target.includes('\n'), kind: t.kind ?? 'complex_expr',
-    }), cfg.select);
+    const sel = selectBalanced(
+      tasks,
+      (t) => ({
+        file: t.file,
+        testFunction: testFunction.get(t) ?? t.function,
+        target: t.target,
+        multiline: t.multiline ?? t.target.includes('\n'),
+        kind: t.kind ?? 'complex_expr',
+      }),
+      cfg.select,
+    );
     const byRole = (removedByRole[role] ??= zeroCounts(SELECT_DROPS));
-    for (const k of SELECT_DROPS) { removed[k] += sel.removed[k]; byRole[k] += sel.removed[k]; }
+    for (const k of SELECT_DROPS) {
+      removed[k] += sel.removed[k];
+      byRole[k] += sel.removed[k];
+    }
     const kept = new Set(sel.kept);
     for (const t of tasks) if (kept.has(t)) splits[taskRole.get(t) as SplitName].push(t); // extraction order
   }
@@ -167,12 +206,20 @@ export async function buildStaticTasks(config: BuildConfig, events: BuildEvents 
   stats.files = { test: testFiles, read, skipped: Object.fromEntries(Object.entries(skipped).filter(([, v]) => v > 0)) };
   stats.candidates = candidates;
   stats.dropped = dropped;
-  stats.selection = { config: { ...cfg.select }, extracted: { ...extractedBySplit, total: Object.values(extractedBySplit).reduce((a, b) => a + b, 0) }, removed, removedByRole };
+  stats.selection = {
+    config: { ...cfg.select },
+    extracted: { ...extractedBySplit, total: Object.values(extractedBySplit).reduce((a, b) => a + b, 0) },
+    removed,
+    removedByRole,
+  };
   stats.kinds = kindCounts(splits);
   stats.repoRoles = repoRoles;
   const header = buildManifest(cfg);
   const statsFile = path.join(outDir, 'stats.json');
-  await writeFileAtomic(statsFile, `${JSON.stringify({ manifest: header, track: 'static', corpus: corpusDir, split: cfg.split, ...stats }, null, 2)}\n`);
+  await writeFileAtomic(
+    statsFile,
+    `${JSON.stringify({ manifest: header, track: 'static', corpus: corpusDir, split: cfg.split, ...stats }, null, 2)}\n`,
+  );
   files.stats = statsFile;
   return { outDir, files, stats, seconds: (performance.now() - t0) / 1000, skippedExamples: examples };
 }
@@ -191,7 +238,12 @@ export interface TasksManifest {
 
 export function buildManifest(cfg: BuildConfig): TasksManifest {
   return {
-    builder: 'code2lora tasks build', version: BUILDER_VERSION, rules: cfg.extract.rules, select: { ...cfg.select }, split: { ...cfg.split },
-    prefix: { ...cfg.extract.prefix }, ...(cfg.extract.rules === 'legacy' ? { filter: { ...cfg.extract.filter } } : {}),
+    builder: 'code2lora tasks build',
+    version: BUILDER_VERSION,
+    rules: cfg.extract.rules,
+    select: { ...cfg.select },
+    split: { ...cfg.split },
+    prefix: { ...cfg.extract.prefix },
+    ...(cfg.extract.rules === 'legacy' ? { filter: { ...cfg.extract.filter } } : {}),
   };
 }

@@ -22,21 +22,22 @@ export function defaultExtractConfig(): ExtractConfig {
 }
 
 export function validateExtractConfig(c: ExtractConfig): ExtractConfig {
-  if (!RULE_SETS.includes(c.rules)) throw new Error(`ExtractConfig.rules: expected one of ${RULE_SETS.join(', ')}, got ${JSON.stringify(c.rules)}`);
+  if (!RULE_SETS.includes(c.rules))
+    throw new Error(`ExtractConfig.rules: expected one of ${RULE_SETS.join(', ')}, got ${JSON.stringify(c.rules)}`);
   return Object.freeze({ rules: c.rules, filter: validateFilterConfig(c.filter), prefix: validatePrefixConfig(c.prefix) });
 }
 
 export type FileTasks =
   | {
-    ok: true;
-    tasks: Task[];
-    /** Per task: the bare name of its innermost function (the per-function cap's group). */
-    testFunctions: string[];
-    /** Candidates seen (assertion statements for the legacy rules; asserts and assertion calls for the released ones). */
-    assertions: number;
-    /** Candidates refused, by rule (DROP_REASONS for legacy, RELEASED_DROPS for the released rules). */
-    dropped: Record<string, number>;
-  }
+      ok: true;
+      tasks: Task[];
+      /** Per task: the bare name of its innermost function (the per-function cap's group). */
+      testFunctions: string[];
+      /** Candidates seen (assertion statements for the legacy rules; asserts and assertion calls for the released ones). */
+      assertions: number;
+      /** Candidates refused, by rule (DROP_REASONS for legacy, RELEASED_DROPS for the released rules). */
+      dropped: Record<string, number>;
+    }
   | { ok: false; reason: 'syntax-error' | 'python2'; detail: string };
 
 export function taskId(repo: string, file: string, line: number, col: number): string {
@@ -44,7 +45,13 @@ export function taskId(repo: string, file: string, line: number, col: number): s
 }
 
 /** Extract the static tasks of one test file (`file` is its path inside `repo`). */
-export function extractFileTasks(parser: PythonParser, src: string, repo: string, file: string, cfg: ExtractConfig = defaultExtractConfig()): FileTasks {
+export function extractFileTasks(
+  parser: PythonParser,
+  src: string,
+  repo: string,
+  file: string,
+  cfg: ExtractConfig = defaultExtractConfig(),
+): FileTasks {
   return withTree(parser, src, (tree): FileTasks => {
     const root = tree.rootNode;
     if (root.hasError) return { ok: false, reason: 'syntax-error', detail: `${repo}/${file}: ${firstErrorAt(root)}` };
@@ -67,7 +74,13 @@ export function extractFileTasks(parser: PythonParser, src: string, repo: string
       target: k.target,
       function: k.host.name,
     }));
-    return { ok: true, tasks, testFunctions: kept.map((k) => k.host.fn.childForFieldName('name')?.text ?? ''), assertions: found.length, dropped };
+    return {
+      ok: true,
+      tasks,
+      testFunctions: kept.map((k) => k.host.fn.childForFieldName('name')?.text ?? ''),
+      assertions: found.length,
+      dropped,
+    };
   });
 }
 
@@ -75,21 +88,45 @@ function column(src: string, offset: number): number {
   return offset - src.lastIndexOf('\n', offset - 1) - 1;
 }
 
-function releasedTasks(root: import('../python/parser.js').SyntaxNode, src: string, repo: string, file: string, ctx: PrefixContext): FileTasks {
+function releasedTasks(
+  root: import('../python/parser.js').SyntaxNode,
+  src: string,
+  repo: string,
+  file: string,
+  ctx: PrefixContext,
+): FileTasks {
   const found = findReleased(root);
   const dropped: Record<string, number> = {};
   const tasks: Task[] = [];
   const testFunctions: string[] = [];
   const ids = new Set<string>();
   for (const f of found) {
-    if ('drop' in f) { dropped[f.drop] = (dropped[f.drop] ?? 0) + 1; continue; }
+    if ('drop' in f) {
+      dropped[f.drop] = (dropped[f.drop] ?? 0) + 1;
+      continue;
+    }
     const prefix = ctx.build(f.host as NonNullable<typeof f.host>, f.cut);
-    if (prefixCommaMalformed(prefix)) { dropped['prefix-comma'] = (dropped['prefix-comma'] ?? 0) + 1; continue; }
+    if (prefixCommaMalformed(prefix)) {
+      dropped['prefix-comma'] = (dropped['prefix-comma'] ?? 0) + 1;
+      continue;
+    }
     const line = f.line;
     let id = taskId(repo, file, line, column(src, f.cut));
     for (let k = 2; ids.has(id); k++) id = `${taskId(repo, file, line, column(src, f.cut))}#${k}`;
     ids.add(id);
-    tasks.push({ id, repo, file, line, family: f.family, prefix, target: f.target, function: (f.host as NonNullable<typeof f.host>).name, kind: f.kind, multiline: f.multiline, assertion: f.assertion });
+    tasks.push({
+      id,
+      repo,
+      file,
+      line,
+      family: f.family,
+      prefix,
+      target: f.target,
+      function: (f.host as NonNullable<typeof f.host>).name,
+      kind: f.kind,
+      multiline: f.multiline,
+      assertion: f.assertion,
+    });
     testFunctions.push(f.testFunction);
   }
   return { ok: true, tasks, testFunctions, assertions: found.length, dropped };
@@ -113,4 +150,3 @@ function firstErrorAt(root: import('../python/parser.js').SyntaxNode): string {
   }
   return 'syntax error';
 }
-

@@ -14,7 +14,8 @@ export function defaultFilterConfig(): FilterConfig {
 }
 
 export function validateFilterConfig(c: FilterConfig): FilterConfig {
-  if (!Number.isInteger(c.maxTargetChars) || c.maxTargetChars < 0) throw new Error(`FilterConfig.maxTargetChars: expected an integer >= 0, got ${c.maxTargetChars}`);
+  if (!Number.isInteger(c.maxTargetChars) || c.maxTargetChars < 0)
+    throw new Error(`FilterConfig.maxTargetChars: expected an integer >= 0, got ${c.maxTargetChars}`);
   return Object.freeze({ ...c });
 }
 
@@ -47,19 +48,48 @@ export function applyFilters(found: Found[], src: string, cfg: FilterConfig = de
   const kept: KeptCut[] = [];
   const seen = new Map<Host, Set<string>>();
   for (const f of found) {
-    if (!f.host) { dropped['module-level']++; continue; }
+    if (!f.host) {
+      dropped['module-level']++;
+      continue;
+    }
     const r = f.result;
-    if ('malformed' in r) { dropped.malformed++; continue; }
+    if ('malformed' in r) {
+      dropped.malformed++;
+      continue;
+    }
     const target = src.slice(r.targetStart, r.targetEnd);
     const key = collapse(target);
-    if (key === '') { dropped['empty-target']++; continue; }
-    if (!ALNUM.test(key)) { dropped['punctuation-only']++; continue; }
-    if (cfg.maxTargetChars > 0 && target.length > cfg.maxTargetChars) { dropped['target-too-long']++; continue; }
+    if (key === '') {
+      dropped['empty-target']++;
+      continue;
+    }
+    if (!ALNUM.test(key)) {
+      dropped['punctuation-only']++;
+      continue;
+    }
+    if (cfg.maxTargetChars > 0 && target.length > cfg.maxTargetChars) {
+      dropped['target-too-long']++;
+      continue;
+    }
     let s = seen.get(f.host);
-    if (!s) { s = new Set(); seen.set(f.host, s); }
-    if (s.has(key)) { dropped['duplicate-target']++; continue; }
+    if (!s) {
+      s = new Set();
+      seen.set(f.host, s);
+    }
+    if (s.has(key)) {
+      dropped['duplicate-target']++;
+      continue;
+    }
     s.add(key);
-    kept.push({ family: r.family, host: f.host, targetStart: r.targetStart, targetEnd: r.targetEnd, target, line: f.stmt.startPosition.row + 1 + countNewlines(src, f.stmt.startIndex, r.targetStart), statement: collapse(f.stmt.text) });
+    kept.push({
+      family: r.family,
+      host: f.host,
+      targetStart: r.targetStart,
+      targetEnd: r.targetEnd,
+      target,
+      line: f.stmt.startPosition.row + 1 + countNewlines(src, f.stmt.startIndex, r.targetStart),
+      statement: collapse(f.stmt.text),
+    });
   }
   return { kept, dropped };
 }

@@ -8,7 +8,19 @@ import type { Task } from './types.js';
 const dir = mkdtempSync(join(tmpdir(), 'c2l-format-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const task: Task = { id: 'r/t.py:3:15', repo: 'r', file: 't.py', line: 3, family: 'assert', prefix: 'def test_a():\n    assert x == ', target: '1', function: 'test_a', kind: 'numeric_literal', multiline: false, assertion: 'assert' };
+const task: Task = {
+  id: 'r/t.py:3:15',
+  repo: 'r',
+  file: 't.py',
+  line: 3,
+  family: 'assert',
+  prefix: 'def test_a():\n    assert x == ',
+  target: '1',
+  function: 'test_a',
+  kind: 'numeric_literal',
+  multiline: false,
+  assertion: 'assert',
+};
 
 describe('task files', () => {
   it('round-trips tasks, optional fields and unknown extra fields included', async () => {
@@ -20,7 +32,9 @@ describe('task files', () => {
   });
   it('names the file, the line and the field of a bad record', () => {
     const bad = (rec: unknown) => `${JSON.stringify(task)}\n\n${JSON.stringify(rec)}\n`;
-    expect(() => parseTasks(bad({ ...task, target: 3 }), 'cr-test.jsonl')).toThrow('cr-test.jsonl:3: field "target" must be a string, got 3');
+    expect(() => parseTasks(bad({ ...task, target: 3 }), 'cr-test.jsonl')).toThrow(
+      'cr-test.jsonl:3: field "target" must be a string, got 3',
+    );
     const { function: _f, ...noFn } = task;
     expect(() => parseTasks(bad(noFn), 'x.jsonl')).toThrow('x.jsonl:3: field "function" is missing');
     expect(() => parseTasks(bad({ ...task, line: 0 }), 'x.jsonl')).toThrow(/x.jsonl:3: field "line" must be an integer >= 1/);
@@ -32,7 +46,9 @@ describe('task files', () => {
     expect(() => parseTasks('{"id": ', 'x.jsonl')).toThrow(/x.jsonl:1: not valid JSON/);
   });
   it('refuses to write a bad task, and names a missing file', async () => {
-    await expect(writeTaskFile(join(dir, 'bad.jsonl'), [task, { ...task, prefix: undefined } as unknown as Task])).rejects.toThrow(/bad.jsonl: task 2 \("r\/t.py:3:15"\): field "prefix" must be a string, got undefined/);
+    await expect(writeTaskFile(join(dir, 'bad.jsonl'), [task, { ...task, prefix: undefined } as unknown as Task])).rejects.toThrow(
+      /bad.jsonl: task 2 \("r\/t.py:3:15"\): field "prefix" must be a string, got undefined/,
+    );
     expect(() => readTaskFile(join(dir, 'none.jsonl'))).toThrow(/no task file .*none.jsonl/);
     expect(taskProblem(task)).toBeNull();
     writeFileSync(join(dir, 'ok.jsonl'), `${JSON.stringify(task)}\r\n`);

@@ -16,14 +16,27 @@ const nonEmpty: Check = (v) => (typeof v === 'string' && v.length > 0 ? null : '
 const posInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'must be an integer >= 1');
 const natInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'must be an integer >= 0');
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
-const oneOf = (xs: readonly string[]): Check => (v) => (typeof v === 'string' && xs.includes(v) ? null : `must be one of ${xs.join(', ')}`);
+const oneOf =
+  (xs: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && xs.includes(v) ? null : `must be one of ${xs.join(', ')}`;
 
 const REQUIRED: [string, Check][] = [
-  ['id', nonEmpty], ['repo', nonEmpty], ['file', nonEmpty], ['line', posInt], ['family', oneOf(FAMILIES)],
-  ['prefix', str], ['target', str], ['function', str],
+  ['id', nonEmpty],
+  ['repo', nonEmpty],
+  ['file', nonEmpty],
+  ['line', posInt],
+  ['family', oneOf(FAMILIES)],
+  ['prefix', str],
+  ['target', str],
+  ['function', str],
 ];
 const OPTIONAL: [string, Check][] = [
-  ['kind', oneOf(TARGET_KINDS)], ['multiline', bool], ['assertion', str], ['commit', nonEmpty], ['commitIndex', natInt],
+  ['kind', oneOf(TARGET_KINDS)],
+  ['multiline', bool],
+  ['assertion', str],
+  ['commit', nonEmpty],
+  ['commitIndex', natInt],
 ];
 
 function show(v: unknown): string {
@@ -55,7 +68,9 @@ export function parseTasks<T extends Task = Task>(text: string, name: string): T
   lines.forEach((raw, i) => {
     if (raw.trim() === '') return;
     let rec: unknown;
-    try { rec = JSON.parse(raw); } catch (e) {
+    try {
+      rec = JSON.parse(raw);
+    } catch (e) {
       throw new Error(`${name}:${i + 1}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
     }
     const p = taskProblem(rec);
@@ -77,5 +92,10 @@ export async function writeTaskFile(file: string, tasks: readonly Task[]): Promi
     const p = taskProblem(t);
     if (p) throw new Error(`${file}: task ${i + 1} (${show((t as Partial<Task>).id)}): ${p}`);
   });
-  await writeLinesAtomic(file, (function* () { for (const t of tasks) yield JSON.stringify(t); })());
+  await writeLinesAtomic(
+    file,
+    (function* () {
+      for (const t of tasks) yield JSON.stringify(t);
+    })(),
+  );
 }

@@ -9,7 +9,8 @@ import type { TargetKind } from './types.js';
 const DIGITS = '\\p{Nd}(?:_?\\p{Nd})*';
 /** What Python's float() accepts (surrounding whitespace included): decimals, exponents, inf, nan. */
 const PY_FLOAT = new RegExp(
-  `^[\\s]*[+-]?(?:(?:${DIGITS})?\\.${DIGITS}(?:[eE][+-]?${DIGITS})?|${DIGITS}\\.?(?:[eE][+-]?${DIGITS})?|inf|infinity|nan)[\\s]*$`, 'iu',
+  `^[\\s]*[+-]?(?:(?:${DIGITS})?\\.${DIGITS}(?:[eE][+-]?${DIGITS})?|${DIGITS}\\.?(?:[eE][+-]?${DIGITS})?|inf|infinity|nan)[\\s]*$`,
+  'iu',
 );
 const IDENTIFIER = /^[\p{ID_Start}_][\p{ID_Continue}]*$/u;
 

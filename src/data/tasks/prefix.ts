@@ -24,8 +24,20 @@ export function validatePrefixConfig(c: PrefixConfig): PrefixConfig {
 }
 
 const SETUP_NAMES = new Set([
-  'setUp', 'tearDown', 'setUpClass', 'tearDownClass', 'asyncSetUp', 'asyncTearDown', 'setUpTestData',
-  'setup_method', 'teardown_method', 'setup_class', 'teardown_class', 'setup', 'teardown', 'setup_function',
+  'setUp',
+  'tearDown',
+  'setUpClass',
+  'tearDownClass',
+  'asyncSetUp',
+  'asyncTearDown',
+  'setUpTestData',
+  'setup_method',
+  'teardown_method',
+  'setup_class',
+  'teardown_class',
+  'setup',
+  'teardown',
+  'setup_function',
 ]);
 
 interface Def {
@@ -84,11 +96,16 @@ export class PrefixContext {
   private readonly classDefs = new Map<SyntaxNode, Def[]>();
   private readonly hostIds = new Map<SyntaxNode, { start: number; name: string }[]>();
 
-  constructor(root: SyntaxNode, private readonly src: string, private readonly cfg: PrefixConfig) {
+  constructor(
+    root: SyntaxNode,
+    private readonly src: string,
+    private readonly cfg: PrefixConfig,
+  ) {
     const imports: string[] = [];
     this.moduleDefs = [];
     for (const st of namedKids(root)) {
-      if (st.type === 'import_statement' || st.type === 'import_from_statement' || st.type === 'future_import_statement') imports.push(sliceLines(src, st));
+      if (st.type === 'import_statement' || st.type === 'import_from_statement' || st.type === 'future_import_statement')
+        imports.push(sliceLines(src, st));
       else {
         const d = describeDef(st);
         if (d) this.moduleDefs.push(d);
@@ -137,7 +154,11 @@ export class PrefixContext {
         if (chosen.has(d) || d.kind === 'test' || d.node === host.node || !fits(d)) continue;
         if (d.autouse || d.names.some((n) => want.has(n) && n !== hostName)) {
           chosen.add(d);
-          for (const p of d.params) if (!want.has(p)) { want.add(p); grew = true; }
+          for (const p of d.params)
+            if (!want.has(p)) {
+              want.add(p);
+              grew = true;
+            }
         }
       }
       if (!grew) break;

@@ -20,11 +20,37 @@ import type { Family, ReleasedDrop, TargetKind } from './types.js';
 
 /** The unittest methods the released builder knows (others on `self` fall through to the assert_* rule). */
 export const SELF_ASSERT_METHODS = new Set([
-  'assertEqual', 'assertNotEqual', 'assertTrue', 'assertFalse', 'assertIs', 'assertIsNot', 'assertIsNone', 'assertIsNotNone',
-  'assertIn', 'assertNotIn', 'assertIsInstance', 'assertNotIsInstance', 'assertRaises', 'assertRaisesRegex', 'assertAlmostEqual',
-  'assertNotAlmostEqual', 'assertDictEqual', 'assertListEqual', 'assertTupleEqual', 'assertSetEqual', 'assertSequenceEqual',
-  'assertRegex', 'assertNotRegex', 'assertCountEqual', 'assertWarns', 'assertLogs', 'assertMultiLineEqual',
-  'assertGreater', 'assertGreaterEqual', 'assertLess', 'assertLessEqual',
+  'assertEqual',
+  'assertNotEqual',
+  'assertTrue',
+  'assertFalse',
+  'assertIs',
+  'assertIsNot',
+  'assertIsNone',
+  'assertIsNotNone',
+  'assertIn',
+  'assertNotIn',
+  'assertIsInstance',
+  'assertNotIsInstance',
+  'assertRaises',
+  'assertRaisesRegex',
+  'assertAlmostEqual',
+  'assertNotAlmostEqual',
+  'assertDictEqual',
+  'assertListEqual',
+  'assertTupleEqual',
+  'assertSetEqual',
+  'assertSequenceEqual',
+  'assertRegex',
+  'assertNotRegex',
+  'assertCountEqual',
+  'assertWarns',
+  'assertLogs',
+  'assertMultiLineEqual',
+  'assertGreater',
+  'assertGreaterEqual',
+  'assertLess',
+  'assertLessEqual',
 ]);
 
 const SUBJECT_ONLY = new Set(['assertTrue', 'assertFalse', 'assertIsNone', 'assertIsNotNone']);
@@ -90,7 +116,12 @@ function callArgs(call: SyntaxNode): Args {
   return out;
 }
 
-interface Raw { family: Family; assertion: string; first: SyntaxNode; target: string }
+interface Raw {
+  family: Family;
+  assertion: string;
+  first: SyntaxNode;
+  target: string;
+}
 
 function classifyAssert(stmt: SyntaxNode): Raw | ReleasedDrop {
   const test = namedNoComments(stmt)[0];
@@ -157,7 +188,10 @@ class Hosts {
     const fns: SyntaxNode[] = []; // innermost first
     let afterOuter: SyntaxNode[] = []; // classes above the outermost function, innermost first
     for (let p = node.parent; p; p = p.parent) {
-      if (p.type === 'function_definition') { fns.push(p); afterOuter = []; } else if (p.type === 'class_definition') afterOuter.push(p);
+      if (p.type === 'function_definition') {
+        fns.push(p);
+        afterOuter = [];
+      } else if (p.type === 'class_definition') afterOuter.push(p);
     }
     const outer = fns.at(-1);
     if (!outer) return { host: null, innermost: '' };
@@ -184,7 +218,10 @@ export function findReleased(root: SyntaxNode): ReleasedFound[] {
     if (!n) continue;
     const raw = n.type === 'assert_statement' ? classifyAssert(n) : classifyCall(n);
     if (raw === null) continue;
-    if (typeof raw === 'string') { out.push({ drop: raw }); continue; }
+    if (typeof raw === 'string') {
+      out.push({ drop: raw });
+      continue;
+    }
     const multiline = raw.target.includes('\n');
     const target = multiline ? pySplit(raw.target).join(' ') : raw.target;
     const t = pyStrip(target);
@@ -195,8 +232,21 @@ export function findReleased(root: SyntaxNode): ReleasedFound[] {
     else if (pyLen(t) > MAX_TARGET_CHARS) drop = 'target-too-long';
     const { host, innermost } = hosts.around(n);
     if (!drop && !host) drop = 'no-function';
-    if (drop) { out.push({ drop }); continue; }
-    out.push({ family: raw.family, assertion: raw.assertion, cut: raw.first.startIndex, line: raw.first.startPosition.row + 1, target, multiline, kind: targetKind(target), host, testFunction: innermost });
+    if (drop) {
+      out.push({ drop });
+      continue;
+    }
+    out.push({
+      family: raw.family,
+      assertion: raw.assertion,
+      cut: raw.first.startIndex,
+      line: raw.first.startPosition.row + 1,
+      target,
+      multiline,
+      kind: targetKind(target),
+      host,
+      testFunction: innermost,
+    });
   }
   return out;
 }
@@ -209,17 +259,38 @@ export function findReleased(root: SyntaxNode): ReleasedFound[] {
  */
 export function python2Construct(root: SyntaxNode): string | null {
   const at = (n: SyntaxNode, what: string) => `${what} at line ${n.startPosition.row + 1}`;
-  for (const n of root.descendantsOfType(['print_statement', 'exec_statement', 'except_clause', 'raise_statement', 'comparison_operator', 'integer', 'string'])) {
+  for (const n of root.descendantsOfType([
+    'print_statement',
+    'exec_statement',
+    'except_clause',
+    'raise_statement',
+    'comparison_operator',
+    'integer',
+    'string',
+  ])) {
     if (!n) continue;
     switch (n.type) {
       // `print >> f, x` is also a Python 3 expression (a tuple): only the other forms are Python 2.
-      case 'print_statement': if (!n.namedChildren.some((c) => c?.type === 'chevron')) return at(n, 'print statement'); break;
-      case 'exec_statement': return at(n, 'exec statement');
-      case 'except_clause': if (n.children.some((c) => c?.type === ',')) return at(n, '"except E, e:"'); break;
-      case 'raise_statement': if (n.namedChildren.some((c) => c?.type === 'expression_list')) return at(n, '"raise E, value"'); break;
-      case 'comparison_operator': if (n.children.some((c) => c?.type === '<>')) return at(n, '"<>"'); break;
-      case 'integer': if (/^0+[0-9]+[lL]?$/.test(n.text) && /[1-9]/.test(n.text) || /^[0-9].*[lL]$/.test(n.text)) return at(n, `integer ${n.text}`); break;
-      case 'string': if (n.text.startsWith('`') || /^[uU][rR]/.test(n.text)) return at(n, `string ${n.text.slice(0, 10)}`); break;
+      case 'print_statement':
+        if (!n.namedChildren.some((c) => c?.type === 'chevron')) return at(n, 'print statement');
+        break;
+      case 'exec_statement':
+        return at(n, 'exec statement');
+      case 'except_clause':
+        if (n.children.some((c) => c?.type === ',')) return at(n, '"except E, e:"');
+        break;
+      case 'raise_statement':
+        if (n.namedChildren.some((c) => c?.type === 'expression_list')) return at(n, '"raise E, value"');
+        break;
+      case 'comparison_operator':
+        if (n.children.some((c) => c?.type === '<>')) return at(n, '"<>"');
+        break;
+      case 'integer':
+        if ((/^0+[0-9]+[lL]?$/.test(n.text) && /[1-9]/.test(n.text)) || /^[0-9].*[lL]$/.test(n.text)) return at(n, `integer ${n.text}`);
+        break;
+      case 'string':
+        if (n.text.startsWith('`') || /^[uU][rR]/.test(n.text)) return at(n, `string ${n.text.slice(0, 10)}`);
+        break;
     }
   }
   return null;

@@ -4,15 +4,31 @@ import { describe, expect, it } from 'vitest';
 import { defaultSelectConfig, noSelectConfig, selectBalanced, validateSelectConfig, type Selectable } from './select.js';
 import { targetKind } from './kinds.js';
 
-interface T extends Selectable { id: string }
+interface T extends Selectable {
+  id: string;
+}
 let n = 0;
-const t = (file: string, testFunction: string, target: string, multiline = false): T => ({ id: `t${n++}`, file, testFunction, target, multiline, kind: targetKind(target) });
+const t = (file: string, testFunction: string, target: string, multiline = false): T => ({
+  id: `t${n++}`,
+  file,
+  testFunction,
+  target,
+  multiline,
+  kind: targetKind(target),
+});
 const ids = (xs: T[]) => xs.map((x) => x.id);
 const sel = (xs: T[], c: Partial<ReturnType<typeof defaultSelectConfig>>) => selectBalanced(xs, (x) => x, { ...noSelectConfig(), ...c });
 
 describe('selectBalanced', () => {
   it('per function: keeps the best N, single-line first, then shorter targets, ties in input order', () => {
-    const xs = [t('a.py', 'f', 'longer_name'), t('a.py', 'f', '{ "k": 1 }', true), t('a.py', 'f', 'x'), t('a.py', 'f', 'yy'), t('a.py', 'f', 'zz'), t('a.py', 'g', 'long_target_in_g')];
+    const xs = [
+      t('a.py', 'f', 'longer_name'),
+      t('a.py', 'f', '{ "k": 1 }', true),
+      t('a.py', 'f', 'x'),
+      t('a.py', 'f', 'yy'),
+      t('a.py', 'f', 'zz'),
+      t('a.py', 'g', 'long_target_in_g'),
+    ];
     const r = sel(xs, { maxPerFunction: 3 });
     expect(r.kept.map((x) => x.target)).toEqual(['x', 'yy', 'zz', 'long_target_in_g']);
     expect(r.removed).toEqual({ 'function-cap': 2, 'file-cap': 0, duplicate: 0, 'repo-cap': 0 });
@@ -30,16 +46,26 @@ describe('selectBalanced', () => {
   it('drops duplicates of (file, target) after the caps (duplicates use up cap places first)', () => {
     const xs = [t('a.py', 'f', 'x'), t('a.py', 'f', 'x'), t('a.py', 'f', 'y'), t('b.py', 'f', 'x')];
     const r = sel(xs, { maxPerFunction: 2 });
-    expect(r.kept.map((x) => [x.file, x.target])).toEqual([['a.py', 'x'], ['b.py', 'x']]);
+    expect(r.kept.map((x) => [x.file, x.target])).toEqual([
+      ['a.py', 'x'],
+      ['b.py', 'x'],
+    ]);
     expect(r.removed).toEqual({ 'function-cap': 1, 'file-cap': 0, duplicate: 1, 'repo-cap': 0 });
   });
   it('per repository: slots allotted to kinds in proportion (floors, then largest remainders), best of each kind', () => {
     // 10 tasks: 5 variables, 3 numbers, 2 calls; cap 4 -> exact shares 2.0, 1.2, 0.8 -> floors 2, 1, 0,
     // one slot left goes to the largest remainder (calls, 0.8).
     const xs = [
-      t('a.py', 'f1', 'long_var'), t('a.py', 'f1', 'v'), t('a.py', 'f2', 'ww'), t('a.py', 'f2', 'xyz'), t('a.py', 'f3', 'q'),
-      t('a.py', 'f4', '100'), t('a.py', 'f4', '7'), t('a.py', 'f5', '3.5'),
-      t('a.py', 'f6', 'g(1, 2)'), t('a.py', 'f6', 'h(x)'),
+      t('a.py', 'f1', 'long_var'),
+      t('a.py', 'f1', 'v'),
+      t('a.py', 'f2', 'ww'),
+      t('a.py', 'f2', 'xyz'),
+      t('a.py', 'f3', 'q'),
+      t('a.py', 'f4', '100'),
+      t('a.py', 'f4', '7'),
+      t('a.py', 'f5', '3.5'),
+      t('a.py', 'f6', 'g(1, 2)'),
+      t('a.py', 'f6', 'h(x)'),
     ];
     const r = sel(xs, { maxPerRepo: 4 });
     expect(r.kept.map((x) => x.target)).toEqual(['v', 'q', '7', 'h(x)']);

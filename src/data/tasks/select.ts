@@ -58,7 +58,8 @@ function groupBy<T>(items: T[], key: (t: T) => string): T[][] {
   for (const t of items) {
     const k = key(t);
     const g = m.get(k);
-    if (g) g.push(t); else m.set(k, [t]);
+    if (g) g.push(t);
+    else m.set(k, [t]);
   }
   return [...m.values()];
 }
@@ -69,14 +70,23 @@ export function selectBalanced<T>(items: T[], info: (t: T) => Selectable, config
   const removed: Record<SelectDrop, number> = { 'function-cap': 0, 'file-cap': 0, duplicate: 0, 'repo-cap': 0 };
   if (!selectionEnabled(cfg) || items.length === 0) return { kept: [...items], removed };
   const meta = new Map<T, { s: Selectable; len: number }>();
-  for (const t of items) { const s = info(t); meta.set(t, { s, len: pyLen(s.target) }); }
+  for (const t of items) {
+    const s = info(t);
+    meta.set(t, { s, len: pyLen(s.target) });
+  }
   const m = (t: T) => meta.get(t) as { s: Selectable; len: number };
-  const best = (a: T, b: T): number => (Number(m(a).s.multiline) - Number(m(b).s.multiline)) || (m(a).len - m(b).len);
+  const best = (a: T, b: T): number => Number(m(a).s.multiline) - Number(m(b).s.multiline) || m(a).len - m(b).len;
   const cap = (groups: T[][], n: number): T[] => groups.flatMap((g) => (n > 0 ? [...g].sort(best).slice(0, n) : g));
 
-  const byFunction = cap(groupBy(items, (t) => JSON.stringify([m(t).s.file, m(t).s.testFunction])), cfg.maxPerFunction);
+  const byFunction = cap(
+    groupBy(items, (t) => JSON.stringify([m(t).s.file, m(t).s.testFunction])),
+    cfg.maxPerFunction,
+  );
   removed['function-cap'] = items.length - byFunction.length;
-  const byFile = cap(groupBy(byFunction, (t) => m(t).s.file), cfg.maxPerFile);
+  const byFile = cap(
+    groupBy(byFunction, (t) => m(t).s.file),
+    cfg.maxPerFile,
+  );
   removed['file-cap'] = byFunction.length - byFile.length;
   const seen = new Set<string>();
   const unique = byFile.filter((t) => {

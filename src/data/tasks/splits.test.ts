@@ -51,8 +51,21 @@ describe('in-repo splits', () => {
 
 describe('stats', () => {
   it('counts per split and family, medians in characters and tokens', () => {
-    const t = (family: Task['family'], prefix: string, target: string): Task => ({ id: prefix, repo: 'r', file: 'f', line: 1, family, prefix, target, function: 'test' });
-    const s = computeStats({ train: [t('assert', 'ab', 'x'), t('self_assert', 'abcd', 'xyz')], 'cr-test': [t('assert', 'abcdef', 'xy')] }, { total: 2 }, { countTokens: (x) => x.length * 2 });
+    const t = (family: Task['family'], prefix: string, target: string): Task => ({
+      id: prefix,
+      repo: 'r',
+      file: 'f',
+      line: 1,
+      family,
+      prefix,
+      target,
+      function: 'test',
+    });
+    const s = computeStats(
+      { train: [t('assert', 'ab', 'x'), t('self_assert', 'abcd', 'xyz')], 'cr-test': [t('assert', 'abcdef', 'xy')] },
+      { total: 2 },
+      { countTokens: (x) => x.length * 2 },
+    );
     expect(s.tasks).toEqual({ train: 2, 'cr-test': 1, total: 3 });
     expect(s.families).toMatchObject({ assert: 2, self_assert: 1, pytest_raises: 0 });
     expect(s.median).toMatchObject({ prefixChars: 4, targetChars: 2, prefixTokens: 8, targetTokens: 4, tokenSample: 3 });

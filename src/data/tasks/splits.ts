@@ -25,7 +25,8 @@ export function validateSplitConfig(c: SplitConfig): SplitConfig {
   if (!Number.isInteger(c.seed)) throw new Error(`SplitConfig.seed: expected an integer, got ${c.seed}`);
   for (const k of ['crTest', 'crVal'] as const) {
     const v = c[k];
-    if (!(v >= 0) || (v >= 1 && !Number.isInteger(v))) throw new Error(`SplitConfig.${k}: expected a fraction in [0,1) or a whole count, got ${v}`);
+    if (!(v >= 0) || (v >= 1 && !Number.isInteger(v)))
+      throw new Error(`SplitConfig.${k}: expected a fraction in [0,1) or a whole count, got ${v}`);
   }
   for (const k of ['irVal', 'irTest'] as const) {
     if (!(c[k] >= 0 && c[k] < 1)) throw new Error(`SplitConfig.${k}: expected a fraction in [0,1), got ${c[k]}`);
@@ -62,7 +63,9 @@ export function splitInRepo<T>(items: T[], repo: string, cfg: SplitConfig): Reco
   const nTest = Math.round(items.length * cfg.irTest);
   const nVal = Math.round(items.length * cfg.irVal);
   const role = new Array<SplitName>(items.length);
-  idx.forEach((k, i) => { role[k] = i < nTest ? 'ir-test' : i < nTest + nVal ? 'ir-val' : 'train'; });
+  idx.forEach((k, i) => {
+    role[k] = i < nTest ? 'ir-test' : i < nTest + nVal ? 'ir-val' : 'train';
+  });
   const out: Record<'train' | 'ir-val' | 'ir-test', T[]> = { train: [], 'ir-val': [], 'ir-test': [] };
   items.forEach((t, i) => out[role[i] as 'train' | 'ir-val' | 'ir-test'].push(t));
   return out;

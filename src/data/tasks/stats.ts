@@ -42,7 +42,11 @@ export function kindCounts(splits: Record<string, Task[]>): NonNullable<TaskStat
   const bySplit: Record<string, Record<TargetKind, number>> = {};
   for (const [name, ts] of Object.entries(splits)) {
     const k = zeroCounts(TARGET_KINDS);
-    for (const t of ts) if (t.kind) { k[t.kind]++; total[t.kind]++; }
+    for (const t of ts)
+      if (t.kind) {
+        k[t.kind]++;
+        total[t.kind]++;
+      }
     bySplit[name] = k;
   }
   return { total, bySplit };
@@ -65,9 +69,18 @@ export interface StatsOptions {
 }
 
 function lengths(tasks: Task[], opts: StatsOptions, name: string, cap: number): LengthStats {
-  const out: LengthStats = { prefixChars: median(tasks.map((t) => t.prefix.length)), targetChars: median(tasks.map((t) => t.target.length)) };
+  const out: LengthStats = {
+    prefixChars: median(tasks.map((t) => t.prefix.length)),
+    targetChars: median(tasks.map((t) => t.target.length)),
+  };
   if (opts.countTokens && tasks.length > 0 && cap > 0) {
-    const sample = tasks.length <= cap ? tasks : new Rng(opts.seed ?? 0).fork(`tokens:${name}`).shuffle([...tasks]).slice(0, cap);
+    const sample =
+      tasks.length <= cap
+        ? tasks
+        : new Rng(opts.seed ?? 0)
+            .fork(`tokens:${name}`)
+            .shuffle([...tasks])
+            .slice(0, cap);
     out.prefixTokens = median(sample.map((t) => (opts.countTokens as (s: string) => number)(t.prefix)));
     out.targetTokens = median(sample.map((t) => (opts.countTokens as (s: string) => number)(t.target)));
     out.tokenSample = sample.length;
@@ -85,10 +98,20 @@ export function computeStats(splits: Record<string, Task[]>, repoCounts: Record<
   for (const [name, ts] of Object.entries(splits)) {
     tasks[name] = ts.length;
     const f = zeroCounts(FAMILIES);
-    for (const t of ts) { f[t.family]++; families[t.family]++; }
+    for (const t of ts) {
+      f[t.family]++;
+      families[t.family]++;
+    }
     familiesBySplit[name] = f;
     medianBySplit[name] = lengths(ts, opts, name, opts.tokenSamplePerSplit ?? 500);
   }
   tasks.total = all.length;
-  return { repos: repoCounts, tasks, families, familiesBySplit, median: lengths(all, opts, 'all', opts.tokenSample ?? 2000), medianBySplit };
+  return {
+    repos: repoCounts,
+    tasks,
+    families,
+    familiesBySplit,
+    median: lengths(all, opts, 'all', opts.tokenSample ?? 2000),
+    medianBySplit,
+  };
 }

@@ -27,7 +27,16 @@ export interface Task {
 }
 
 /** Target kinds, the strata of the per-repository allotment (METHOD.md §2). */
-export const TARGET_KINDS = ['bool_literal', 'none_literal', 'string_literal', 'numeric_literal', 'collection', 'func_call', 'variable', 'complex_expr'] as const;
+export const TARGET_KINDS = [
+  'bool_literal',
+  'none_literal',
+  'string_literal',
+  'numeric_literal',
+  'collection',
+  'func_call',
+  'variable',
+  'complex_expr',
+] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 /** Extraction rule sets: the released builder's (version 2, the default) and this project's earlier rules. */
@@ -35,7 +44,16 @@ export const RULE_SETS = ['released-v2', 'legacy'] as const;
 export type RuleSet = (typeof RULE_SETS)[number];
 
 /** Why a candidate did not become a task under the released rules, in the order they are checked. */
-export const RELEASED_DROPS = ['bare-assert', 'no-positional-argument', 'empty-target', 'comma-leading', 'paren-only', 'target-too-long', 'no-function', 'prefix-comma'] as const;
+export const RELEASED_DROPS = [
+  'bare-assert',
+  'no-positional-argument',
+  'empty-target',
+  'comma-leading',
+  'paren-only',
+  'target-too-long',
+  'no-function',
+  'prefix-comma',
+] as const;
 export type ReleasedDrop = (typeof RELEASED_DROPS)[number];
 
 export interface EvoTask extends Task {
@@ -57,7 +75,14 @@ export interface CommitRecord {
 }
 
 /** Why a candidate assertion did not become a task (legacy rules and the evolution track). */
-export const DROP_REASONS = ['module-level', 'malformed', 'empty-target', 'punctuation-only', 'duplicate-target', 'target-too-long'] as const;
+export const DROP_REASONS = [
+  'module-level',
+  'malformed',
+  'empty-target',
+  'punctuation-only',
+  'duplicate-target',
+  'target-too-long',
+] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why a test file was not read. */

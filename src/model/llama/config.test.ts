@@ -3,9 +3,21 @@ import { defaultLlamaConfig, llamaConfigFromHf, llamaConfigToHf, validateLlamaCo
 
 const SRC = '/models/x/config.json';
 const hf = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
-  intermediate_size: 128, vocab_size: 300, max_position_embeddings: 256, rope_theta: 500000, rms_norm_eps: 1e-5,
-  tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu', ...over,
+  model_type: 'llama',
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  intermediate_size: 128,
+  vocab_size: 300,
+  max_position_embeddings: 256,
+  rope_theta: 500000,
+  rms_norm_eps: 1e-5,
+  tie_word_embeddings: true,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  hidden_act: 'silu',
+  ...over,
 });
 
 describe('LlamaConfig', () => {
@@ -24,9 +36,17 @@ describe('LlamaConfig', () => {
   });
 
   const bad: Array<[string, Partial<Record<keyof LlamaConfig, unknown>> & Record<string, unknown>, RegExp]> = [
-    ['heads not divisible by kv heads', { numHeads: 6, numKvHeads: 4 }, /numKvHeads: numHeads \(6\) must be a multiple of numKvHeads \(4\)/],
+    [
+      'heads not divisible by kv heads',
+      { numHeads: 6, numKvHeads: 4 },
+      /numKvHeads: numHeads \(6\) must be a multiple of numKvHeads \(4\)/,
+    ],
     ['odd head dim', { headDim: 63 }, /headDim: must be even/],
-    ['hidden not divisible by heads', { headDim: undefined, hiddenSize: 250 }, /headDim: not given, and hiddenSize \(250\) is not divisible/],
+    [
+      'hidden not divisible by heads',
+      { headDim: undefined, hiddenSize: 250 },
+      /headDim: not given, and hiddenSize \(250\) is not divisible/,
+    ],
     ['zero layers', { numLayers: 0 }, /numLayers: expected a positive integer, got 0/],
     ['fractional vocab', { vocabSize: 10.5 }, /vocabSize: expected a positive integer/],
     ['negative theta', { ropeTheta: -1 }, /ropeTheta: expected a positive finite number/],
@@ -49,14 +69,28 @@ describe('Hugging Face config.json', () => {
   it('reads llama keys', () => {
     const c = llamaConfigFromHf(hf({ head_dim: 32 }), SRC);
     expect(c).toEqual({
-      hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 32, intermediateSize: 128, vocabSize: 300,
-      maxPositionEmbeddings: 256, ropeTheta: 500000, rmsNormEps: 1e-5, tieWordEmbeddings: true, bosTokenId: 1, eosTokenId: 2,
+      hiddenSize: 64,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 32,
+      intermediateSize: 128,
+      vocabSize: 300,
+      maxPositionEmbeddings: 256,
+      ropeTheta: 500000,
+      rmsNormEps: 1e-5,
+      tieWordEmbeddings: true,
+      bosTokenId: 1,
+      eosTokenId: 2,
     });
   });
 
   it('applies HF defaults (kv heads = heads, head_dim = hidden/heads, untied) and takes the first of several eos ids', () => {
     const j = hf({ eos_token_id: [2, 7] });
-    delete j.num_key_value_heads; delete j.tie_word_embeddings; delete j.rope_theta; delete j.hidden_act;
+    delete j.num_key_value_heads;
+    delete j.tie_word_embeddings;
+    delete j.rope_theta;
+    delete j.hidden_act;
     const c = llamaConfigFromHf(j, SRC);
     expect(c.numKvHeads).toBe(4);
     expect(c.headDim).toBe(16);
@@ -66,8 +100,10 @@ describe('Hugging Face config.json', () => {
   });
 
   it('accepts mistral (capping the length at the sliding window) and transformers-v5 rope_parameters', () => {
-    const c = llamaConfigFromHf(hf({ model_type: 'mistral', sliding_window: 128, rope_theta: undefined,
-      rope_parameters: { rope_type: 'default', rope_theta: 1e6 } }), SRC);
+    const c = llamaConfigFromHf(
+      hf({ model_type: 'mistral', sliding_window: 128, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 1e6 } }),
+      SRC,
+    );
     expect(c.maxPositionEmbeddings).toBe(128);
     expect(c.ropeTheta).toBe(1e6);
   });
@@ -79,7 +115,11 @@ describe('Hugging Face config.json', () => {
     ['attention bias', { attention_bias: true }, /attention_bias: attention biases are unsupported/],
     ['rope scaling', { rope_scaling: { type: 'linear', factor: 2 } }, /rope_scaling: rotary scaling is unsupported/],
     ['missing hidden size', { hidden_size: undefined }, /hidden_size: missing/],
-    ['inconsistent heads', { num_key_value_heads: 3 }, /num_key_value_heads: num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)/],
+    [
+      'inconsistent heads',
+      { num_key_value_heads: 3 },
+      /num_key_value_heads: num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)/,
+    ],
     ['string size', { intermediate_size: '128' }, /intermediate_size: expected a positive integer, got "128"/],
     ['odd head_dim', { head_dim: 15 }, /head_dim: must be even/],
   ];

@@ -33,8 +33,19 @@ export interface LlamaConfig {
 export type LlamaConfigInput = Omit<LlamaConfig, 'headDim'> & { headDim?: number };
 
 const FIELDS: ReadonlyArray<keyof LlamaConfig> = [
-  'hiddenSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'intermediateSize', 'vocabSize',
-  'maxPositionEmbeddings', 'ropeTheta', 'rmsNormEps', 'tieWordEmbeddings', 'bosTokenId', 'eosTokenId',
+  'hiddenSize',
+  'numLayers',
+  'numHeads',
+  'numKvHeads',
+  'headDim',
+  'intermediateSize',
+  'vocabSize',
+  'maxPositionEmbeddings',
+  'ropeTheta',
+  'rmsNormEps',
+  'tieWordEmbeddings',
+  'bosTokenId',
+  'eosTokenId',
 ];
 
 /** A small model of the family, sized to pretrain on a laptop CPU. */
@@ -107,7 +118,11 @@ function validateWithNames(cfg: LlamaConfigInput, source: string, key: (f: keyof
   let headDim: number;
   if (cfg.headDim === undefined) {
     if (hiddenSize % numHeads !== 0) {
-      fail(source, key('headDim'), `not given, and ${key('hiddenSize')} (${hiddenSize}) is not divisible by ${key('numHeads')} (${numHeads})`);
+      fail(
+        source,
+        key('headDim'),
+        `not given, and ${key('hiddenSize')} (${hiddenSize}) is not divisible by ${key('numHeads')} (${numHeads})`,
+      );
     }
     headDim = hiddenSize / numHeads;
   } else {
@@ -115,8 +130,17 @@ function validateWithNames(cfg: LlamaConfigInput, source: string, key: (f: keyof
   }
   if (headDim % 2 !== 0) fail(source, key('headDim'), `must be even for rotary embeddings, got ${headDim}`);
   const out: { -readonly [K in keyof LlamaConfig]: LlamaConfig[K] } = {
-    hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, vocabSize,
-    maxPositionEmbeddings, ropeTheta, rmsNormEps, tieWordEmbeddings: cfg.tieWordEmbeddings,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    intermediateSize,
+    vocabSize,
+    maxPositionEmbeddings,
+    ropeTheta,
+    rmsNormEps,
+    tieWordEmbeddings: cfg.tieWordEmbeddings,
   };
   for (const f of ['bosTokenId', 'eosTokenId'] as const) {
     const v = cfg[f];
@@ -167,7 +191,11 @@ export function llamaConfigFromHf(json: unknown, source: string): LlamaConfig {
   const j = json as Record<string, unknown>;
   const modelType = j.model_type;
   if (modelType === 'qwen2' || modelType === 'qwen2_moe') {
-    fail(source, 'model_type', `"${modelType}" uses biases on q/k/v projections, which are unsupported (accepted: ${ACCEPTED_MODEL_TYPES.join(', ')})`);
+    fail(
+      source,
+      'model_type',
+      `"${modelType}" uses biases on q/k/v projections, which are unsupported (accepted: ${ACCEPTED_MODEL_TYPES.join(', ')})`,
+    );
   }
   if (typeof modelType !== 'string' || !ACCEPTED_MODEL_TYPES.includes(modelType)) {
     fail(source, 'model_type', `expected one of ${ACCEPTED_MODEL_TYPES.join(', ')}, got ${JSON.stringify(modelType)}`);
@@ -221,10 +249,18 @@ export function llamaConfigFromHf(json: unknown, source: string): LlamaConfig {
 }
 
 const HF_KEY: Readonly<Record<keyof LlamaConfig, string>> = {
-  hiddenSize: 'hidden_size', numLayers: 'num_hidden_layers', numHeads: 'num_attention_heads',
-  numKvHeads: 'num_key_value_heads', headDim: 'head_dim', intermediateSize: 'intermediate_size',
-  vocabSize: 'vocab_size', maxPositionEmbeddings: 'max_position_embeddings', ropeTheta: 'rope_theta',
-  rmsNormEps: 'rms_norm_eps', tieWordEmbeddings: 'tie_word_embeddings', bosTokenId: 'bos_token_id',
+  hiddenSize: 'hidden_size',
+  numLayers: 'num_hidden_layers',
+  numHeads: 'num_attention_heads',
+  numKvHeads: 'num_key_value_heads',
+  headDim: 'head_dim',
+  intermediateSize: 'intermediate_size',
+  vocabSize: 'vocab_size',
+  maxPositionEmbeddings: 'max_position_embeddings',
+  ropeTheta: 'rope_theta',
+  rmsNormEps: 'rms_norm_eps',
+  tieWordEmbeddings: 'tie_word_embeddings',
+  bosTokenId: 'bos_token_id',
   eosTokenId: 'eos_token_id',
 };
 

@@ -20,10 +20,14 @@ export interface Generation {
 }
 
 export function argmax(row: ArrayLike<number>, offset: number, n: number): number {
-  let best = 0, bestV = -Infinity;
+  let best = 0,
+    bestV = -Infinity;
   for (let j = 0; j < n; j++) {
     const v = row[offset + j];
-    if (v > bestV) { bestV = v; best = j; }
+    if (v > bestV) {
+      bestV = v;
+      best = j;
+    }
   }
   return best;
 }
@@ -55,17 +59,28 @@ export function generateGreedy(model: LlamaModel, prompts: number[][], opts: Gen
       next[b] = tok;
       if (done[b]) continue;
       const g = out[b];
-      if (opts.eosId !== undefined && tok === opts.eosId) { g.stop = 'eos'; done[b] = true; continue; }
+      if (opts.eosId !== undefined && tok === opts.eosId) {
+        g.stop = 'eos';
+        done[b] = true;
+        continue;
+      }
       g.ids.push(tok);
       if (opts.stopStrings?.length) {
         const text = opts.decode!(g.ids);
         const cut = firstStop(text, opts.stopStrings);
-        if (cut >= 0) { g.text = text.slice(0, cut); g.stop = 'stop_string'; done[b] = true; }
+        if (cut >= 0) {
+          g.text = text.slice(0, cut);
+          g.stop = 'stop_string';
+          done[b] = true;
+        }
       }
     }
     if (done.every(Boolean) || step === maxT - Tp - 1) break;
-    ({ logits } = model.forward(null, { ids: next, B, T: 1, mask: new Uint8Array(B).fill(1) },
-      { cache, adapter: opts.adapter, lastOnly: true }));
+    ({ logits } = model.forward(
+      null,
+      { ids: next, B, T: 1, mask: new Uint8Array(B).fill(1) },
+      { cache, adapter: opts.adapter, lastOnly: true },
+    ));
   }
   for (const g of out) if (g.text === undefined && opts.decode) g.text = opts.decode(g.ids);
   return out;

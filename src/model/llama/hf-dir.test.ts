@@ -10,8 +10,22 @@ import { readSafetensors, writeSafetensors } from '../../formats/safetensors.js'
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'c2l-hf-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const cfg = validateLlamaConfig({ ...defaultLlamaConfig(), hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 4, intermediateSize: 24, vocabSize: 40, tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2 }, 'test');
+const cfg = validateLlamaConfig(
+  {
+    ...defaultLlamaConfig(),
+    hiddenSize: 16,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 4,
+    intermediateSize: 24,
+    vocabSize: 40,
+    tieWordEmbeddings: false,
+    bosTokenId: 1,
+    eosTokenId: 2,
+  },
+  'test',
+);
 
 function randomTensors(seed = 1): Map<string, { shape: number[]; data: Float32Array }> {
   let s = seed;
@@ -19,7 +33,10 @@ function randomTensors(seed = 1): Map<string, { shape: number[]; data: Float32Ar
   for (const spec of llamaTensorSpecs(cfg)) {
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2 ** 31; data[i] = s / 2 ** 31 - 0.5; }
+    for (let i = 0; i < n; i++) {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      data[i] = s / 2 ** 31 - 0.5;
+    }
     m.set(spec.name, { shape: [...spec.shape], data });
   }
   return m;
@@ -32,7 +49,10 @@ describe('HF model directory', () => {
     writeHfDir(dir, cfg, tensors, { tokenizerJson: { model: { type: 'BPE' } } });
     expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json']);
     expect(readSafetensors(path.join(dir, 'model.safetensors')).metadata).toEqual({ format: 'pt' });
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'generation_config.json'), 'utf8'))).toMatchObject({ bos_token_id: 1, eos_token_id: 2 });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'generation_config.json'), 'utf8'))).toMatchObject({
+      bos_token_id: 1,
+      eos_token_id: 2,
+    });
     const back = readHfDir(dir);
     expect(back.config).toEqual(cfg);
     expect(back.tokenizerPath).toBe(path.join(dir, 'tokenizer.json'));
@@ -68,7 +88,10 @@ describe('HF model directory', () => {
       writeSafetensors(path.join(dir, file), new Map(list.map((n) => [n, tensors.get(n)!])), { dtype: i === 0 ? 'F32' : 'F16' });
       for (const n of list) weightMap[n] = file;
     });
-    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+    fs.writeFileSync(
+      path.join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }),
+    );
     return tensors;
   }
 
@@ -78,7 +101,9 @@ describe('HF model directory', () => {
     const back = readHfDir(dir);
     expect(back.tensors.size).toBe(tensors.size);
     expect(back.tokenizerPath).toBeUndefined();
-    expect(Array.from(back.tensors.get('model.embed_tokens.weight')!.data)).toEqual(Array.from(tensors.get('model.embed_tokens.weight')!.data));
+    expect(Array.from(back.tensors.get('model.embed_tokens.weight')!.data)).toEqual(
+      Array.from(tensors.get('model.embed_tokens.weight')!.data),
+    );
     expect(back.tensors.get('lm_head.weight')!.dtype).toBe('F16');
   });
 
@@ -90,11 +115,15 @@ describe('HF model directory', () => {
     // a tensor the index assigns to the wrong shard
     index.weight_map['lm_head.weight'] = 'model-00001-of-00002.safetensors';
     fs.writeFileSync(indexFile, JSON.stringify(index));
-    expect(() => readHfDir(dir)).toThrow(/index\.json assigns tensor "lm_head\.weight" to model-00001-of-00002\.safetensors, but .*model-00001-of-00002\.safetensors does not contain it/);
+    expect(() => readHfDir(dir)).toThrow(
+      /index\.json assigns tensor "lm_head\.weight" to model-00001-of-00002\.safetensors, but .*model-00001-of-00002\.safetensors does not contain it/,
+    );
     // a missing shard
     index.weight_map['lm_head.weight'] = 'model-00009-of-00009.safetensors';
     fs.writeFileSync(indexFile, JSON.stringify(index));
-    expect(() => readHfDir(dir)).toThrow(/model\.safetensors\.index\.json lists shard model-00009-of-00009\.safetensors, but .* does not exist/);
+    expect(() => readHfDir(dir)).toThrow(
+      /model\.safetensors\.index\.json lists shard model-00009-of-00009\.safetensors, but .* does not exist/,
+    );
     // a path escaping the directory
     index.weight_map['lm_head.weight'] = '../evil.safetensors';
     fs.writeFileSync(indexFile, JSON.stringify(index));
@@ -113,7 +142,9 @@ describe('HF model directory', () => {
     fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(good), num_key_value_heads: 3 }));
     expect(() => readHfDir(dir)).toThrow(/broken\/config\.json: num_key_value_heads/);
     fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(good), intermediate_size: 32 }));
-    expect(() => readHfDir(dir)).toThrow(/broken\/model\.safetensors: .*wrong shape 6: model\.layers\.0\.mlp\.gate_proj\.weight is \[24, 16\], expected \[32, 16\]/);
+    expect(() => readHfDir(dir)).toThrow(
+      /broken\/model\.safetensors: .*wrong shape 6: model\.layers\.0\.mlp\.gate_proj\.weight is \[24, 16\], expected \[32, 16\]/,
+    );
     fs.writeFileSync(cfgFile, good);
     fs.rmSync(path.join(dir, 'model.safetensors'));
     expect(() => readHfDir(dir)).toThrow(/broken has neither model\.safetensors nor model\.safetensors\.index\.json/);

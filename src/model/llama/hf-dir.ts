@@ -6,7 +6,12 @@ import { llamaConfigFromHf, llamaConfigToHf, type HfTorchDtype, type LlamaConfig
 import { checkLlamaTensors, isIgnorableLlamaTensor } from './weights.js';
 import { writeFileAtomicSync } from '../../util/atomic.js';
 import {
-  floatData, readSafetensors, writeSafetensors, type FloatTensor, type SafetensorsFloatDtype, type TensorMapLike,
+  floatData,
+  readSafetensors,
+  writeSafetensors,
+  type FloatTensor,
+  type SafetensorsFloatDtype,
+  type TensorMapLike,
 } from '../../formats/safetensors.js';
 
 export interface HfDir {
@@ -110,7 +115,9 @@ export function readHfDir(dir: string): HfDir {
     readSharded(dir, indexFile, tensors);
     source = indexFile;
   } else {
-    const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (pytorch_model.bin is not supported; convert it to safetensors)' : '';
+    const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'))
+      ? ' (pytorch_model.bin is not supported; convert it to safetensors)'
+      : '';
     throw new Error(`hf dir: ${dir} has neither model.safetensors nor model.safetensors.index.json${bin}`);
   }
   checkLlamaTensors(config, tensors, source);
@@ -129,8 +136,12 @@ function jsonText(v: string | object): string {
  * optional tokenizer files, each atomically; creates `dir`. Tensors are checked against the config
  * first, so a bad call writes nothing.
  */
-export function writeHfDir(dir: string, cfg: LlamaConfig,
-  tensors: TensorMapLike<{ readonly shape: readonly number[]; readonly data: Float32Array }>, opts: WriteHfDirOptions = {}): void {
+export function writeHfDir(
+  dir: string,
+  cfg: LlamaConfig,
+  tensors: TensorMapLike<{ readonly shape: readonly number[]; readonly data: Float32Array }>,
+  opts: WriteHfDirOptions = {},
+): void {
   const dtype = opts.dtype ?? 'F32';
   if (!(dtype in TORCH_DTYPE)) throw new Error(`hf dir: cannot write dtype ${String(dtype)}`);
   const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));

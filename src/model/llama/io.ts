@@ -3,7 +3,10 @@ import { readHfDir, writeHfDir, type WriteHfDirOptions } from './hf-dir.js';
 import { Tensor } from '../../tensor/index.js';
 import { LlamaModel } from './model.js';
 
-export interface LoadedLlama { model: LlamaModel; tokenizerPath?: string }
+export interface LoadedLlama {
+  model: LlamaModel;
+  tokenizerPath?: string;
+}
 
 export function loadLlama(dir: string): LoadedLlama {
   const hf = readHfDir(dir);

@@ -22,8 +22,11 @@ export class KVCache {
     if (maxT > config.maxPositionEmbeddings) {
       throw new Error(`KVCache: ${maxT} positions exceed max_position_embeddings ${config.maxPositionEmbeddings}`);
     }
-    this.B = B; this.maxT = maxT;
-    this.KV = config.numKvHeads; this.D = config.headDim; this.H = config.numHeads;
+    this.B = B;
+    this.maxT = maxT;
+    this.KV = config.numKvHeads;
+    this.D = config.headDim;
+    this.H = config.numHeads;
     const n = B * maxT * this.KV * this.D;
     this.keys = Array.from({ length: config.numLayers }, () => new Float32Array(n));
     this.values = Array.from({ length: config.numLayers }, () => new Float32Array(n));
@@ -58,15 +61,30 @@ export class KVCache {
   attend(l: number, q: Tensor, k: Tensor, v: Tensor, keyMask: Uint8Array): Tensor {
     const [B, T] = q.shape;
     const row = this.KV * this.D;
-    const kc = this.keys[l], vc = this.values[l];
+    const kc = this.keys[l],
+      vc = this.values[l];
     for (let b = 0; b < B; b++) {
       const dst = (b * this.maxT + this.length) * row;
       kc.set(k.data.subarray(b * T * row, (b + 1) * T * row), dst);
       vc.set(v.data.subarray(b * T * row, (b + 1) * T * row), dst);
     }
     const out = zeros(q.shape, 'f32');
-    loadNative().attentionForward(out.data, null, q.data, kc, vc, keyMask, B, T, this.length + T, this.maxT,
-      this.H, this.KV, this.D, 1 / Math.sqrt(this.D));
+    loadNative().attentionForward(
+      out.data,
+      null,
+      q.data,
+      kc,
+      vc,
+      keyMask,
+      B,
+      T,
+      this.length + T,
+      this.maxT,
+      this.H,
+      this.KV,
+      this.D,
+      1 / Math.sqrt(this.D),
+    );
     return out;
   }
 

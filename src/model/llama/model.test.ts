@@ -10,10 +10,21 @@ import { validateLoraConfig } from '../../adapters/lora/config.js';
 import { generateGreedy } from './generate.js';
 import { Tape } from '../../tensor/tape.js';
 
-export const tinyConfig: LlamaConfig = validateLlamaConfig({
-  hiddenSize: 16, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 24, vocabSize: 11,
-  maxPositionEmbeddings: 32, ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false,
-}, 'tinyConfig');
+export const tinyConfig: LlamaConfig = validateLlamaConfig(
+  {
+    hiddenSize: 16,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    intermediateSize: 24,
+    vocabSize: 11,
+    maxPositionEmbeddings: 32,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: false,
+  },
+  'tinyConfig',
+);
 
 function toF64(model: LlamaModel): LlamaModel {
   const m = new Map<string, Tensor>();
@@ -22,19 +33,27 @@ function toF64(model: LlamaModel): LlamaModel {
 }
 
 function loraF64(model: LlamaModel, rng: Rng): LoraAdapter {
-  const cfg = validateLoraConfig({ rank: 2, alpha: 4, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], dropout: 0 });
+  const cfg = validateLoraConfig({
+    rank: 2,
+    alpha: 4,
+    targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+    dropout: 0,
+  });
   const f32 = LoraAdapter.init(cfg, model.config, rng);
-  const w = new Map([...f32.weights].map(([k, p]) => {
-    const A = new Tensor(Float64Array.from(p.A.data), p.A.shape, { requiresGrad: true, name: `${k}.A` });
-    const B = new Tensor(new Float64Array(p.B.size), p.B.shape, { requiresGrad: true, name: `${k}.B` });
-    for (let i = 0; i < B.size; i++) B.data[i] = rng.normal() * 0.1; // non-zero B so A's gradient is tested too
-    return [k, { A, B }] as const;
-  }));
+  const w = new Map(
+    [...f32.weights].map(([k, p]) => {
+      const A = new Tensor(Float64Array.from(p.A.data), p.A.shape, { requiresGrad: true, name: `${k}.A` });
+      const B = new Tensor(new Float64Array(p.B.size), p.B.shape, { requiresGrad: true, name: `${k}.B` });
+      for (let i = 0; i < B.size; i++) B.data[i] = rng.normal() * 0.1; // non-zero B so A's gradient is tested too
+      return [k, { A, B }] as const;
+    }),
+  );
   return new LoraAdapter(cfg, model.config, new Map(w));
 }
 
 const batch = {
-  B: 2, T: 5,
+  B: 2,
+  T: 5,
   ids: Int32Array.from([0, 0, 3, 4, 5, 1, 2, 3, 4, 5]),
   mask: Uint8Array.from([0, 0, 1, 1, 1, 1, 1, 1, 1, 1]),
 };
@@ -54,9 +73,19 @@ describe('LlamaModel', () => {
     const rng = new Rng(4);
     const model = toF64(LlamaModel.init(tinyConfig, rng));
     model.setTrainable(true);
-    const names = ['model.embed_tokens.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.1.mlp.down_proj.weight',
-      'model.layers.0.input_layernorm.weight', 'model.norm.weight', 'lm_head.weight'];
-    const r = gradCheck((tape) => model.loss(tape, batch, targets).loss, names.map((n) => model.param(n)), { samples: 6 });
+    const names = [
+      'model.embed_tokens.weight',
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.1.mlp.down_proj.weight',
+      'model.layers.0.input_layernorm.weight',
+      'model.norm.weight',
+      'lm_head.weight',
+    ];
+    const r = gradCheck(
+      (tape) => model.loss(tape, batch, targets).loss,
+      names.map((n) => model.param(n)),
+      { samples: 6 },
+    );
     expect(r.maxRelError, r.worst).toBeLessThan(1e-5);
   });
 
@@ -75,9 +104,18 @@ describe('LlamaModel', () => {
     const model = toF64(LlamaModel.init(tinyConfig, rng));
     const cfg = validateLoraConfig({ rank: 2, alpha: 4, targetModules: ['q_proj', 'down_proj'], dropout: 0 });
     const f32 = LoraAdapter.init(cfg, tinyConfig, rng);
-    const w = new Map([...f32.weights].map(([k, p]) => [k, {
-      A: new Tensor(Float64Array.from(p.A.data), p.A.shape), B: new Tensor(Float64Array.from(p.B.data), p.B.shape),
-    }] as const));
+    const w = new Map(
+      [...f32.weights].map(
+        ([k, p]) =>
+          [
+            k,
+            {
+              A: new Tensor(Float64Array.from(p.A.data), p.A.shape),
+              B: new Tensor(Float64Array.from(p.B.data), p.B.shape),
+            },
+          ] as const,
+      ),
+    );
     const a = model.forward(null, batch).logits.data;
     const b = model.forward(null, batch, { adapter: new LoraAdapter(cfg, tinyConfig, new Map(w)) }).logits.data;
     expect([...b]).toEqual([...a]);
@@ -85,9 +123,22 @@ describe('LlamaModel', () => {
 
   it('a LoRA tensor of the wrong shape is refused with its name', () => {
     const cfg = validateLoraConfig({ rank: 2, alpha: 4, targetModules: ['q_proj'], dropout: 0 });
-    expect(() => new LoraAdapter(cfg, tinyConfig, new Map([['0.q_proj', {
-      A: new Tensor(new Float64Array(2 * 15), [2, 15]), B: new Tensor(new Float64Array(16 * 2), [16, 2]),
-    }]]))).toThrow(/0\.q_proj A has shape \[2,15\], expected \[2,16\]/);
+    expect(
+      () =>
+        new LoraAdapter(
+          cfg,
+          tinyConfig,
+          new Map([
+            [
+              '0.q_proj',
+              {
+                A: new Tensor(new Float64Array(2 * 15), [2, 15]),
+                B: new Tensor(new Float64Array(16 * 2), [16, 2]),
+              },
+            ],
+          ]),
+        ),
+    ).toThrow(/0\.q_proj A has shape \[2,15\], expected \[2,16\]/);
   });
 });
 
@@ -95,7 +146,10 @@ describe('generation (native float32)', () => {
   it('KV-cache decoding matches full forward argmax, batched with left padding, and is deterministic', () => {
     const rng = new Rng(8);
     const model = LlamaModel.init(tinyConfig, rng);
-    const prompts = [[1, 2, 3], [4, 5, 6, 7, 8]];
+    const prompts = [
+      [1, 2, 3],
+      [4, 5, 6, 7, 8],
+    ];
     const gen = generateGreedy(model, prompts, { maxNewTokens: 6 });
     const again = generateGreedy(model, prompts, { maxNewTokens: 6 });
     expect(again.map((g) => g.ids)).toEqual(gen.map((g) => g.ids));

@@ -3,7 +3,18 @@
 // Dimension letters: B batch, T time, C hidden, H query heads, KV key/value heads, D head dim,
 // I MLP width, V vocabulary, N = B*T rows.
 import {
-  Tape, Tensor, add, attention, crossEntropy, embedding, linear, rmsnorm, rope, ropeTables, swiglu, zeros,
+  Tape,
+  Tensor,
+  add,
+  attention,
+  crossEntropy,
+  embedding,
+  linear,
+  rmsnorm,
+  rope,
+  ropeTables,
+  swiglu,
+  zeros,
   type RopeTables,
 } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
@@ -91,7 +102,10 @@ export class LlamaModel {
   forward(tape: Tape | null, batch: TokenBatch, opts: ForwardOptions = {}): ForwardResult {
     const cfg = this.config;
     const { B, T } = batch;
-    const C = cfg.hiddenSize, H = cfg.numHeads, KV = cfg.numKvHeads, D = cfg.headDim;
+    const C = cfg.hiddenSize,
+      H = cfg.numHeads,
+      KV = cfg.numKvHeads,
+      D = cfg.headDim;
     if (batch.ids.length !== B * T) throw new Error(`forward: ${batch.ids.length} ids for B*T=${B * T}`);
     const cache = opts.cache;
     if (cache && tape) throw new Error('forward: a KV cache is for inference only (pass tape = null)');

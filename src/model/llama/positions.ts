@@ -7,8 +7,10 @@ export function defaultPositions(mask: Uint8Array, B: number, T: number, offset?
   for (let b = 0; b < B; b++) {
     let c = offset ? offset[b] : 0;
     for (let t = 0; t < T; t++) {
-      if (mask[b * T + t]) { pos[b * T + t] = c; c++; }
-      else pos[b * T + t] = 0;
+      if (mask[b * T + t]) {
+        pos[b * T + t] = c;
+        c++;
+      } else pos[b * T + t] = 0;
     }
   }
   return pos;

@@ -2,8 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { validateLlamaConfig, defaultLlamaConfig } from './config.js';
 import { checkLlamaTensors, llamaTensorSpecs } from './weights.js';
 
-const cfg = validateLlamaConfig({ ...defaultLlamaConfig(), hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 6, intermediateSize: 48, vocabSize: 50, tieWordEmbeddings: false }, 'test');
+const cfg = validateLlamaConfig(
+  {
+    ...defaultLlamaConfig(),
+    hiddenSize: 32,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 6,
+    intermediateSize: 48,
+    vocabSize: 50,
+    tieWordEmbeddings: false,
+  },
+  'test',
+);
 const shapes = (c = cfg) => new Map(llamaTensorSpecs(c).map((s) => [s.name, { shape: s.shape }]));
 
 describe('llama tensor specs', () => {
@@ -25,7 +37,8 @@ describe('llama tensor specs', () => {
     expect(() => checkLlamaTensors(cfg, shapes(), 'f')).not.toThrow();
     const tied = { ...cfg, tieWordEmbeddings: true };
     expect(() => checkLlamaTensors(tied, shapes(tied), 'f')).not.toThrow();
-    const withHead = shapes(tied).set('lm_head.weight', { shape: [50, 32] })
+    const withHead = shapes(tied)
+      .set('lm_head.weight', { shape: [50, 32] })
       .set('model.layers.0.self_attn.rotary_emb.inv_freq', { shape: [3] });
     expect(() => checkLlamaTensors(tied, withHead, 'f')).not.toThrow();
   });
@@ -36,6 +49,7 @@ describe('llama tensor specs', () => {
     m.set('model.layers.1.mlp.up_proj.weight', { shape: [32, 48] });
     m.set('model.layers.2.input_layernorm.weight', { shape: [32] });
     expect(() => checkLlamaTensors(cfg, m, 'ckpt.safetensors')).toThrow(
-      /llama weights ckpt\.safetensors: .*missing 1: lm_head\.weight; wrong shape 1: model\.layers\.1\.mlp\.up_proj\.weight is \[32, 48\], expected \[48, 32\]; unexpected 1: model\.layers\.2\.input_layernorm\.weight/);
+      /llama weights ckpt\.safetensors: .*missing 1: lm_head\.weight; wrong shape 1: model\.layers\.1\.mlp\.up_proj\.weight is \[32, 48\], expected \[48, 32\]; unexpected 1: model\.layers\.2\.input_layernorm\.weight/,
+    );
   });
 });

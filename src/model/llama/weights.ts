@@ -29,11 +29,18 @@ export function projectionDims(cfg: LlamaConfig, module: LlamaProjection): [out:
   const kv = cfg.numKvHeads * cfg.headDim; // KV*D
   const I = cfg.intermediateSize;
   switch (module) {
-    case 'q_proj': return [q, C];
-    case 'k_proj': case 'v_proj': return [kv, C];
-    case 'o_proj': return [C, q];
-    case 'gate_proj': case 'up_proj': return [I, C];
-    case 'down_proj': return [C, I];
+    case 'q_proj':
+      return [q, C];
+    case 'k_proj':
+    case 'v_proj':
+      return [kv, C];
+    case 'o_proj':
+      return [C, q];
+    case 'gate_proj':
+    case 'up_proj':
+      return [I, C];
+    case 'down_proj':
+      return [C, I];
   }
 }
 
@@ -64,7 +71,9 @@ export function isIgnorableLlamaTensor(name: string): boolean {
 
 const MAX_LISTED = 12;
 function listed(items: string[]): string {
-  return items.length <= MAX_LISTED ? items.join(', ') : `${items.slice(0, MAX_LISTED).join(', ')}, ... (${items.length - MAX_LISTED} more)`;
+  return items.length <= MAX_LISTED
+    ? items.join(', ')
+    : `${items.slice(0, MAX_LISTED).join(', ')}, ... (${items.length - MAX_LISTED} more)`;
 }
 
 /**
@@ -72,8 +81,11 @@ function listed(items: string[]): string {
  * wrong-shape tensor. A tied model may carry lm_head.weight (it must then have shape [V, C]) or omit
  * it; an untied model must have it. rotary inv_freq buffers are tolerated.
  */
-export function checkLlamaTensors(cfg: LlamaConfig, tensors: ReadonlyMap<string, { readonly shape: readonly number[] }>,
-  source: string): void {
+export function checkLlamaTensors(
+  cfg: LlamaConfig,
+  tensors: ReadonlyMap<string, { readonly shape: readonly number[] }>,
+  source: string,
+): void {
   const expected = new Map(llamaTensorSpecs(cfg).map((s) => [s.name, s.shape]));
   if (cfg.tieWordEmbeddings && tensors.has('lm_head.weight')) expected.set('lm_head.weight', [cfg.vocabSize, cfg.hiddenSize]);
   const missing: string[] = [];
@@ -94,7 +106,9 @@ export function checkLlamaTensors(cfg: LlamaConfig, tensors: ReadonlyMap<string,
   if (missing.length) parts.push(`missing ${missing.length}: ${listed(missing)}`);
   if (wrong.length) parts.push(`wrong shape ${wrong.length}: ${listed(wrong)}`);
   if (unexpected.length) parts.push(`unexpected ${unexpected.length}: ${listed(unexpected)}`);
-  throw new Error(`llama weights ${source}: tensors do not match the config ` +
-    `(C=${cfg.hiddenSize} L=${cfg.numLayers} H=${cfg.numHeads} KV=${cfg.numKvHeads} D=${cfg.headDim} ` +
-    `I=${cfg.intermediateSize} V=${cfg.vocabSize} tied=${cfg.tieWordEmbeddings}); ${parts.join('; ')}`);
+  throw new Error(
+    `llama weights ${source}: tensors do not match the config ` +
+      `(C=${cfg.hiddenSize} L=${cfg.numLayers} H=${cfg.numHeads} KV=${cfg.numKvHeads} D=${cfg.headDim} ` +
+      `I=${cfg.intermediateSize} V=${cfg.vocabSize} tied=${cfg.tieWordEmbeddings}); ${parts.join('; ')}`,
+  );
 }

@@ -16,7 +16,8 @@ export function defaultAdamWConfig(): AdamWConfig {
 
 export function validateAdamWConfig(c: AdamWConfig): Readonly<AdamWConfig> {
   if (!(c.lr > 0)) throw new Error(`AdamW: lr must be > 0, got ${c.lr}`);
-  if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) throw new Error(`AdamW: betas must be in [0,1), got ${c.beta1}, ${c.beta2}`);
+  if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1))
+    throw new Error(`AdamW: betas must be in [0,1), got ${c.beta1}, ${c.beta2}`);
   if (!(c.eps > 0)) throw new Error(`AdamW: eps must be > 0, got ${c.eps}`);
   if (!(c.weightDecay >= 0)) throw new Error(`AdamW: weight decay must be >= 0, got ${c.weightDecay}`);
   return Object.freeze({ ...c });

@@ -19,7 +19,8 @@ describe('clipGradNorm', () => {
   it('scales all gradients to the max norm and reports the norm before', () => {
     const a = fromArray([0, 0], [2], 'f64', { requiresGrad: true });
     const b = fromArray([0], [1], 'f64', { requiresGrad: true });
-    a.gradBuffer().set([3, 0]); b.gradBuffer().set([4]);
+    a.gradBuffer().set([3, 0]);
+    b.gradBuffer().set([4]);
     expect(clipGradNorm([a, b], 1)).toBeCloseTo(5, 12);
     expect(a.grad![0]).toBeCloseTo(0.6, 5);
     expect(b.grad![0]).toBeCloseTo(0.8, 5);
@@ -37,7 +38,13 @@ describe('AdamW', () => {
     const g = fromArray([1], [1], 'f32', { requiresGrad: true });
     w.gradBuffer().set([0.5, -2, 0, 3]);
     g.gradBuffer().set([-1]);
-    const opt = new AdamW(new Map([['w', w], ['g', g]]), { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.5 });
+    const opt = new AdamW(
+      new Map([
+        ['w', w],
+        ['g', g],
+      ]),
+      { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.5 },
+    );
     opt.update(0.1);
     // bias-corrected m/sqrt(v) = sign(grad) on step 1; decay 0.1 * 0.5 * w on the matrix only
     expect(w.data[0]).toBeCloseTo(1 - 0.1 - 0.05, 5);

@@ -3,7 +3,11 @@ import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
 import { Tensor, newArray, zeros } from '../tensor.js';
 
-export interface CrossEntropyResult { loss: Tensor; /** per-row losses (0 where ignored) */ rowLosses: Float64Array; count: number }
+export interface CrossEntropyResult {
+  loss: Tensor /** per-row losses (0 where ignored) */;
+  rowLosses: Float64Array;
+  count: number;
+}
 
 export function crossEntropy(tape: Tape | null, logits: Tensor, targets: Int32Array): CrossEntropyResult {
   const V = logits.shape[logits.shape.length - 1];

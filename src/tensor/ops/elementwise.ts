@@ -28,7 +28,9 @@ export function scale(tape: Tape | null, x: Tensor, s: number): Tensor {
   k.axpy(out.data, x.data, s, x.size);
   if (needsGrad(tape, x)) {
     out.requiresGrad = true;
-    tape.record(() => { if (out.grad) k.axpy(x.gradBuffer(), out.grad, s, x.size); });
+    tape.record(() => {
+      if (out.grad) k.axpy(x.gradBuffer(), out.grad, s, x.size);
+    });
   }
   return out;
 }
@@ -60,7 +62,9 @@ export function gelu(tape: Tape | null, x: Tensor): Tensor {
   k.geluForward(out.data, x.data, x.size);
   if (needsGrad(tape, x)) {
     out.requiresGrad = true;
-    tape.record(() => { if (out.grad) k.geluBackward(x.gradBuffer(), out.grad, x.data, x.size); });
+    tape.record(() => {
+      if (out.grad) k.geluBackward(x.gradBuffer(), out.grad, x.data, x.size);
+    });
   }
   return out;
 }

@@ -14,7 +14,9 @@ export function embedding(tape: Tape | null, table: Tensor, ids: Int32Array, sha
   k.embeddingForward(out.data, table.data, ids, ids.length, C);
   if (needsGrad(tape, table)) {
     out.requiresGrad = true;
-    tape.record(() => { if (out.grad) k.embeddingBackward(table.gradBuffer(), out.grad, ids, ids.length, C); });
+    tape.record(() => {
+      if (out.grad) k.embeddingBackward(table.gradBuffer(), out.grad, ids, ids.length, C);
+    });
   }
   return out;
 }

@@ -72,10 +72,13 @@ describe('hyper ops: gradient checks (float64, central differences)', () => {
     expect(r.maxRelError, r.worst).toBeLessThan(TOL);
   });
   it('a chain of them: exp -> clamp -> scaleBy(tanh(l2norm(concatCols)))', () => {
-    const r = gradCheck((t, [a, b, ls]) => {
-      const s = clamp(t, exp(t, ls), 1e-5, 10);
-      return scaleBy(t, tanh(t, l2NormalizeRows(t, concatCols(t, a, b))), s);
-    }, [randomTensor([2, 3], rng), randomTensor([2, 2], rng), randomTensor([1], rng)]);
+    const r = gradCheck(
+      (t, [a, b, ls]) => {
+        const s = clamp(t, exp(t, ls), 1e-5, 10);
+        return scaleBy(t, tanh(t, l2NormalizeRows(t, concatCols(t, a, b))), s);
+      },
+      [randomTensor([2, 3], rng), randomTensor([2, 2], rng), randomTensor([1], rng)],
+    );
     expect(r.maxRelError, r.worst).toBeLessThan(TOL);
   });
 });
@@ -125,7 +128,8 @@ describe('hyper ops: hand-worked cases', () => {
     const a = randomTensor([3, 4], rng, { requiresGrad: false });
     const a32 = new Tensor(Float32Array.from(a.data), a.shape);
     const run = (x: Tensor) => [...tanh(null, l2NormalizeRows(null, concatRows(null, [x, sliceRows(null, x, 0, 1)]))).data];
-    const y64 = run(a), y32 = run(a32);
+    const y64 = run(a),
+      y32 = run(a32);
     y64.forEach((v, i) => expect(y32[i]).toBeCloseTo(v, 6));
   });
   it('errors name the op and the shapes', () => {

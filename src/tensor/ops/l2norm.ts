@@ -9,10 +9,14 @@ export function l2NormalizeRows(tape: Tape | null, x: Tensor, eps = 1e-12): Tens
   const [N, C] = x.shape;
   const out = empty([N, C], x.dtype);
   const denom = new Float64Array(N); // max(||x_n||, eps), kept for backward
-  const xd = x.data, y = out.data;
+  const xd = x.data,
+    y = out.data;
   for (let n = 0; n < N; n++) {
     let ss = 0;
-    for (let c = 0; c < C; c++) { const v = xd[n * C + c]; ss += v * v; }
+    for (let c = 0; c < C; c++) {
+      const v = xd[n * C + c];
+      ss += v * v;
+    }
     const d = Math.max(Math.sqrt(ss), eps);
     denom[n] = d;
     for (let c = 0; c < C; c++) y[n * C + c] = xd[n * C + c] / d;
@@ -21,7 +25,8 @@ export function l2NormalizeRows(tape: Tape | null, x: Tensor, eps = 1e-12): Tens
     out.requiresGrad = true;
     tape.record(() => {
       if (!out.grad) return;
-      const dx = x.gradBuffer(), dy = out.grad;
+      const dx = x.gradBuffer(),
+        dy = out.grad;
       for (let n = 0; n < N; n++) {
         const d = denom[n];
         if (d > eps) {

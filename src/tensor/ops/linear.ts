@@ -34,7 +34,8 @@ export function matmul(tape: Tape | null, A: Tensor, B: Tensor, transA = false, 
   sameDtype('matmul', A, B);
   const [M, Ka] = transA ? [A.shape[1], A.shape[0]] : [A.shape[0], A.shape[1]];
   const [Kb, N] = transB ? [B.shape[1], B.shape[0]] : [B.shape[0], B.shape[1]];
-  if (Ka !== Kb) throw new Error(`matmul: inner dims differ, a=[${A.shape.join(',')}]${transA ? 'T' : ''} b=[${B.shape.join(',')}]${transB ? 'T' : ''}`);
+  if (Ka !== Kb)
+    throw new Error(`matmul: inner dims differ, a=[${A.shape.join(',')}]${transA ? 'T' : ''} b=[${B.shape.join(',')}]${transB ? 'T' : ''}`);
   const K = Ka;
   const k = kernelsFor(A.data);
   const C = empty([M, N], A.dtype);

@@ -42,8 +42,18 @@ export function layernorm(tape: Tape | null, x: Tensor, weight: Tensor | null, b
     tape.record(() => {
       if (!out.grad) return;
       const dx = x.requiresGrad ? x.gradBuffer() : newArray(x.dtype, x.size);
-      k.layernormBackward(dx, weight?.requiresGrad ? weight.gradBuffer() : null,
-        bias?.requiresGrad ? bias.gradBuffer() : null, out.grad, x.data, weight?.data ?? null, mean, rstd, rows, C);
+      k.layernormBackward(
+        dx,
+        weight?.requiresGrad ? weight.gradBuffer() : null,
+        bias?.requiresGrad ? bias.gradBuffer() : null,
+        out.grad,
+        x.data,
+        weight?.data ?? null,
+        mean,
+        rstd,
+        rows,
+        C,
+      );
     });
   }
   return out;

@@ -20,9 +20,15 @@ describe('gradient checks (float64, central differences)', () => {
     const r = gradCheck((t, [x, w]) => linear(t, x, w, 0.7), [randomTensor([3, 5], rng), randomTensor([4, 5], rng)]);
     expect(r.maxRelError, r.worst).toBeLessThan(TOL);
   });
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     it(`matmul transA=${ta} transB=${tb}`, () => {
-      const A = randomTensor(ta ? [5, 3] : [3, 5], rng), B = randomTensor(tb ? [4, 5] : [5, 4], rng);
+      const A = randomTensor(ta ? [5, 3] : [3, 5], rng),
+        B = randomTensor(tb ? [4, 5] : [5, 4], rng);
       const r = gradCheck((t, [a, b]) => matmul(t, a, b, ta, tb), [A, B]);
       expect(r.maxRelError, r.worst).toBeLessThan(TOL);
     });
@@ -44,8 +50,10 @@ describe('gradient checks (float64, central differences)', () => {
     expect(r.maxRelError, r.worst).toBeLessThan(TOL);
   });
   it('layernorm (x, weight, bias)', () => {
-    const r = gradCheck((t, [x, w, b]) => layernorm(t, x, w, b, 1e-5),
-      [randomTensor([3, 8], rng), randomTensor([8], rng), randomTensor([8], rng)]);
+    const r = gradCheck(
+      (t, [x, w, b]) => layernorm(t, x, w, b, 1e-5),
+      [randomTensor([3, 8], rng), randomTensor([8], rng), randomTensor([8], rng)],
+    );
     expect(r.maxRelError, r.worst).toBeLessThan(TOL);
   });
   it('embedding (repeated ids accumulate)', () => {
@@ -62,8 +70,11 @@ describe('gradient checks (float64, central differences)', () => {
   it('attention: causal, GQA (H=4, KV=2), left padding', () => {
     const [B, T, H, KV, D] = [2, 5, 4, 2, 4];
     const mask = Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 1, 1, 1]);
-    const r = gradCheck((t, [q, k, v]) => attention(t, q, k, v, mask),
-      [randomTensor([B, T, H, D], rng), randomTensor([B, T, KV, D], rng), randomTensor([B, T, KV, D], rng)], { samples: 40 });
+    const r = gradCheck(
+      (t, [q, k, v]) => attention(t, q, k, v, mask),
+      [randomTensor([B, T, H, D], rng), randomTensor([B, T, KV, D], rng), randomTensor([B, T, KV, D], rng)],
+      { samples: 40 },
+    );
     expect(r.maxRelError, r.worst).toBeLessThan(TOL);
   });
   it('cross-entropy with ignored targets', () => {
@@ -109,7 +120,8 @@ describe('hand-worked cases', () => {
     expect([...a.grad!]).toEqual([2, 2]);
   });
   it('errors name the op and both shapes', () => {
-    expect(() => matmul(null, fromArray([1, 2], [1, 2], 'f64'), fromArray([1, 2, 3], [3, 1], 'f64')))
-      .toThrow(/matmul: inner dims differ, a=\[1,2\] b=\[3,1\]/);
+    expect(() => matmul(null, fromArray([1, 2], [1, 2], 'f64'), fromArray([1, 2, 3], [3, 1], 'f64'))).toThrow(
+      /matmul: inner dims differ, a=\[1,2\] b=\[3,1\]/,
+    );
   });
 });

@@ -12,7 +12,8 @@ function rowsCols(op: string, x: Tensor): [N: number, C: number] {
 export function meanRows(tape: Tape | null, x: Tensor): Tensor {
   const [N, C] = rowsCols('meanRows', x);
   const out = zeros([1, C], x.dtype);
-  const y = out.data, xd = x.data;
+  const y = out.data,
+    xd = x.data;
   // Accumulate in a float64 row so f32 inputs of many rows lose no precision.
   const acc = new Float64Array(C);
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) acc[c] += xd[n * C + c];
@@ -21,7 +22,8 @@ export function meanRows(tape: Tape | null, x: Tensor): Tensor {
     out.requiresGrad = true;
     tape.record(() => {
       if (!out.grad) return;
-      const dx = x.gradBuffer(), dy = out.grad;
+      const dx = x.gradBuffer(),
+        dy = out.grad;
       for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) dx[n * C + c] += dy[c] / N;
     });
   }
@@ -33,19 +35,24 @@ export function maxRows(tape: Tape | null, x: Tensor): Tensor {
   const [N, C] = rowsCols('maxRows', x);
   const out = zeros([1, C], x.dtype);
   const arg = new Int32Array(C);
-  const y = out.data, xd = x.data;
+  const y = out.data,
+    xd = x.data;
   for (let c = 0; c < C; c++) y[c] = xd[c];
   for (let n = 1; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const v = xd[n * C + c];
-      if (v > y[c]) { y[c] = v; arg[c] = n; }
+      if (v > y[c]) {
+        y[c] = v;
+        arg[c] = n;
+      }
     }
   }
   if (needsGrad(tape, x)) {
     out.requiresGrad = true;
     tape.record(() => {
       if (!out.grad) return;
-      const dx = x.gradBuffer(), dy = out.grad;
+      const dx = x.gradBuffer(),
+        dy = out.grad;
       for (let c = 0; c < C; c++) dx[arg[c] * C + c] += dy[c];
     });
   }

@@ -3,7 +3,12 @@ import { kernelsFor, type FloatArray } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
 import { Tensor, empty, newArray, type DType } from '../tensor.js';
 
-export interface RopeTables { cos: FloatArray; sin: FloatArray; maxPos: number; half: number }
+export interface RopeTables {
+  cos: FloatArray;
+  sin: FloatArray;
+  maxPos: number;
+  half: number;
+}
 
 /** cos/sin of pos * theta^(-2i/D), i < D/2, for every position below maxPos. */
 export function ropeTables(D: number, maxPos: number, theta: number, dtype: DType = 'f32'): RopeTables {

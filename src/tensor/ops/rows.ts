@@ -21,7 +21,9 @@ export function sliceRows(tape: Tape | null, x: Tensor, start: number, end: numb
     out.requiresGrad = true;
     tape.record(() => {
       if (!out.grad) return;
-      const dx = x.gradBuffer(), dy = out.grad, off = start * C;
+      const dx = x.gradBuffer(),
+        dy = out.grad,
+        off = start * C;
       for (let i = 0; i < dy.length; i++) dx[off + i] += dy[i];
     });
   }
@@ -41,7 +43,10 @@ export function concatRows(tape: Tape | null, xs: readonly Tensor[]): Tensor {
   sameDtype('concatRows', ...xs);
   const out = empty([N, C], xs[0].dtype);
   let off = 0;
-  for (const x of xs) { out.data.set(x.data, off); off += x.size; }
+  for (const x of xs) {
+    out.data.set(x.data, off);
+    off += x.size;
+  }
   if (needsGrad(tape, ...xs)) {
     out.requiresGrad = true;
     tape.record(() => {
