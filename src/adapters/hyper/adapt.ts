@@ -87,7 +87,7 @@ export async function adaptRepository(
   const seconds = (performance.now() - t0) / 1000;
   // The files the encoder used: its list, less what it skipped (the skip reasons are in the report).
   const skipped = new Set(embedding.skipped.map((s) => s.file));
-  const listed = await listEncoderFiles(repoDir, stack.hyper.spec.encoder.repo.maxFiles);
+  const listed = listEncoderFiles(repoDir, stack.hyper.spec.encoder.repo.maxFiles, stack.hyper.spec.encoder.repo.maxTestFiles ?? 0);
   const used = listed.files.filter((f) => !skipped.has(f));
   const provenance = buildProvenance({
     hyperDir: stack.hyperDir,

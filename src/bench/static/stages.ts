@@ -20,6 +20,7 @@ import type { Progress } from '../../util/progress.js';
 import { Hypernetwork, modelFileSha256 } from '../../adapters/hyper/hypernet.js';
 import type { FileVectors } from '../../adapters/hyper/repo-embedding.js';
 import { readManifestSync } from '../../data/manifest.js';
+import { repoRoot } from '../../util/repo-root.js';
 import { hyperTokenBudget, trainHypernetwork } from '../../train/hyper-train.js';
 import { runAudit, type AuditCondition } from '../../eval/audit.js';
 
@@ -164,6 +165,11 @@ function loraFrom(ctx: BenchContext, dir: string): Predictor {
 function fullFrom(ctx: BenchContext, dir: string): Predictor {
   const { tok } = ctx.base();
   return { model: loadLlama(join(dir, 'model')).model, tok, name: join(dir, 'model') };
+}
+
+/** Committed artefacts name files relative to the package root, never this machine's absolute paths. */
+function withoutMachinePaths(json: string): string {
+  return json.split(JSON.stringify(`${repoRoot()}/`).slice(1, -1)).join('');
 }
 
 /** repository name -> its folder in the benchmark corpus */
@@ -331,7 +337,7 @@ function auditStage(id: string, split: EvalSplit): Stage {
         },
       });
       bar?.stop();
-      writeFileAtomicSync(join(dir, 'audit.json'), JSON.stringify(r) + '\n');
+      writeFileAtomicSync(join(dir, 'audit.json'), withoutMachinePaths(JSON.stringify(r)) + '\n');
       return {
         tasks: r.tasks,
         verdict: r.verdict,
@@ -484,7 +490,7 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
         },
       });
       bar?.stop();
-      writeFileAtomicSync(join(dir, 'eval.json'), JSON.stringify({ method: m.id, label: m.label, ...r }) + '\n');
+      writeFileAtomicSync(join(dir, 'eval.json'), withoutMachinePaths(JSON.stringify({ method: m.id, label: m.label, ...r })) + '\n');
       return { tasks: r.tasks, exactMatch: r.exactMatch.estimate, editSimilarity: r.editSimilarity.estimate, seconds: r.seconds };
     },
   };
