@@ -13,11 +13,16 @@ const dir = defaultHyperDir();
 
 describe('shipped hypernetwork models/code2lora-hyper', () => {
   it('exists with its spec, head, training record and checksums', () => {
-    for (const f of ['hyper.json', 'head.safetensors', 'SHA256SUMS', 'training.json', 'README.md']) expect(existsSync(join(dir, f)), f).toBe(true);
+    for (const f of ['hyper.json', 'head.safetensors', 'SHA256SUMS', 'training.json', 'README.md'])
+      expect(existsSync(join(dir, f)), f).toBe(true);
     const sums = readFileSync(join(dir, 'SHA256SUMS'), 'utf8');
     const line = sums.split('\n').find((l) => l.endsWith('  head.safetensors'));
     expect(line, 'SHA256SUMS lists head.safetensors').toBeDefined();
-    expect(createHash('sha256').update(readFileSync(join(dir, 'head.safetensors'))).digest('hex')).toBe(line!.split(' ')[0]);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'head.safetensors')))
+        .digest('hex'),
+    ).toBe(line!.split(' ')[0]);
   });
 
   it('loads for the shipped base and adapts the example repository', async () => {
