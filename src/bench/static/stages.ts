@@ -167,8 +167,11 @@ function fullFrom(ctx: BenchContext, dir: string): Predictor {
   return { model: loadLlama(join(dir, 'model')).model, tok, name: join(dir, 'model') };
 }
 
-/** Committed artefacts name files relative to the package root, never this machine's absolute paths. */
-function withoutMachinePaths(json: string): string {
+/** Committed artefacts name files relative to the package root, never this machine's absolute paths,
+ *  and keep per-task scores without the task's text (targets and predictions are corpus data). */
+function committable<T extends { results?: Array<{ target?: string; prediction?: string }> }>(report: T): string {
+  const results = report.results?.map(({ target: _t, prediction: _p, ...rest }) => rest);
+  const json = JSON.stringify(results ? { ...report, results } : report);
   return json.split(JSON.stringify(`${repoRoot()}/`).slice(1, -1)).join('');
 }
 
@@ -337,7 +340,7 @@ function auditStage(id: string, split: EvalSplit): Stage {
         },
       });
       bar?.stop();
-      writeFileAtomicSync(join(dir, 'audit.json'), withoutMachinePaths(JSON.stringify(r)) + '\n');
+      writeFileAtomicSync(join(dir, 'audit.json'), committable(r) + '\n');
       return {
         tasks: r.tasks,
         verdict: r.verdict,
@@ -490,7 +493,7 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
         },
       });
       bar?.stop();
-      writeFileAtomicSync(join(dir, 'eval.json'), withoutMachinePaths(JSON.stringify({ method: m.id, label: m.label, ...r })) + '\n');
+      writeFileAtomicSync(join(dir, 'eval.json'), committable({ method: m.id, label: m.label, ...r }) + '\n');
       return { tasks: r.tasks, exactMatch: r.exactMatch.estimate, editSimilarity: r.editSimilarity.estimate, seconds: r.seconds };
     },
   };
