@@ -17,6 +17,7 @@ import { writeFileAtomicSync } from '../util/atomic.js';
 import { removeDirLeftovers, replaceDirAtomicSync } from '../util/atomic-dir.js';
 import { Rng } from '../util/rng.js';
 import { trainLoop, type StepInfo } from './loop.js';
+import { checkTaskTrainingFields } from './task-training-config.js';
 import { RepoTaskSampler, perRepoValidationLoss, validationSet, type ValidationSet } from './task-sampling.js';
 
 export const FINETUNE_MODES = ['shared-lora', 'per-repo-lora', 'full-ft'] as const;
@@ -82,20 +83,10 @@ export function validateFinetuneConfig(c: FinetuneConfig, source: string): Reado
   const fail = (msg: string): never => {
     throw new Error(`finetune config ${source}: ${msg}`);
   };
-  if (typeof c !== 'object' || c === null) fail(`expected an object, got ${JSON.stringify(c)}`);
-  for (const k of Object.keys(c)) if (!KEYS.includes(k)) fail(`unknown key "${k}" (known: ${KEYS.join(', ')})`);
-  for (const k of KEYS) if ((c as unknown as Record<string, unknown>)[k] === undefined) fail(`missing key "${k}"`);
+  checkTaskTrainingFields(c, KEYS, fail);
   if (!(FINETUNE_MODES as readonly string[]).includes(c.mode))
     fail(`mode must be one of ${FINETUNE_MODES.join(', ')}, got ${JSON.stringify(c.mode)}`);
-  for (const k of ['maxTokens', 'tasksPerRepo', 'reposPerStep', 'steps', 'evalEvery', 'valBatch', 'checkpointEvery', 'threads'] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) fail(`${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
-  }
-  for (const k of ['valTasksPerRepo', 'valMaxRepos', 'seed'] as const)
-    if (!Number.isInteger(c[k]) || c[k] < 0) fail(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
-  for (const k of ['lr', 'minLr', 'clip'] as const)
-    if (!(typeof c[k] === 'number' && c[k] > 0)) fail(`${k} must be > 0, got ${JSON.stringify(c[k])}`);
-  if (!(c.weightDecay >= 0)) fail(`weightDecay must be >= 0, got ${JSON.stringify(c.weightDecay)}`);
-  if (!(c.warmupFraction >= 0 && c.warmupFraction < 1)) fail(`warmupFraction must be in [0, 1), got ${JSON.stringify(c.warmupFraction)}`);
+  if (!Number.isInteger(c.threads) || c.threads < 1) fail(`threads must be a positive integer, got ${JSON.stringify(c.threads)}`);
   if (c.maxTokens < 8) fail(`maxTokens must be >= 8, got ${c.maxTokens}`);
   const lora = validateLoraConfig(c.lora, `${source} (lora)`);
   return Object.freeze({ ...c, lora });

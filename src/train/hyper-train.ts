@@ -33,6 +33,7 @@ import { writeFileAtomicSync } from '../util/atomic.js';
 import { removeDirLeftovers, replaceDirAtomicSync } from '../util/atomic-dir.js';
 import { Rng } from '../util/rng.js';
 import { trainLoop, type StepInfo } from './loop.js';
+import { checkTaskTrainingFields } from './task-training-config.js';
 import { taskBatch } from './task-batch.js';
 import { RepoTaskSampler, SequenceCache, groupByRepo } from './task-sampling.js';
 
@@ -101,27 +102,9 @@ export function validateHyperTrainConfig(
   const fail = (msg: string): never => {
     throw new Error(`hyper train config ${source}: ${msg}`);
   };
-  if (typeof c !== 'object' || c === null) fail(`expected an object, got ${JSON.stringify(c)}`);
-  for (const k of Object.keys(c)) if (!KEYS.includes(k)) fail(`unknown key "${k}" (known: ${KEYS.join(', ')})`);
-  for (const k of KEYS) if ((c as unknown as Record<string, unknown>)[k] === undefined) fail(`missing key "${k}"`);
-  for (const k of [
-    'maxTokens',
-    'tasksPerRepo',
-    'reposPerStep',
-    'accumulation',
-    'steps',
-    'evalEvery',
-    'valBatch',
-    'checkpointEvery',
-  ] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) fail(`${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
-  }
-  for (const k of ['valTasksPerRepo', 'valMaxRepos', 'seed'] as const)
-    if (!Number.isInteger(c[k]) || c[k] < 0) fail(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
-  for (const k of ['lr', 'minLr', 'clip'] as const)
-    if (!(typeof c[k] === 'number' && c[k] > 0)) fail(`${k} must be > 0, got ${JSON.stringify(c[k])}`);
-  if (!(c.weightDecay >= 0)) fail(`weightDecay must be >= 0`);
-  if (!(c.warmupFraction >= 0 && c.warmupFraction < 1)) fail(`warmupFraction must be in [0, 1)`);
+  checkTaskTrainingFields(c, KEYS, fail);
+  if (!Number.isInteger(c.accumulation) || c.accumulation < 1)
+    fail(`accumulation must be a positive integer, got ${JSON.stringify(c.accumulation)}`);
   if (c.dtype !== 'F32' && c.dtype !== 'F16') fail(`dtype must be F32 or F16, got ${JSON.stringify(c.dtype)}`);
   if (c.maxTokens > maxContext) fail(`maxTokens ${c.maxTokens} exceeds the model's context ${maxContext}`);
   const head = validateHyperHeadConfig(c.head, `${source} (head)`);
