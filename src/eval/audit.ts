@@ -96,7 +96,6 @@ export function runAudit(o: AuditOptions): AuditReport {
   const mean = meanAdapter(adapters, model.config);
   const wrong = derangement(repos);
   const zero = hyper.adapterFromEmbedding(new Float32Array(hyper.head.config.embedDim));
-  // the zero embedding is the one input the trunk cannot L2-normalise meaningfully: documented, kept
   const pick: Record<AuditCondition, (repo: string) => ProjectionAdapter | null> = {
     own: (r) => own.get(r)!,
     mean: () => mean,

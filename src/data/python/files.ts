@@ -1,5 +1,5 @@
 // Which files of a project are Python, which are tests, and a walk that never follows links.
-import { promises as fsp, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** RepoPeftBench's rule: test_*.py, *_test.py, or any .py under a tests/ or test/ folder. */
@@ -53,23 +53,8 @@ export function listPythonFilesSync(root: string): string[] {
   return out.sort();
 }
 
-/** Relative paths (with '/') of regular .py files under root, sorted; symlinks are never followed. */
+/** Relative paths (with '/') of regular .py files under root, sorted; symlinks are never followed.
+ *  The same walk as listPythonFilesSync, for callers that await. */
 export async function listPythonFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) {
-        if (!skipDir(e.name)) await walk(r);
-      } else if (e.isFile() && e.name.endsWith('.py')) out.push(r);
-    }
-  };
-  await walk('');
-  return out.sort();
+  return listPythonFilesSync(root);
 }
