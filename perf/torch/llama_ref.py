@@ -54,7 +54,11 @@ def rotate_half(x):
 
 
 class Llama(torch.nn.Module):
-    """Hugging Face Llama semantics: RMSNorm, rotate_half RoPE, GQA, SwiGLU, no biases."""
+    """Hugging Face Llama semantics: RMSNorm, rotate_half RoPE, GQA, SwiGLU, no biases.
+
+    model_type "qwen2" adds the q/k/v projection biases (Qwen2Attention); "qwen3" applies an RMSNorm
+    over each head's head_dim values of q and k before the rotary step (Qwen3Attention's q_norm/k_norm).
+    """
 
     def __init__(self, cfg, weights, lora=None, lora_scaling=1.0):
         super().__init__()
@@ -69,8 +73,13 @@ class Llama(torch.nn.Module):
     def p(self, name):
         return self.w[name.replace(".", "__")]
 
-    def proj(self, x, layer, module, weight):
+    def has(self, name):
+        return name.replace(".", "__") in self.w
+
+    def proj(self, x, layer, module, weight, bias=None):
         y = x @ weight.t()
+        if bias is not None:
+            y = y + bias
         key = f"{layer}.{module}"
         if key in self.lora:
             A, B = self.lora[key]
@@ -96,9 +105,14 @@ class Llama(torch.nn.Module):
         for l in range(cfg["num_hidden_layers"]):
             pre = f"model.layers.{l}."
             h = self.rms(x, self.p(pre + "input_layernorm.weight"))
-            q = self.proj(h, l, "q_proj", self.p(pre + "self_attn.q_proj.weight")).view(B, T, H, D)
-            k = self.proj(h, l, "k_proj", self.p(pre + "self_attn.k_proj.weight")).view(B, T, KV, D)
-            v = self.proj(h, l, "v_proj", self.p(pre + "self_attn.v_proj.weight")).view(B, T, KV, D)
+            qwen2 = cfg.get("model_type") == "qwen2"
+            bias = (lambda m: self.p(pre + f"self_attn.{m}.bias")) if qwen2 else (lambda m: None)
+            q = self.proj(h, l, "q_proj", self.p(pre + "self_attn.q_proj.weight"), bias("q_proj")).view(B, T, H, D)
+            k = self.proj(h, l, "k_proj", self.p(pre + "self_attn.k_proj.weight"), bias("k_proj")).view(B, T, KV, D)
+            v = self.proj(h, l, "v_proj", self.p(pre + "self_attn.v_proj.weight"), bias("v_proj")).view(B, T, KV, D)
+            if cfg.get("model_type") == "qwen3":
+                q = self.rms(q, self.p(pre + "self_attn.q_norm.weight"))
+                k = self.rms(k, self.p(pre + "self_attn.k_norm.weight"))
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
             rep = H // KV
@@ -123,7 +137,8 @@ class Llama(torch.nn.Module):
 
 def parity(in_dir, out_file):
     cfg = json.load(open(f"{in_dir}/config.json"))
-    cfg.setdefault("head_dim", cfg["hidden_size"] // cfg["num_attention_heads"])
+    if cfg.get("head_dim") is None:
+        cfg["head_dim"] = cfg["hidden_size"] // cfg["num_attention_heads"]
     weights = read_safetensors(f"{in_dir}/model.safetensors")
     extra = read_safetensors(f"{in_dir}/inputs.safetensors")
     meta = json.load(open(f"{in_dir}/lora.json"))

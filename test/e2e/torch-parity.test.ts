@@ -1,6 +1,7 @@
 // Parity with PyTorch: the same random Llama (GQA, untied head, left padding, LoRA on all seven
 // projections) built from one safetensors file in both frameworks; logits, loss and LoRA gradients
-// must agree to a relative error under 1e-4.
+// must agree to a relative error under 1e-4. Run for each architecture: llama, qwen2 (random q/k/v
+// biases) and qwen3 (random q/k norm weights, head_dim different from hidden / heads).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findTorchPython, torchScript } from '../../src/bench/torch-peer.js';
 import { readSafetensors, writeSafetensors, floatData, type TensorToWrite } from '../../src/formats/safetensors.js';
-import { validateLlamaConfig } from '../../src/model/llama/config.js';
+import { validateLlamaConfig, type LlamaArchitecture } from '../../src/model/llama/config.js';
 import { LlamaModel } from '../../src/model/llama/model.js';
 import { saveLlama, loadLlama } from '../../src/model/llama/io.js';
 import { LoraAdapter } from '../../src/adapters/lora/layer.js';
@@ -18,8 +19,8 @@ import { Rng } from '../../src/util/rng.js';
 import { requiredTool } from '../support/required-tool.js';
 
 const python = findTorchPython();
-const dir = mkdtempSync(join(tmpdir(), 'c2l-parity-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const root = mkdtempSync(join(tmpdir(), 'c2l-parity-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0,
@@ -33,9 +34,18 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe('parity with PyTorch 1.13', () => {
   requiredTool('PyTorch (python3 -c "import torch")', python !== null, 'apt-get install python3-torch (scripts/setup does)');
-  it.skipIf(!python)('logits, loss and LoRA gradients agree (relative error < 1e-4)', () => {
+  for (const arch of ['llama', 'qwen2', 'qwen3'] as const) {
+    it.skipIf(!python)(`${arch}: logits, loss and LoRA gradients agree (relative error < 1e-4)`, () => parityCase(arch));
+  }
+});
+
+function parityCase(arch: LlamaArchitecture): void {
+  {
+    const dir = join(root, arch);
     const cfg = validateLlamaConfig(
       {
+        architecture: arch,
+        ...(arch === 'qwen3' ? { headDim: 24 } : {}),
         hiddenSize: 64,
         numLayers: 2,
         numHeads: 4,
@@ -53,6 +63,11 @@ describe('parity with PyTorch 1.13', () => {
     const built = LlamaModel.init(cfg, rng.fork('init'));
     // Larger-than-init weights so the comparison is not dominated by tiny values.
     for (const t of built.params.values()) if (!t.name.endsWith('norm.weight')) for (let i = 0; i < t.size; i++) t.data[i] *= 4;
+    // Biases start at zero and norms at one: give them random values so the comparison sees them.
+    for (const t of built.params.values()) {
+      if (t.name.endsWith('.bias')) for (let i = 0; i < t.size; i++) t.data[i] = rng.normal() * 0.5;
+      if (/\.(q|k)_norm\.weight$/.test(t.name)) for (let i = 0; i < t.size; i++) t.data[i] = 1 + rng.normal() * 0.3;
+    }
     saveLlama(dir, built);
     const { model } = loadLlama(dir); // both sides read the same file
     const lcfg = validateLoraConfig({
@@ -117,8 +132,8 @@ describe('parity with PyTorch 1.13', () => {
       }
     }
     console.log(
-      `parity vs PyTorch: logits ${logitsErr.toExponential(2)}, loss ${lossErr.toExponential(2)}, worst LoRA grad ${worst.toExponential(2)} (${worstName})`,
+      `parity vs PyTorch (${arch}): logits ${logitsErr.toExponential(2)}, loss ${lossErr.toExponential(2)}, worst LoRA grad ${worst.toExponential(2)} (${worstName})`,
     );
     expect(worst, `worst LoRA gradient: ${worstName}`).toBeLessThan(1e-4);
-  });
-});
+  }
+}

@@ -109,8 +109,24 @@ describe('Hugging Face config.json', () => {
   });
 
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['qwen2 (biases)', { model_type: 'qwen2' }, /model_type: "qwen2" uses biases on q\/k\/v projections, which are unsupported/],
-    ['unknown model type', { model_type: 'gpt2' }, /model_type: expected one of llama, mistral, got "gpt2"/],
+    ['qwen2_moe', { model_type: 'qwen2_moe' }, /model_type: expected one of llama, mistral, qwen2, qwen3, got "qwen2_moe"/],
+    ['unknown model type', { model_type: 'gpt2' }, /model_type: expected one of llama, mistral, qwen2, qwen3, got "gpt2"/],
+    [
+      'qwen2 sliding window',
+      { model_type: 'qwen2', use_sliding_window: true, sliding_window: 4096 },
+      /use_sliding_window: sliding-window attention is unsupported \(sliding_window = 4096\)/,
+    ],
+    [
+      'qwen3 sliding layer',
+      { model_type: 'qwen3', layer_types: ['full_attention', 'sliding_attention'] },
+      /layer_types\[1\]: only "full_attention"/,
+    ],
+    ['qwen3 attention bias', { model_type: 'qwen3', attention_bias: true }, /attention_bias: attention biases are unsupported/],
+    [
+      'qwen3 rope scaling',
+      { model_type: 'qwen3', rope_scaling: { rope_type: 'yarn', factor: 4 } },
+      /rope_scaling: rotary scaling is unsupported/,
+    ],
     ['gelu', { hidden_act: 'gelu' }, /hidden_act: only "silu"/],
     ['attention bias', { attention_bias: true }, /attention_bias: attention biases are unsupported/],
     ['rope scaling', { rope_scaling: { type: 'linear', factor: 2 } }, /rope_scaling: rotary scaling is unsupported/],
@@ -131,6 +147,24 @@ describe('Hugging Face config.json', () => {
   }
   it('rejects a non-object', () => {
     expect(() => llamaConfigFromHf([1], SRC)).toThrow(/\/models\/x\/config\.json.*JSON object/);
+  });
+
+  it('reads qwen2 and qwen3 (inert sliding-window fields, qwen3 head_dim apart from hidden / heads)', () => {
+    const q2 = llamaConfigFromHf(hf({ model_type: 'qwen2', use_sliding_window: false, sliding_window: 32768, max_window_layers: 21 }), SRC);
+    expect(q2.architecture).toBe('qwen2');
+    expect(q2.maxPositionEmbeddings).toBe(256);
+    const q3 = llamaConfigFromHf(hf({ model_type: 'qwen3', head_dim: 24, attention_bias: false, sliding_window: null }), SRC);
+    expect(q3.architecture).toBe('qwen3');
+    expect(q3.headDim).toBe(24);
+    expect(llamaConfigFromHf(hf({}), SRC).architecture).toBeUndefined(); // llama stays implicit
+    for (const c of [q2, q3]) {
+      const j = llamaConfigToHf(c);
+      expect(j.model_type).toBe(c.architecture);
+      expect(j.use_sliding_window).toBe(false);
+      expect(llamaConfigFromHf(JSON.parse(JSON.stringify(j)), 'rt')).toEqual(c);
+    }
+    expect(llamaConfigToHf(q2).architectures).toEqual(['Qwen2ForCausalLM']);
+    expect(llamaConfigToHf(q3).architectures).toEqual(['Qwen3ForCausalLM']);
   });
 
   it('round-trips through llamaConfigToHf', () => {

@@ -1,9 +1,18 @@
 // Llama-family model configuration, and conversion from/to Hugging Face `config.json`.
+// Three architectures share the decoder: llama (also mistral's config), qwen2 (biases on the q/k/v
+// projections) and qwen3 (per-head RMSNorm on q and k before the rotary step, no biases).
 //
 // Dimension letters used across src/model/llama: C = hiddenSize, L = numLayers, H = numHeads,
 // KV = numKvHeads, D = headDim, I = intermediateSize, V = vocabSize.
 
+/** Decoder variants of the family; see the file comment. */
+export type LlamaArchitecture = 'llama' | 'qwen2' | 'qwen3';
+export const LLAMA_ARCHITECTURES: readonly LlamaArchitecture[] = ['llama', 'qwen2', 'qwen3'];
+
 export interface LlamaConfig {
+  /** Decoder variant; absent means 'llama' (validated configs omit it for llama, so existing
+   *  serialised configs and their hashes stay unchanged). Read it with `architectureOf`. */
+  readonly architecture?: LlamaArchitecture;
   /** C: width of the residual stream. */
   readonly hiddenSize: number;
   /** L: number of decoder layers. */
@@ -33,6 +42,7 @@ export interface LlamaConfig {
 export type LlamaConfigInput = Omit<LlamaConfig, 'headDim'> & { headDim?: number };
 
 const FIELDS: ReadonlyArray<keyof LlamaConfig> = [
+  'architecture',
   'hiddenSize',
   'numLayers',
   'numHeads',
@@ -63,6 +73,11 @@ export function defaultLlamaConfig(): LlamaConfig {
     rmsNormEps: 1e-5,
     tieWordEmbeddings: true,
   });
+}
+
+/** The config's decoder variant ('llama' when the field is absent). */
+export function architectureOf(cfg: Pick<LlamaConfig, 'architecture'>): LlamaArchitecture {
+  return cfg.architecture ?? 'llama';
 }
 
 function fail(source: string, field: string, msg: string): never {
@@ -129,7 +144,12 @@ function validateWithNames(cfg: LlamaConfigInput, source: string, key: (f: keyof
     headDim = positiveInt(cfg.headDim, 'headDim');
   }
   if (headDim % 2 !== 0) fail(source, key('headDim'), `must be even for rotary embeddings, got ${headDim}`);
+  const arch = cfg.architecture ?? 'llama';
+  if (!LLAMA_ARCHITECTURES.includes(arch)) {
+    fail(source, key('architecture'), `expected one of ${LLAMA_ARCHITECTURES.join(', ')}, got ${JSON.stringify(arch)}`);
+  }
   const out: { -readonly [K in keyof LlamaConfig]: LlamaConfig[K] } = {
+    ...(arch === 'llama' ? {} : { architecture: arch }),
     hiddenSize,
     numLayers,
     numHeads,
@@ -156,7 +176,9 @@ function validateWithNames(cfg: LlamaConfigInput, source: string, key: (f: keyof
 // ---------------------------------------------------------------------------------------------
 // Hugging Face config.json
 
-const ACCEPTED_MODEL_TYPES = ['llama', 'mistral'];
+/** HF model_type -> our decoder variant. */
+const MODEL_TYPES: Readonly<Record<string, LlamaArchitecture>> = { llama: 'llama', mistral: 'llama', qwen2: 'qwen2', qwen3: 'qwen3' };
+const ACCEPTED_MODEL_TYPES = Object.keys(MODEL_TYPES);
 
 function hfField(json: Record<string, unknown>, key: string, source: string, dflt?: unknown): unknown {
   const v = json[key];
@@ -179,10 +201,24 @@ function tokenId(v: unknown, source: string, key: string): number | undefined {
   return v;
 }
 
+/** Qwen configs carry sliding-window fields that are inert unless use_sliding_window is true (and
+ *  transformers >= 4.53 lists per-layer kinds in layer_types): refuse anything but full attention. */
+function refuseSlidingWindow(j: Record<string, unknown>, source: string): void {
+  if (j.use_sliding_window === true) {
+    fail(source, 'use_sliding_window', `sliding-window attention is unsupported (sliding_window = ${JSON.stringify(j.sliding_window)})`);
+  }
+  const lt = j.layer_types;
+  if (lt !== undefined && lt !== null) {
+    if (!Array.isArray(lt)) fail(source, 'layer_types', `expected a list, got ${JSON.stringify(lt)}`);
+    const i = lt.findIndex((t) => t !== 'full_attention');
+    if (i >= 0) fail(source, `layer_types[${i}]`, `only "full_attention" is supported, got ${JSON.stringify(lt[i])}`);
+  }
+}
+
 /**
- * Read a Hugging Face `config.json` object. Accepts model_type "llama" and "mistral"; "qwen2" is
- * refused because its q/k/v projections carry biases this implementation does not have. Features
- * that would change the computation (biases, rope scaling, other activations) are refused too.
+ * Read a Hugging Face `config.json` object. Accepts model_type llama, mistral (as llama), qwen2
+ * (q/k/v biases) and qwen3 (q/k RMSNorm). Features that would change the computation (rope scaling,
+ * sliding windows, other activations, biases an architecture does not have) are refused, naming the field.
  */
 export function llamaConfigFromHf(json: unknown, source: string): LlamaConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -190,23 +226,20 @@ export function llamaConfigFromHf(json: unknown, source: string): LlamaConfig {
   }
   const j = json as Record<string, unknown>;
   const modelType = j.model_type;
-  if (modelType === 'qwen2' || modelType === 'qwen2_moe') {
-    fail(
-      source,
-      'model_type',
-      `"${modelType}" uses biases on q/k/v projections, which are unsupported (accepted: ${ACCEPTED_MODEL_TYPES.join(', ')})`,
-    );
-  }
-  if (typeof modelType !== 'string' || !ACCEPTED_MODEL_TYPES.includes(modelType)) {
+  if (typeof modelType !== 'string' || !Object.hasOwn(MODEL_TYPES, modelType)) {
     fail(source, 'model_type', `expected one of ${ACCEPTED_MODEL_TYPES.join(', ')}, got ${JSON.stringify(modelType)}`);
   }
+  const arch = MODEL_TYPES[modelType];
   const act = j.hidden_act ?? 'silu';
   if (act !== 'silu') fail(source, 'hidden_act', `only "silu" (SwiGLU) is supported, got ${JSON.stringify(act)}`);
-  if (j.attention_bias === true) fail(source, 'attention_bias', 'attention biases are unsupported');
+  // qwen2 always has q/k/v biases (its config has no switch); llama and qwen3 may switch on biases on
+  // all four attention projections, which this implementation does not have.
+  if (arch !== 'qwen2' && j.attention_bias === true) fail(source, 'attention_bias', 'attention biases are unsupported');
   if (j.mlp_bias === true) fail(source, 'mlp_bias', 'MLP biases are unsupported');
   if (j.rope_scaling !== undefined && j.rope_scaling !== null) {
     fail(source, 'rope_scaling', `rotary scaling is unsupported, got ${JSON.stringify(j.rope_scaling)}`);
   }
+  if (arch !== 'llama') refuseSlidingWindow(j, source);
   let ropeTheta = j.rope_theta;
   // transformers v5 moves rope settings into rope_parameters.
   const rp = j.rope_parameters;
@@ -219,7 +252,8 @@ export function llamaConfigFromHf(json: unknown, source: string): LlamaConfig {
     if (r.rope_theta !== undefined) ropeTheta = r.rope_theta;
   }
   const numHeads = hfField(j, 'num_attention_heads', source);
-  let maxPos = hfField(j, 'max_position_embeddings', source, modelType === 'mistral' ? 4096 * 32 : 2048);
+  const defaultMaxPos = modelType === 'mistral' ? 4096 * 32 : arch === 'llama' ? 2048 : 32768;
+  let maxPos = hfField(j, 'max_position_embeddings', source, defaultMaxPos);
   // Mistral's sliding window equals full attention for sequences up to the window: cap the length.
   const sw = j.sliding_window;
   if (modelType === 'mistral' && sw !== undefined && sw !== null) {
@@ -227,6 +261,7 @@ export function llamaConfigFromHf(json: unknown, source: string): LlamaConfig {
     if (typeof maxPos === 'number' && w < maxPos) maxPos = w;
   }
   const input: LlamaConfigInput = {
+    architecture: arch,
     hiddenSize: hfField(j, 'hidden_size', source) as number,
     numLayers: hfField(j, 'num_hidden_layers', source) as number,
     numHeads: numHeads as number,
@@ -249,6 +284,7 @@ export function llamaConfigFromHf(json: unknown, source: string): LlamaConfig {
 }
 
 const HF_KEY: Readonly<Record<keyof LlamaConfig, string>> = {
+  architecture: 'model_type',
   hiddenSize: 'hidden_size',
   numLayers: 'num_hidden_layers',
   numHeads: 'num_attention_heads',
@@ -266,11 +302,18 @@ const HF_KEY: Readonly<Record<keyof LlamaConfig, string>> = {
 
 export type HfTorchDtype = 'float32' | 'float16' | 'bfloat16';
 
-/** A Hugging Face `config.json` object for LlamaForCausalLM. */
+const HF_CLASS: Readonly<Record<LlamaArchitecture, string>> = {
+  llama: 'LlamaForCausalLM',
+  qwen2: 'Qwen2ForCausalLM',
+  qwen3: 'Qwen3ForCausalLM',
+};
+
+/** A Hugging Face `config.json` object for LlamaForCausalLM (Qwen2ForCausalLM, Qwen3ForCausalLM). */
 export function llamaConfigToHf(cfg: LlamaConfig, torchDtype: HfTorchDtype = 'float32'): Record<string, unknown> {
+  const arch = architectureOf(cfg);
   const out: Record<string, unknown> = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
+    architectures: [HF_CLASS[arch]],
+    model_type: arch,
     attention_bias: false,
     attention_dropout: 0.0,
     hidden_act: 'silu',
@@ -292,6 +335,11 @@ export function llamaConfigToHf(cfg: LlamaConfig, torchDtype: HfTorchDtype = 'fl
     use_cache: true,
     vocab_size: cfg.vocabSize,
   };
+  if (arch === 'qwen2') delete out.attention_bias; // not a Qwen2Config field: the biases are always there
+  if (arch !== 'llama') {
+    out.use_sliding_window = false;
+    out.sliding_window = null;
+  }
   if (cfg.bosTokenId !== undefined) out.bos_token_id = cfg.bosTokenId;
   if (cfg.eosTokenId !== undefined) out.eos_token_id = cfg.eosTokenId;
   return out;

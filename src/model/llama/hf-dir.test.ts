@@ -43,6 +43,20 @@ function randomTensors(seed = 1): Map<string, { shape: number[]; data: Float32Ar
 }
 
 describe('HF model directory', () => {
+  it('refuses a tied config whose checkpoint holds a different lm_head, naming tie_word_embeddings', () => {
+    const tied = validateLlamaConfig({ ...cfg, tieWordEmbeddings: true }, 'tied');
+    const tensors = randomTensors(3);
+    const emb = tensors.get('model.embed_tokens.weight')!;
+    const same = path.join(tmp, 'tied-same');
+    writeHfDir(same, tied, new Map([...tensors, ['lm_head.weight', { shape: emb.shape, data: emb.data.slice() }]]));
+    expect(readHfDir(same).tensors.has('lm_head.weight')).toBe(false); // an identical copy is dropped
+    const head = emb.data.slice();
+    head[5] += 1;
+    const diff = path.join(tmp, 'tied-diff');
+    writeHfDir(diff, tied, new Map([...tensors, ['lm_head.weight', { shape: emb.shape, data: head }]]));
+    expect(() => readHfDir(diff)).toThrow(/tie_word_embeddings is true, but .* holds an lm_head\.weight that differs .*element 5/);
+  });
+
   it('writes and reads back config, weights (f32 and bf16), generation config and tokenizer', () => {
     const dir = path.join(tmp, 'single', 'nested');
     const tensors = randomTensors();

@@ -95,6 +95,24 @@ function readSharded(dir: string, indexFile: string, into: Map<string, FloatTens
   }
 }
 
+/** A tied config with a stored lm_head that differs from the embedding would silently change the
+ *  model (the tied head is the embedding): refuse it, naming the field. */
+function checkTiedHead(cfg: LlamaConfig, tensors: Map<string, FloatTensor>, configFile: string, source: string): void {
+  const head = tensors.get('lm_head.weight');
+  if (!cfg.tieWordEmbeddings || !head) return;
+  const emb = floatData(tensors.get('model.embed_tokens.weight')!, 'model.embed_tokens.weight', source);
+  const h = floatData(head, 'lm_head.weight', source);
+  for (let i = 0; i < h.length; i++) {
+    if (h[i] !== emb[i]) {
+      throw new Error(
+        `hf dir: ${configFile}: tie_word_embeddings is true, but ${source} holds an lm_head.weight that differs from ` +
+          `model.embed_tokens.weight (first at element ${i}); set tie_word_embeddings to false to use it`,
+      );
+    }
+  }
+  tensors.delete('lm_head.weight');
+}
+
 /**
  * Read a Hugging Face Llama-family model directory. Tensors are checked against config.json; every
  * error names the file it concerns.
@@ -121,6 +139,7 @@ export function readHfDir(dir: string): HfDir {
     throw new Error(`hf dir: ${dir} has neither model.safetensors nor model.safetensors.index.json${bin}`);
   }
   checkLlamaTensors(config, tensors, source);
+  checkTiedHead(config, tensors, configFile, source);
   const tok = path.join(dir, 'tokenizer.json');
   const out: HfDir = { config, tensors };
   if (fs.existsSync(tok)) out.tokenizerPath = tok;

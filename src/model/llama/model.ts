@@ -6,6 +6,7 @@ import {
   Tape,
   Tensor,
   add,
+  addBias,
   attention,
   crossEntropy,
   embedding,
@@ -18,7 +19,7 @@ import {
   type RopeTables,
 } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
-import type { LlamaConfig } from './config.js';
+import { architectureOf, type LlamaConfig } from './config.js';
 import { llamaTensorSpecs, checkLlamaTensors, type LlamaProjection } from './weights.js';
 import type { KVCache } from './kv-cache.js';
 import { defaultPositions } from './positions.js';
@@ -79,7 +80,8 @@ export class LlamaModel {
     for (const spec of llamaTensorSpecs(config)) {
       const t = zeros(spec.shape, 'f32');
       if (spec.name.endsWith('norm.weight')) t.data.fill(1);
-      else {
+      else if (!spec.name.endsWith('.bias')) {
+        // (biases stay at zero, as Hugging Face initialises them)
         const std = 0.02 * (/(o_proj|down_proj)/.test(spec.name) ? residualScale : 1);
         for (let i = 0; i < t.size; i++) t.data[i] = rng.normal() * std;
       }
@@ -112,20 +114,27 @@ export class LlamaModel {
     const mask = batch.mask ?? new Uint8Array(B * T).fill(1);
     const positions = batch.positions ?? (cache ? cache.positionsFor(mask, B, T) : defaultPositions(mask, B, T));
     const adapter = opts.adapter ?? null;
+    const arch = architectureOf(cfg);
 
     let x = embedding(tape, this.param('model.embed_tokens.weight'), batch.ids, [B, T]); // [B,T,C]
     const keyMask = cache ? cache.appendMask(mask, B, T) : mask;
     for (let l = 0; l < cfg.numLayers; l++) {
       const p = `model.layers.${l}.`;
-      const proj = (name: ProjectionName, input: Tensor, weight: string): Tensor => {
-        const y = linear(tape, input, this.param(p + weight));
+      const proj = (name: ProjectionName, input: Tensor, weight: string, bias = false): Tensor => {
+        let y = linear(tape, input, this.param(p + weight));
+        // qwen2: the bias belongs to the base projection; the adapter adds on top (as PEFT's LoRA does).
+        if (bias) y = addBias(tape, y, this.param(p + weight.replace(/weight$/, 'bias')));
         return adapter ? adapter.apply(tape, l, name, input, y) : y;
       };
+      // qwen3: RMSNorm over each head's D values of q and k [B,T,heads,D], before the rotary step.
+      const headNorm = (t: Tensor, which: 'q' | 'k'): Tensor =>
+        arch === 'qwen3' ? rmsnorm(tape, t, this.param(`${p}self_attn.${which}_norm.weight`), cfg.rmsNormEps) : t;
+      const qkvBias = arch === 'qwen2';
       // attention block
       const h = rmsnorm(tape, x, this.param(p + 'input_layernorm.weight'), cfg.rmsNormEps);
-      const q = rope(tape, proj('q_proj', h, 'self_attn.q_proj.weight').view([B, T, H, D]), this.rope, positions);
-      const k = rope(tape, proj('k_proj', h, 'self_attn.k_proj.weight').view([B, T, KV, D]), this.rope, positions);
-      const v = proj('v_proj', h, 'self_attn.v_proj.weight').view([B, T, KV, D]);
+      const q = rope(tape, headNorm(proj('q_proj', h, 'self_attn.q_proj.weight', qkvBias).view([B, T, H, D]), 'q'), this.rope, positions);
+      const k = rope(tape, headNorm(proj('k_proj', h, 'self_attn.k_proj.weight', qkvBias).view([B, T, KV, D]), 'k'), this.rope, positions);
+      const v = proj('v_proj', h, 'self_attn.v_proj.weight', qkvBias).view([B, T, KV, D]);
       let att: Tensor;
       if (cache) {
         att = cache.attend(l, q, k, v, keyMask);

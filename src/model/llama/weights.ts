@@ -1,7 +1,7 @@
 // Hugging Face tensor names and shapes of a Llama-family checkpoint, and a checker that reports every
 // missing, unexpected or wrong-shape tensor in one error.
 // Dimension letters: C hidden, L layers, H heads, KV key/value heads, D head dim, I MLP width, V vocab.
-import type { LlamaConfig } from './config.js';
+import { architectureOf, type LlamaConfig } from './config.js';
 
 /** The seven linear projections of a decoder layer, in HF order. */
 export const LLAMA_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -44,6 +44,24 @@ export function projectionDims(cfg: LlamaConfig, module: LlamaProjection): [out:
   }
 }
 
+/** The per-architecture attention tensors of layer i: qwen2's q/k/v biases, qwen3's q/k norms [D]. */
+export function attentionExtras(cfg: LlamaConfig, i: number): TensorSpec[] {
+  switch (architectureOf(cfg)) {
+    case 'llama':
+      return [];
+    case 'qwen2':
+      return (['q_proj', 'k_proj', 'v_proj'] as const).map((m) => ({
+        name: `${projectionPath(i, m)}.bias`,
+        shape: [projectionDims(cfg, m)[0]],
+      }));
+    case 'qwen3':
+      return [
+        { name: `model.layers.${i}.self_attn.q_norm.weight`, shape: [cfg.headDim] },
+        { name: `model.layers.${i}.self_attn.k_norm.weight`, shape: [cfg.headDim] },
+      ];
+  }
+}
+
 /** Every tensor of the model with its shape, in HF order. lm_head is listed only when untied. */
 export function llamaTensorSpecs(cfg: LlamaConfig): TensorSpec[] {
   const C = cfg.hiddenSize;
@@ -54,6 +72,7 @@ export function llamaTensorSpecs(cfg: LlamaConfig): TensorSpec[] {
     for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const) {
       specs.push({ name: `${projectionPath(i, m)}.weight`, shape: projectionDims(cfg, m) });
     }
+    specs.push(...attentionExtras(cfg, i));
     specs.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [C] });
     for (const m of ['gate_proj', 'up_proj', 'down_proj'] as const) {
       specs.push({ name: `${projectionPath(i, m)}.weight`, shape: projectionDims(cfg, m) });
@@ -109,6 +128,6 @@ export function checkLlamaTensors(
   throw new Error(
     `llama weights ${source}: tensors do not match the config ` +
       `(C=${cfg.hiddenSize} L=${cfg.numLayers} H=${cfg.numHeads} KV=${cfg.numKvHeads} D=${cfg.headDim} ` +
-      `I=${cfg.intermediateSize} V=${cfg.vocabSize} tied=${cfg.tieWordEmbeddings}); ${parts.join('; ')}`,
+      `I=${cfg.intermediateSize} V=${cfg.vocabSize} tied=${cfg.tieWordEmbeddings} arch=${architectureOf(cfg)}); ${parts.join('; ')}`,
   );
 }
