@@ -335,6 +335,9 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
     }
     return v;
   };
+  // inputNorm: standardise with the training repositories' statistics (one whole-repository vector
+  // each, computed before any step, so a resumed run sets the same buffers)
+  const inputStats = cfg.head.inputNorm ? head.setInputStats(sampler.repos.map((r) => poolRepository(files.get(r)!))) : null;
   const embTensor = (vs: readonly Float32Array[]) => {
     const data = new Float32Array(vs.length * E);
     vs.forEach((v, i) => data.set(v, i * E));
@@ -483,6 +486,7 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
     trainRepos: sampler.repos.length,
     droppedRepos: sampler.droppedRepos,
     unembeddedRepos: unembedded,
+    inputStats,
     valRepos: val.repos.length,
     valTasks: val.tasks,
     ...summary,

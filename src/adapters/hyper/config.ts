@@ -30,6 +30,12 @@ export interface HyperHeadConfig {
   readonly headRank: number;
   /** Seed the caller turns into the Rng passed to HyperHead.init (the head itself reads no global state). */
   readonly seed: number;
+  /** Standardise each embedding dimension before the trunk, x' = (x - mean) / std, with the mean and
+   *  std of the training repositories' embeddings stored in the head (frozen buffers, not trained).
+   *  Not in METHOD.md: the repository embeddings share a large common direction (pairwise cosine
+   *  about 0.75), so without it the repository-specific part is a small perturbation of the trunk's
+   *  input. Optional in files (absent = false), so heads saved before it existed still load. */
+  readonly inputNorm: boolean;
 }
 
 const FIELDS: readonly (keyof HyperHeadConfig)[] = [
@@ -45,7 +51,11 @@ const FIELDS: readonly (keyof HyperHeadConfig)[] = [
   'scaleMax',
   'headRank',
   'seed',
+  'inputNorm',
 ];
+
+/** Fields a config may omit (filled from defaultHyperHeadConfig()), added after heads were shipped. */
+const OPTIONAL: readonly (keyof HyperHeadConfig)[] = ['inputNorm'];
 
 /** METHOD.md's head, sized for the shipped base (hidden 256): the default repository encoder gives
  *  concat(mean, max) of 256-wide states, E = 512. r = 8 with alpha / r = 2 as in the paper (r = 16,
@@ -64,6 +74,7 @@ export function defaultHyperHeadConfig(): HyperHeadConfig {
     scaleMax: 0.3,
     headRank: 0,
     seed: 0,
+    inputNorm: false,
   });
 }
 
@@ -77,7 +88,9 @@ export function validateHyperHeadConfig(cfg: HyperHeadConfig, source = 'HyperHea
   for (const k of Object.keys(cfg)) {
     if (!(FIELDS as readonly string[]).includes(k)) fail(k, `unknown field (known: ${FIELDS.join(', ')})`);
   }
-  for (const k of FIELDS) if (cfg[k] === undefined) fail(k, 'missing (required)');
+  for (const k of FIELDS) if (cfg[k] === undefined && !OPTIONAL.includes(k)) fail(k, 'missing (required)');
+  const inputNorm = cfg.inputNorm ?? false;
+  if (typeof inputNorm !== 'boolean') fail('inputNorm', `expected a boolean, got ${JSON.stringify(cfg.inputNorm)}`);
   const posInt = (f: keyof HyperHeadConfig): number => {
     const v = cfg[f];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) fail(f, `expected a positive integer, got ${JSON.stringify(v)}`);
@@ -129,6 +142,7 @@ export function validateHyperHeadConfig(cfg: HyperHeadConfig, source = 'HyperHea
     scaleMax,
     headRank,
     seed,
+    inputNorm,
   });
 }
 

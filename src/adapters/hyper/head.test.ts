@@ -152,12 +152,14 @@ describe('HyperHead gradients through the model (float64 finite differences)', (
     ],
     ['per-layer', { perLayer: true }, ['layer_embed.weight', 'trunk.fc1.weight', 'heads.o_proj.B.weight', 'log_scales.up_proj.A']],
     ['factorised', { headRank: 3 }, ['bottleneck.weight', 'trunk.fc2.weight', 'heads.k_proj.A.bias', 'log_scales.down_proj.B']],
+    ['input-standardised', { inputNorm: true }, ['trunk.fc1.weight', 'heads.q_proj.B.weight', 'log_scales.v_proj.B']],
   ];
   for (const [name, over, names] of variants) {
     it(`${name}: head parameters and the repository embedding, via a two-repository mixed batch`, () => {
       const rng = new Rng(31);
       const m = f64Model(rng);
       const head = hyperHeadToF64(HyperHead.init(headConfig({ initLogScale: -1.5, ...over }), model, rng));
+      if (head.config.inputNorm) head.setInputStats([0, 1, 2, 3].map(() => [...randomTensor([6], rng).data]));
       const emb = randomTensor([2, 6], rng, { name: 'emb' });
       const params = head.parameters();
       const inputs = [...names.map((n) => params.get(n)!), emb];
@@ -206,6 +208,46 @@ describe('log-scale clamping', () => {
 function linearTrunk(head: HyperHead, emb: Tensor): Tensor {
   return (head as unknown as { trunkForward(t: Tape | null, e: Tensor): Tensor }).trunkForward(null, emb);
 }
+
+describe('input standardisation (inputNorm)', () => {
+  const stats = (rng: Rng) => [0, 1, 2, 3, 4].map(() => [...randomTensor([6], rng, { dtype: 'f32' }).data].map((v) => 3 + 0.1 * v));
+  it('the trunk reads (emb - mean) / std of the training embeddings: equal to a plain head fed standardised input', () => {
+    const rng = new Rng(61);
+    const normed = HyperHead.init(headConfig({ inputNorm: true }), model, rng.fork('h'));
+    const vs = stats(rng);
+    const r = normed.setInputStats(vs);
+    expect(r.count).toBe(5);
+    // a plain head with the same trained parameters, fed the standardised embedding by hand
+    const plain = new HyperHead(headConfig(), model, new Map(normed.parameters()));
+    const mean = [0, 1, 2, 3, 4, 5].map((j) => vs.reduce((a, v) => a + v[j], 0) / vs.length);
+    const std = mean.map((m, j) => Math.sqrt(vs.reduce((a, v) => a + (v[j] - m) ** 2, 0) / (vs.length - 1)));
+    const e = vs[2];
+    const got = normed.forward(null, new Tensor(Float32Array.from(e), [1, 6]))[0].get('*.q_proj')!.A.data;
+    const want = plain.forward(null, new Tensor(Float32Array.from(e.map((v, j) => (v - mean[j]) / std[j])), [1, 6]))[0].get('*.q_proj')!
+      .A.data;
+    for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i], 5);
+    // standardising makes a common offset of 3 irrelevant: two nearby embeddings give clearly different trunks
+    const h = (v: number[]) => linearTrunk(normed, new Tensor(Float32Array.from(v), [1, 6])).data;
+    const h0 = h(vs[0]),
+      h1 = h(vs[1]);
+    const dot = h0.reduce((a, x, i) => a + x * h1[i], 0) / Math.hypot(...h0) / Math.hypot(...h1);
+    expect(dot).toBeLessThan(0.99);
+  });
+  it('buffers are saved and loaded, never trained, and absent from parameters(); a head without the field loads as inputNorm false', () => {
+    const rng = new Rng(63);
+    const head = HyperHead.init(headConfig({ inputNorm: true }), model, rng);
+    head.setInputStats(stats(rng));
+    expect([...head.parameters().keys()].some((k) => k.startsWith('input_norm.'))).toBe(false);
+    expect([...head.buffers().keys()]).toEqual(['input_norm.shift', 'input_norm.scale']);
+    const back = HyperHead.fromSafetensors(head.toSafetensors('F16'), model, 'mem', { trainable: true });
+    expect(back.buffers().get('input_norm.scale')!.requiresGrad).toBe(false);
+    expect([...back.buffers().get('input_norm.shift')!.data]).toEqual([...head.buffers().get('input_norm.shift')!.data]);
+    const { inputNorm: _n, ...old } = headConfig();
+    expect(validateHyperHeadConfig(old as HyperHeadConfig).inputNorm).toBe(false);
+    expect(() => validateHyperHeadConfig({ ...headConfig(), inputNorm: 1 as unknown as boolean })).toThrow(/inputNorm: expected a boolean/);
+    expect(() => HyperHead.init(headConfig(), model, rng).setInputStats(stats(rng))).toThrow(/no inputNorm/);
+  });
+});
 
 describe('save / load', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hyper-head-'));

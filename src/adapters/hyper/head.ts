@@ -3,6 +3,8 @@
 //   heads:  A_m = s_m^A * tanh(Linear_m^A(h)) -> [M, r*in_m], one row per output, reshaped [r, in_m]
 //           B_m = s_m^B * tanh(Linear_m^B(h)) -> [M, out_m*r],                    reshaped [out_m, r]
 //   scales: s = clamp(exp(log_s), scaleMin, scaleMax), log_s init initLogScale; B is NOT zero-initialised.
+//   input (inputNorm only): x = (emb + shift) * scale per dimension, shift = -mean and scale = 1/std of
+//           the training repositories' embeddings, frozen buffers set by setInputStats (not trained).
 // Shared variant: M = R rows, one (A, B) per module type for every layer (keys "*.q_proj"). Per-layer
 // variant: a learned layer embedding [L, Le] is joined to each repository's embedding, so M = R*L
 // rows (row i*L + l is repository i, layer l; keys "l.q_proj"). Every head is one matmul over all M
@@ -11,6 +13,8 @@
 // width, k factorised width, r rank, M trunk rows.
 import {
   Tape,
+  addBias,
+  mul,
   Tensor,
   clamp,
   concatCols,
@@ -60,6 +64,9 @@ export class HyperHead implements Module {
   readonly layerEmbed: Embedding | null;
   readonly bottleneck: Linear | null;
   readonly heads: ReadonlyMap<LlamaProjection, ModuleHeads>;
+  /** inputNorm buffers [E] (null without it): x = (emb + shift) * scale before the trunk. */
+  readonly inputShift: Tensor | null;
+  readonly inputScale: Tensor | null;
 
   /** Builds a head around existing parameters (names as parameters() lists them); shapes are checked. */
   constructor(config: HyperHeadConfig, modelConfig: LlamaConfig, params: Map<string, Tensor>) {
@@ -97,6 +104,9 @@ export class HyperHead implements Module {
       });
     }
     this.heads = heads;
+    this.inputShift = this.config.inputNorm ? p('input_norm.shift') : null;
+    this.inputScale = this.config.inputNorm ? p('input_norm.scale') : null;
+    for (const b of [this.inputShift, this.inputScale]) if (b) b.requiresGrad = false;
   }
 
   /** Fresh head: PyTorch-default (kaiming-uniform) Linears, layer embedding ~ N(0, 1/Le) (about the
@@ -124,6 +134,11 @@ export class HyperHead implements Module {
       for (const ab of ['A', 'B']) {
         params.set(`log_scales.${m}.${ab}`, fromArray([cfg.initLogScale], [1], dtype, { requiresGrad: true }));
       }
+    }
+    if (cfg.inputNorm) {
+      // identity until setInputStats: shift 0, scale 1
+      params.set('input_norm.shift', fromArray(new Array<number>(cfg.embedDim).fill(0), [cfg.embedDim], dtype));
+      params.set('input_norm.scale', fromArray(new Array<number>(cfg.embedDim).fill(1), [cfg.embedDim], dtype));
     }
     return new HyperHead(cfg, modelConfig, params);
   }
@@ -157,11 +172,44 @@ export class HyperHead implements Module {
     return s;
   }
 
+  /** Sets the inputNorm buffers from the training repositories' embeddings (each [E]): shift = -mean,
+   *  scale = 1 / std per dimension, std floored at 1e-3 of the mean std so a constant dimension is
+   *  not blown up. Returns the mean std (for the training record). */
+  setInputStats(vectors: readonly ArrayLike<number>[]): { meanStd: number; count: number } {
+    if (!this.inputShift || !this.inputScale)
+      throw new Error('HyperHead.setInputStats: the head has no inputNorm (config.inputNorm false)');
+    const E = this.config.embedDim,
+      N = vectors.length;
+    if (N < 2) throw new Error(`HyperHead.setInputStats: need at least 2 embeddings for a standard deviation, got ${N}`);
+    const mean = new Float64Array(E),
+      sq = new Float64Array(E);
+    for (const v of vectors) {
+      if (v.length !== E) throw new Error(`HyperHead.setInputStats: an embedding has ${v.length} values, expected ${E}`);
+      for (let j = 0; j < E; j++) mean[j] += v[j] / N;
+    }
+    for (const v of vectors) for (let j = 0; j < E; j++) sq[j] += (v[j] - mean[j]) ** 2 / (N - 1);
+    const std = Array.from(sq, Math.sqrt);
+    const meanStd = std.reduce((a, b) => a + b, 0) / E;
+    const floor = Math.max(1e-3 * meanStd, 1e-12);
+    for (let j = 0; j < E; j++) {
+      this.inputShift.data[j] = -mean[j];
+      this.inputScale.data[j] = 1 / Math.max(std[j], floor);
+    }
+    return { meanStd, count: N };
+  }
+
   /** The trunk's output h [M, H(or k)] for repository embeddings emb [R, E]. */
-  private trunkForward(tape: Tape | null, emb: Tensor): Tensor {
+  private trunkForward(tape: Tape | null, input: Tensor): Tensor {
     const cfg = this.config,
-      R = emb.shape[0],
+      R = input.shape[0],
+      E = cfg.embedDim,
       L = this.modelConfig.numLayers;
+    let emb = input; // [R, E]
+    if (this.inputShift && this.inputScale) {
+      const rows = new Tensor(input.dtype === 'f64' ? new Float64Array(R * E) : new Float32Array(R * E), [R, E]); // [R, E]: scale on every row
+      for (let i = 0; i < R; i++) rows.data.set(this.inputScale.data, i * E);
+      emb = mul(tape, addBias(tape, input, this.inputShift), rows); // [R, E] standardised
+    }
     let x = emb; // [R, E]
     if (this.layerEmbed) {
       const repoIds = new Int32Array(R * L),
@@ -229,6 +277,14 @@ export class HyperHead implements Module {
     return m;
   }
 
+  /** Frozen tensors saved with the head but never trained (the inputNorm statistics). */
+  buffers(): Map<string, Tensor> {
+    const m = new Map<string, Tensor>();
+    if (this.inputShift) m.set('input_norm.shift', this.inputShift);
+    if (this.inputScale) m.set('input_norm.scale', this.inputScale);
+    return m;
+  }
+
   // --- save / load -------------------------------------------------------------------------------
 
   /** safetensors bytes of the head weights, stored as F32 or F16 (log-scales always F32); the config
@@ -245,9 +301,10 @@ export class HyperHead implements Module {
   private tensorsToWrite(dtype: 'F32' | 'F16'): Map<string, TensorToWrite> {
     if (dtype !== 'F32' && dtype !== 'F16') throw new Error(`HyperHead: storage dtype must be F32 or F16, got ${String(dtype)}`);
     const tensors = new Map<string, TensorToWrite>();
-    for (const [name, t] of this.parameters()) {
+    for (const [name, t] of [...this.parameters(), ...this.buffers()]) {
       const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
-      tensors.set(name, { shape: t.shape, data, dtype: name.startsWith('log_scales.') ? 'F32' : dtype });
+      const exact = name.startsWith('log_scales.') || name.startsWith('input_norm.');
+      tensors.set(name, { shape: t.shape, data, dtype: exact ? 'F32' : dtype });
     }
     return tensors;
   }
@@ -284,7 +341,7 @@ function modelDims(m: LlamaConfig): Record<string, number> {
   };
 }
 
-/** Every parameter name with its shape, in parameters() order. */
+/** Every tensor name with its shape: parameters() in order, then buffers(). */
 export function expectedShapes(cfg: HyperHeadConfig, modelCfg: LlamaConfig): Map<string, number[]> {
   const s = new Map<string, number[]>();
   const inF = cfg.embedDim + (cfg.perLayer ? cfg.layerEmbedDim : 0),
@@ -307,7 +364,12 @@ export function expectedShapes(cfg: HyperHeadConfig, modelCfg: LlamaConfig): Map
     s.set(`log_scales.${m}.A`, [1]);
     s.set(`log_scales.${m}.B`, [1]);
   }
-  if (hyperHeadParameterCount(cfg, modelCfg) !== [...s.values()].reduce((a, sh) => a + sh.reduce((x, y) => x * y, 1), 0)) {
+  const buffers = cfg.inputNorm ? 2 * cfg.embedDim : 0;
+  if (cfg.inputNorm) {
+    s.set('input_norm.shift', [cfg.embedDim]);
+    s.set('input_norm.scale', [cfg.embedDim]);
+  }
+  if (hyperHeadParameterCount(cfg, modelCfg) + buffers !== [...s.values()].reduce((a, sh) => a + sh.reduce((x, y) => x * y, 1), 0)) {
     throw new Error('HyperHead: internal error, parameter count and shapes disagree');
   }
   return s;
@@ -361,7 +423,8 @@ function fromFile(
         `hyper head ${source}: tensor ${name} has shape [${t.shape.join(',')}], expected [${shape.join(',')}] for rank ${cfg.rank}`,
       );
     }
-    params.set(name, new Tensor(floatData(t, name, source), shape, { requiresGrad: opts.trainable ?? false, name }));
+    const trainable = (opts.trainable ?? false) && !name.startsWith('input_norm.');
+    params.set(name, new Tensor(floatData(t, name, source), shape, { requiresGrad: trainable, name }));
   }
   for (const name of file.tensors.keys()) if (!expected.has(name)) throw new Error(`hyper head ${source}: unexpected tensor ${name}`);
   return new HyperHead(cfg, modelConfig, params);
@@ -373,5 +436,6 @@ export function hyperHeadToF64(head: HyperHead): HyperHead {
   for (const [name, t] of head.parameters()) {
     params.set(name, new Tensor(Float64Array.from(t.data), t.shape, { requiresGrad: true, name }));
   }
+  for (const [name, t] of head.buffers()) params.set(name, new Tensor(Float64Array.from(t.data), t.shape, { name }));
   return new HyperHead(head.config, head.modelConfig, params);
 }

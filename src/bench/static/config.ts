@@ -27,6 +27,8 @@ export interface BenchStaticConfig {
   hyper: HyperTrainConfig;
   /** the variant with the repository's test files embedded (own test file left out) */
   hyperTests: HyperTrainConfig;
+  /** hyperTests with the head's input standardised (head.inputNorm true) */
+  hyperTestsNorm: HyperTrainConfig;
   audit: { conditions: string[] };
 }
 
@@ -45,6 +47,11 @@ export function defaultBenchStaticConfig(): BenchStaticConfig {
     },
     hyper: defaultHyperTrainConfig(),
     hyperTests: { ...defaultHyperTrainConfig(), repo: { ...defaultHyperTrainConfig().repo, maxTestFiles: 64 } },
+    hyperTestsNorm: {
+      ...defaultHyperTrainConfig(),
+      head: { ...defaultHyperTrainConfig().head, inputNorm: true },
+      repo: { ...defaultHyperTrainConfig().repo, maxTestFiles: 64 },
+    },
     audit: { conditions: ['mean', 'wrong', 'zero'] },
   };
 }
@@ -101,9 +108,23 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
   const hyper = merge((c.hyper ?? {}) as Partial<HyperTrainConfig>, dh);
   const hyperTests = merge((c.hyperTests ?? {}) as Partial<HyperTrainConfig>, d.hyperTests);
   if (!(hyperTests.repo.maxTestFiles > 0)) fail('hyperTests.repo.maxTestFiles must be > 0 (the variant embeds test files)');
+  const hyperTestsNorm = merge((c.hyperTestsNorm ?? {}) as Partial<HyperTrainConfig>, d.hyperTestsNorm);
+  if (!(hyperTestsNorm.repo.maxTestFiles > 0)) fail('hyperTestsNorm.repo.maxTestFiles must be > 0 (the variant embeds test files)');
+  if (!hyperTestsNorm.head.inputNorm) fail('hyperTestsNorm.head.inputNorm must be true (the variant standardises the input)');
   const audit = sub('audit', c.audit ?? d.audit, d.audit);
   if (!Array.isArray(audit.conditions)) fail('audit.conditions must be a list of condition names');
-  return Object.freeze({ seed: c.seed, eval: ev, perRepo: pr, rag: ragRest, latency: lat, train, hyper, hyperTests, audit });
+  return Object.freeze({
+    seed: c.seed,
+    eval: ev,
+    perRepo: pr,
+    rag: ragRest,
+    latency: lat,
+    train,
+    hyper,
+    hyperTests,
+    hyperTestsNorm,
+    audit,
+  });
 }
 
 /** Reads configs/bench-static.json; `train` entries that are strings are paths relative to it. */
@@ -126,7 +147,7 @@ export function loadBenchStaticConfig(file: string): Readonly<BenchStaticConfig>
       throw new Error(`${p}: not valid JSON (${(e as Error).message})`);
     }
   }
-  const resolve = (key: 'hyper' | 'hyperTests'): unknown => {
+  const resolve = (key: 'hyper' | 'hyperTests' | 'hyperTestsNorm'): unknown => {
     const v = raw[key];
     if (typeof v !== 'string') return v;
     const p = isAbsolute(v) ? v : join(dirname(file), v);
@@ -138,7 +159,13 @@ export function loadBenchStaticConfig(file: string): Readonly<BenchStaticConfig>
     }
   };
   return validateBenchStaticConfig(
-    { ...raw, train, hyper: resolve('hyper'), hyperTests: resolve('hyperTests') } as unknown as BenchStaticConfig,
+    {
+      ...raw,
+      train,
+      hyper: resolve('hyper'),
+      hyperTests: resolve('hyperTests'),
+      hyperTestsNorm: resolve('hyperTestsNorm'),
+    } as unknown as BenchStaticConfig,
     file,
   );
 }

@@ -37,6 +37,7 @@ describe('bench static', () => {
       'per-repo-lora:train',
       'code2lora-static:train',
       'code2lora-static-tests:train',
+      'code2lora-static-tests-norm:train',
       'pretrained:cr',
       'pretrained:ir',
       'rag-code:cr',
@@ -54,11 +55,15 @@ describe('bench static', () => {
       'code2lora-static:ir',
       'code2lora-static-tests:cr',
       'code2lora-static-tests:ir',
+      'code2lora-static-tests-norm:cr',
+      'code2lora-static-tests-norm:ir',
       'latency',
       'code2lora-static:audit-cr',
       'code2lora-static:audit-ir',
       'code2lora-static-tests:audit-cr',
       'code2lora-static-tests:audit-ir',
+      'code2lora-static-tests-norm:audit-cr',
+      'code2lora-static-tests-norm:audit-ir',
     ]);
     expect(r.plan.every((p) => p.state === 'missing' && p.estimateSeconds > 0)).toBe(true);
     expect(existsSync(join(out, 'stages'))).toBe(false);
@@ -66,12 +71,13 @@ describe('bench static', () => {
 
   it('runs every stage once, writes the report, then skips them all', () => {
     const first = run(out);
-    expect(first.ran).toHaveLength(27);
+    expect(first.ran).toHaveLength(32);
     const md = readFileSync(join(out, 'README.md'), 'utf8');
     expect(md).toContain('| Single shared LoRA |');
     expect(md).toContain('| Code2LoRA-Static |');
     expect(md).toContain('| Static, cross-repo | own - mean |');
     expect(md).toContain('| Static + tests, cross-repo | own - mean |');
+    expect(md).toContain('| Static + tests + norm, cross-repo | own - mean |');
     expect(md).toMatch(/Verdict: /);
     expect(md).not.toContain('not run');
     // IR rows of every method cover the same per-repo sample
@@ -85,7 +91,7 @@ describe('bench static', () => {
     expect(irRepos('pretrained')).toHaveLength(2);
     const again = run(out);
     expect(again.ran).toEqual([]);
-    expect(again.skipped).toHaveLength(27);
+    expect(again.skipped).toHaveLength(32);
   });
 
   it('re-runs only what depends on a changed input', () => {
@@ -99,6 +105,8 @@ describe('bench static', () => {
     writeFileSync(join(tasks2, 'cr-test.jsonl'), lines.slice(1).join('\n') + '\n');
     const r = run(out, { tasksDir: tasks2 }, cfg);
     expect(r.ran.sort()).toEqual([
+      'code2lora-static-tests-norm:audit-cr',
+      'code2lora-static-tests-norm:cr',
       'code2lora-static-tests:audit-cr',
       'code2lora-static-tests:cr',
       'code2lora-static:audit-cr',

@@ -18,12 +18,17 @@ function auditSection(out: string): { md: string; rows: string[][]; diffRows: st
   const rows: string[][] = [],
     diffRows: string[][] = [],
     notes: string[] = [];
-  for (const id of ['code2lora-static', 'code2lora-static-tests'])
+  const short: Record<string, string> = {
+    'code2lora-static': 'Static',
+    'code2lora-static-tests': 'Static + tests',
+    'code2lora-static-tests-norm': 'Static + tests + norm',
+  };
+  for (const id of Object.keys(short))
     for (const split of ['cr', 'ir'] as const) {
       const f = join(stageDir(out, `${id}:audit-${split}`), 'audit.json');
       if (!existsSync(join(stageDir(out, `${id}:audit-${split}`), 'stage.json')) || !existsSync(f)) continue;
       const a = JSON.parse(readFileSync(f, 'utf8')) as AuditReport;
-      const name = `${id === 'code2lora-static' ? 'Static' : 'Static + tests'}, ${split === 'cr' ? 'cross-repo' : 'in-repo'}`;
+      const name = `${short[id]}, ${split === 'cr' ? 'cross-repo' : 'in-repo'}`;
       for (const [c, s] of Object.entries(a.conditions))
         rows.push([name, c, ci(s.exactMatch), ci(s.editSimilarity), ci(s.perRepo.exactMatch)]);
       for (const [c, d] of Object.entries(a.ownMinus))

@@ -21,7 +21,7 @@ import { Hypernetwork, modelFileSha256 } from '../../adapters/hyper/hypernet.js'
 import type { FileVectors } from '../../adapters/hyper/repo-embedding.js';
 import { readManifestSync } from '../../data/manifest.js';
 import { repoRoot } from '../../util/repo-root.js';
-import { hyperTokenBudget, trainHypernetwork } from '../../train/hyper-train.js';
+import { hyperTokenBudget, trainHypernetwork, type HyperTrainConfig } from '../../train/hyper-train.js';
 import { runAudit, type AuditCondition } from '../../eval/audit.js';
 
 /** Measured on this machine (2 cores): the base trains ~3,000 tokens/s; greedy evaluation of the
@@ -186,9 +186,18 @@ function embeddingCache(ctx: BenchContext): string {
   return join(ctx.out, 'work', 'embeddings');
 }
 
-/** The two Code2LoRA-Static configurations: METHOD.md's encoder (production code only) and ours
- *  with the repository's test files embedded, each task's own test file left out. */
-export type StaticVariant = 'hyper' | 'hyperTests';
+/** The Code2LoRA-Static configurations: METHOD.md's encoder (production code only); ours with the
+ *  repository's test files embedded, each task's own test file left out; and that one with the
+ *  head's input standardised (head.inputNorm). */
+export type StaticVariant = 'hyper' | 'hyperTests' | 'hyperTestsNorm';
+
+/** A hypernetwork config as its stage hashes it: head fields added after stages were recorded are
+ *  left out while they hold their default (inputNorm false), so a new field does not invalidate
+ *  finished runs whose behaviour it does not change. */
+function hashedHyperConfig(c: HyperTrainConfig): unknown {
+  const { inputNorm, ...head } = c.head;
+  return inputNorm ? c : { ...c, head };
+}
 
 /** Code2LoRA-Static: the hypernetwork trained on the training repositories' tasks, the same token
  *  budget as the fine-tuned baselines, cr-val loss (per-repository mean) choosing the checkpoint. */
@@ -200,7 +209,7 @@ function staticTrainStage(id: string, key: StaticVariant): NonNullable<MethodSpe
       train: ctx.hashes.split('train'),
       val: ctx.hashes.split('cr-val'),
       corpus: ctx.hashes.corpus,
-      config: ctx.config[key],
+      config: hashedHyperConfig(ctx.config[key]),
     }),
     estimateSeconds: (ctx) => {
       const c = ctx.config[key]!;
@@ -432,6 +441,14 @@ export const METHODS: MethodSpec[] = [
     evalFactor: COST.loraEvalFactor,
     load: (ctx, d) => staticFrom(ctx, d!),
   },
+  {
+    id: 'code2lora-static-tests-norm',
+    label: 'Code2LoRA-Static + test files + standardised input',
+    splits: ['cr', 'ir'],
+    train: staticTrainStage('code2lora-static-tests-norm', 'hyperTestsNorm'),
+    evalFactor: COST.loraEvalFactor,
+    load: (ctx, d) => staticFrom(ctx, d!),
+  },
 ];
 
 /** The tasks one evaluation covers: IR rows use the per-repo LoRA sample when configured so. */
@@ -542,6 +559,8 @@ export const EXTRA_STAGES: Stage[] = [
   auditStage('code2lora-static', 'ir'),
   auditStage('code2lora-static-tests', 'cr'),
   auditStage('code2lora-static-tests', 'ir'),
+  auditStage('code2lora-static-tests-norm', 'cr'),
+  auditStage('code2lora-static-tests-norm', 'ir'),
 ];
 
 /** Every stage in run order (a stage's deps always come before it). */
