@@ -227,7 +227,7 @@ describe('input standardisation (inputNorm)', () => {
       .A.data;
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i], 5);
     // standardising makes a common offset of 3 irrelevant: two nearby embeddings give clearly different trunks
-    const h = (v: number[]) => linearTrunk(normed, new Tensor(Float32Array.from(v), [1, 6])).data;
+    const h = (v: number[]) => [...linearTrunk(normed, new Tensor(Float32Array.from(v), [1, 6])).data];
     const h0 = h(vs[0]),
       h1 = h(vs[1]);
     const dot = h0.reduce((a, x, i) => a + x * h1[i], 0) / Math.hypot(...h0) / Math.hypot(...h1);
