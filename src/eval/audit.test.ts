@@ -9,12 +9,15 @@ import { loadLlama } from '../model/llama/io.js';
 import { modelFileSha256 } from '../adapters/hyper/hypernet.js';
 import { defaultHyperTrainConfig, trainHypernetwork } from '../train/hyper-train.js';
 import { runAudit } from './audit.js';
+import { runLossAudit, targetLossPerSequence } from './audit-loss.js';
+import { encodeTaskSequence, taskBatch } from '../train/task-batch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'c2l-audit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const bench = makeTinyBench(join(root, 'bench'));
 
 describe('conditioning audit', () => {
+  let hyperDir = '';
   it('scores own, mean, wrong, zero and none on the same tasks with paired differences', async () => {
     const d = defaultHyperTrainConfig();
     const { model } = loadLlama(bench.modelDir);
@@ -70,5 +73,41 @@ describe('conditioning audit', () => {
     for (const [k, v] of Object.entries(r.wrongAssignment)) expect(v).not.toBe(k);
     expect(r.diversity.adapters).toBe(4);
     expect(r.verdict.length).toBeGreaterThan(10);
+    hyperDir = s.best;
+  });
+
+  it('loss audit: per-sequence target loss equals the model loss; condition - own differences are paired means', () => {
+    const { model } = loadLlama(bench.modelDir);
+    const seqs = bench.tasks['ir-test'].slice(0, 3).map((t) => encodeTaskSequence(bench.tok, t, 64)!);
+    const per = targetLossPerSequence(model, seqs, bench.tok.padId, null);
+    for (const [i, q] of seqs.entries()) {
+      const tb = taskBatch([q], bench.tok.padId);
+      expect(per[i]).toBeCloseTo(model.loss(null, tb.batch, tb.targets).loss.data[0], 4);
+    }
+    const r = runLossAudit({
+      hyperDir,
+      modelDir: bench.modelDir,
+      tasksDir: bench.tasksDir,
+      split: 'ir-test',
+      corpusDir: bench.corpusDir,
+      cacheDir: join(root, 'cache'),
+      conditions: ['mean', 'wrong', 'none'],
+      maxTokens: 64,
+      batch: 3,
+      tasksPerRepo: 0,
+      bootstrapSamples: 200,
+      seed: 0,
+    });
+    expect(r.repos).toBe(4);
+    expect(r.tasks + r.skipped).toBe(bench.tasks['ir-test'].length);
+    expect(Object.keys(r.conditions).sort()).toEqual(['mean', 'none', 'own', 'wrong']);
+    for (const c of ['mean', 'wrong', 'none'] as const) {
+      const g = r.gainOverOwn[c]!;
+      expect(g.estimate).toBeCloseTo(r.conditions[c]!.perTask.estimate - r.conditions.own!.perTask.estimate, 10);
+      expect(g.lo).toBeLessThanOrEqual(g.hi);
+    }
+    // the base model without adapter is a different model: its loss differs from the own adapter's
+    expect(Math.abs(r.gainOverOwn.none!.estimate)).toBeGreaterThan(0);
+    expect(r.verdict).toMatch(/on the loss/);
   });
 });

@@ -16,6 +16,8 @@ import { repoRelative } from '../util/repo-root.js';
 import { bootstrapDiff, type DiffInterval } from './bootstrap.js';
 import { loadModelWithTokenizer } from './prompting.js';
 import { evaluateLoaded, readTasks, tasksCorpusDir, type EvalReport } from './run-tasks.js';
+import type { LlamaModel } from '../model/llama/model.js';
+import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 
 export const AUDIT_CONDITIONS = ['own', 'mean', 'wrong', 'zero', 'none'] as const;
 export type AuditCondition = (typeof AUDIT_CONDITIONS)[number];
@@ -64,7 +66,26 @@ export interface AuditReport {
   exactByCondition: Partial<Record<AuditCondition, number[]>>;
 }
 
-export function runAudit(o: AuditOptions): AuditReport {
+/** Everything the audit conditions share: the model, the tasks, each repository's own adapter and
+ *  the condition that picks an adapter per repository (and per task when test files are embedded). */
+export interface AuditSetup {
+  modelDir: string;
+  model: LlamaModel;
+  tokenizer: TextTokenizer;
+  hyper: Hypernetwork;
+  tasks: Task[];
+  repos: string[];
+  adapters: LoraAdapter[];
+  pick: Record<AuditCondition, (repo: string) => ProjectionAdapter | null>;
+  /** the own condition per task (null: per repository) */
+  ownForTask: { key: (t: Task) => string; adapter: (t: Task) => LoraAdapter } | undefined;
+  wrong: Map<string, string>;
+  embedding: AuditReport['embedding'];
+}
+
+export function auditSetup(
+  o: Pick<AuditOptions, 'modelDir' | 'hyperDir' | 'tasksDir' | 'split' | 'repos' | 'corpusDir' | 'cacheDir' | 'onProgress'>,
+): AuditSetup {
   const { dir, model, tokenizer } = loadModelWithTokenizer(o.modelDir);
   const hyper = Hypernetwork.load(o.hyperDir, model, tokenizer, modelFileSha256(dir));
   const keep = o.repos ? new Set(o.repos) : null;
@@ -119,6 +140,23 @@ export function runAudit(o: AuditOptions): AuditReport {
         },
       }
     : undefined;
+  return {
+    modelDir: dir,
+    model,
+    tokenizer,
+    hyper,
+    tasks,
+    repos,
+    adapters,
+    pick,
+    ownForTask,
+    wrong,
+    embedding: { seconds: embedSeconds, files, cachedFiles },
+  };
+}
+
+export function runAudit(o: AuditOptions): AuditReport {
+  const { modelDir: dir, model, tokenizer, repos, adapters, pick, ownForTask, wrong, embedding } = auditSetup(o);
   const conds = ['own', ...o.conditions.filter((c) => c !== 'own')] as AuditCondition[];
   const reports: Partial<Record<AuditCondition, EvalReport>> = {};
   for (const c of conds) {
@@ -180,7 +218,7 @@ export function runAudit(o: AuditOptions): AuditReport {
     diversity,
     wrongAssignment: Object.fromEntries(wrong),
     verdict: auditVerdict(ownMinus, diversity),
-    embedding: { seconds: embedSeconds, files, cachedFiles },
+    embedding,
     results: base.results,
     exactByCondition,
   };

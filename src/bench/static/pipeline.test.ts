@@ -64,6 +64,15 @@ describe('bench static', () => {
       'code2lora-static-tests:audit-ir',
       'code2lora-static-tests-norm:audit-cr',
       'code2lora-static-tests-norm:audit-ir',
+      'code2lora-static:audit-loss-cr',
+      'code2lora-static:audit-loss-ir',
+      'code2lora-static:audit-loss-train',
+      'code2lora-static-tests:audit-loss-cr',
+      'code2lora-static-tests:audit-loss-ir',
+      'code2lora-static-tests:audit-loss-train',
+      'code2lora-static-tests-norm:audit-loss-cr',
+      'code2lora-static-tests-norm:audit-loss-ir',
+      'code2lora-static-tests-norm:audit-loss-train',
     ]);
     expect(r.plan.every((p) => p.state === 'missing' && p.estimateSeconds > 0)).toBe(true);
     expect(existsSync(join(out, 'stages'))).toBe(false);
@@ -71,13 +80,15 @@ describe('bench static', () => {
 
   it('runs every stage once, writes the report, then skips them all', () => {
     const first = run(out);
-    expect(first.ran).toHaveLength(32);
+    expect(first.ran).toHaveLength(41);
     const md = readFileSync(join(out, 'README.md'), 'utf8');
     expect(md).toContain('| Single shared LoRA |');
     expect(md).toContain('| Code2LoRA-Static |');
     expect(md).toContain('| Static, cross-repo | own - mean |');
     expect(md).toContain('| Static + tests, cross-repo | own - mean |');
     expect(md).toContain('| Static + tests + norm, cross-repo | own - mean |');
+    expect(md).toMatch(/\| Static, cross-repo test \(\d+ tasks, \d+ repos\) \| mean - own \|/);
+    expect(md).toMatch(/\| Static \+ tests, training tasks of the sample .* \| wrong - own \|/);
     expect(md).toMatch(/Verdict: /);
     expect(md).not.toContain('not run');
     // IR rows of every method cover the same per-repo sample
@@ -91,7 +102,7 @@ describe('bench static', () => {
     expect(irRepos('pretrained')).toHaveLength(2);
     const again = run(out);
     expect(again.ran).toEqual([]);
-    expect(again.skipped).toHaveLength(32);
+    expect(again.skipped).toHaveLength(41);
   });
 
   it('re-runs only what depends on a changed input', () => {
@@ -106,10 +117,13 @@ describe('bench static', () => {
     const r = run(out, { tasksDir: tasks2 }, cfg);
     expect(r.ran.sort()).toEqual([
       'code2lora-static-tests-norm:audit-cr',
+      'code2lora-static-tests-norm:audit-loss-cr',
       'code2lora-static-tests-norm:cr',
       'code2lora-static-tests:audit-cr',
+      'code2lora-static-tests:audit-loss-cr',
       'code2lora-static-tests:cr',
       'code2lora-static:audit-cr',
+      'code2lora-static:audit-loss-cr',
       'code2lora-static:cr',
       'full-ft+rag:cr',
       'full-ft:cr',

@@ -12,17 +12,21 @@ import type { LatencyReport } from './latency.js';
 import { METHODS, type EvalSplit, type MethodSpec, type Stage } from './stages.js';
 import { barChartSvg, type BarGroup } from './plots.js';
 import type { AuditReport } from '../../eval/audit.js';
+import type { LossAuditReport } from '../../eval/audit-loss.js';
+
+/** Short names of the audited hypernetworks in the audit tables. */
+const AUDITED: Record<string, string> = {
+  'code2lora-static': 'Static',
+  'code2lora-static-tests': 'Static + tests',
+  'code2lora-static-tests-norm': 'Static + tests + norm',
+};
 
 /** The conditioning audit's tables (METHOD.md section 4): every condition's score and own minus each. */
 function auditSection(out: string): { md: string; rows: string[][]; diffRows: string[][]; notes: string[] } {
   const rows: string[][] = [],
     diffRows: string[][] = [],
     notes: string[] = [];
-  const short: Record<string, string> = {
-    'code2lora-static': 'Static',
-    'code2lora-static-tests': 'Static + tests',
-    'code2lora-static-tests-norm': 'Static + tests + norm',
-  };
+  const short = AUDITED;
   for (const id of Object.keys(short))
     for (const split of ['cr', 'ir'] as const) {
       const f = join(stageDir(out, `${id}:audit-${split}`), 'audit.json');
@@ -51,6 +55,36 @@ function auditSection(out: string): { md: string; rows: string[][]; diffRows: st
           ...notes.map((n) => `- ${n}`),
         ].join('\n');
   return { md, rows, diffRows, notes };
+}
+
+/** The loss audit's tables: target loss per condition and (condition - own) with its interval. */
+function lossAuditSection(out: string): { md: string; rows: string[][]; diffRows: string[][] } {
+  const rows: string[][] = [],
+    diffRows: string[][] = [];
+  const f = (x: number) => x.toFixed(4);
+  const fi = (i: Interval) => `${f(i.estimate)} [${f(i.lo)}, ${f(i.hi)}]`;
+  const where = { cr: 'cross-repo test', ir: 'in-repo test', train: 'training tasks of the sample' };
+  for (const [id, short] of Object.entries(AUDITED))
+    for (const split of ['cr', 'ir', 'train'] as const) {
+      const d = stageDir(out, `${id}:audit-loss-${split}`);
+      if (!existsSync(join(d, 'stage.json')) || !existsSync(join(d, 'audit-loss.json'))) continue;
+      const a = JSON.parse(readFileSync(join(d, 'audit-loss.json'), 'utf8')) as LossAuditReport;
+      const name = `${short}, ${where[split]} (${a.tasks} tasks, ${a.repos} repos)`;
+      for (const [c, v] of Object.entries(a.conditions)) rows.push([name, c, fi(v.perTask), fi(v.perRepo)]);
+      for (const [c, g] of Object.entries(a.gainOverOwn))
+        diffRows.push([name, `${c} - own`, fi(g), (100 * g.probAGreater).toFixed(0), g === a.gainOverOwn.mean ? a.verdict : '']);
+    }
+  const md =
+    rows.length === 0
+      ? 'not run'
+      : [
+          'Teacher-forced target-token cross-entropy (nats/token, lower is better) of the same tasks under each condition; (condition - own) above zero means the own adapter fits its repository better. The loss sees a repository-specific shift long before greedy exact match flips.',
+          '',
+          mdTable(['hypernetwork, tasks', 'condition', 'loss per task', 'loss per repository'], rows),
+          '',
+          mdTable(['hypernetwork, tasks', 'difference', 'nats/token', 'P(own better) %', 'verdict'], diffRows),
+        ].join('\n');
+  return { md, rows, diffRows };
 }
 
 export interface ReportInputs {
@@ -223,6 +257,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
       : '';
 
   const audit = auditSection(out);
+  const lossAudit = lossAuditSection(out);
   const md = [
     '# RepoPeftBench static track: results',
     '',
@@ -242,6 +277,10 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
     '## Conditioning audit of Code2LoRA-Static (METHOD.md section 4)',
     '',
     audit.md,
+    '',
+    '### The same audit on the target loss',
+    '',
+    lossAudit.md,
     '',
     '## Context and latency in the evaluation runs',
     '',
@@ -321,6 +360,7 @@ ${plots.join('\n')}
 <h2>Per task</h2>${htmlTable(head, mainRows('perTask'))}
 <h2>Per repository</h2>${htmlTable(head, mainRows('perRepo'))}
 <h2>Conditioning audit of Code2LoRA-Static</h2>${audit.rows.length ? htmlTable(['split', 'condition', 'EM', 'ES', 'EM per repository'], audit.rows) + htmlTable(['split', 'paired difference', 'EM (pp)', 'ES (pp)', 'P(own better) %'], audit.diffRows) + audit.notes.map((n) => `<p>${esc(n.replace(/\*\*/g, ''))}</p>`).join('') : '<p>not run</p>'}
+<h3>The same audit on the target loss</h3>${lossAudit.rows.length ? htmlTable(['hypernetwork, tasks', 'condition', 'loss per task', 'loss per repository'], lossAudit.rows) + htmlTable(['hypernetwork, tasks', 'difference', 'nats/token', 'P(own better) %', 'verdict'], lossAudit.diffRows) : '<p>not run</p>'}
 <h2>Context and latency in the evaluation runs</h2>${htmlTable(ctxHead, ctxRows)}
 <h2>Exact match by family (cross-repo)</h2>${families.length ? htmlTable(['method', ...families], famRows('cr')) : '<p>not run</p>'}
 <h2>Exact match by family (in-repo)</h2>${families.length ? htmlTable(['method', ...families], famRows('ir')) : '<p>not run</p>'}

@@ -23,6 +23,7 @@ import { readManifestSync } from '../../data/manifest.js';
 import { repoRoot } from '../../util/repo-root.js';
 import { hyperTokenBudget, trainHypernetwork, type HyperTrainConfig } from '../../train/hyper-train.js';
 import { runAudit, type AuditCondition } from '../../eval/audit.js';
+import { runLossAudit } from '../../eval/audit-loss.js';
 
 /** Measured on this machine (2 cores): the base trains ~3,000 tokens/s; greedy evaluation of the
  *  shipped base takes ~0.057 s per task at batch 8 (cr-test: 7,378 tasks in 420 s). */
@@ -362,6 +363,76 @@ function auditStage(id: string, split: EvalSplit): Stage {
   };
 }
 
+/** Where the loss audit reads its tasks: the cross-repo and in-repo test rows as the audit does, and
+ *  'train': the training tasks of the per-repo sample (tasks the head was trained on), 16 each,
+ *  which asks whether the head can tell apart even the repositories it saw. */
+export type LossAuditSplit = EvalSplit | 'train';
+const LOSS_AUDIT_TRAIN_TASKS_PER_REPO = 16;
+
+function lossAuditStage(id: string, key: StaticVariant, split: LossAuditSplit): Stage {
+  const file = split === 'train' ? 'train' : SPLIT_FILE[split];
+  const repos = (ctx: BenchContext) => (split === 'train' ? ctx.perRepoSample() : evalRepos(ctx, split));
+  const perRepo = (ctx: BenchContext) => (split === 'train' ? LOSS_AUDIT_TRAIN_TASKS_PER_REPO : ctx.config.eval.tasksPerRepo);
+  return {
+    name: `${id}:audit-loss-${split}`,
+    deps: [`${id}:train`],
+    version: 1,
+    inputs: (ctx) => ({
+      base: ctx.hashes.base,
+      tasks: ctx.hashes.split(file),
+      corpus: ctx.hashes.corpus,
+      batch: ctx.config.eval.batch,
+      maxTokens: ctx.config[key].maxTokens,
+      tasksPerRepo: perRepo(ctx),
+      audit: ctx.config.audit,
+      repos: repos(ctx) ?? 'all',
+      seed: ctx.config.seed,
+    }),
+    estimateSeconds: (ctx) => {
+      const keep = repos(ctx);
+      const n = ctx.tasks(file).filter((t) => !keep || keep.includes(t.repo)).length;
+      const k = perRepo(ctx);
+      const tasks = k > 0 ? Math.min(n, k * (keep?.length ?? 30)) : n;
+      return tasks * COST.evalSecondsPerTask * 0.3 * (1 + ctx.config.audit.conditions.length);
+    },
+    run(ctx, dir) {
+      let bar: Progress | undefined,
+        stage = '';
+      const r = runLossAudit({
+        hyperDir: join(ctx.artefact(`${id}:train`), 'hypernet'),
+        modelDir: ctx.modelDir,
+        tasksDir: ctx.tasksDir,
+        split: file,
+        corpusDir: ctx.corpusDir,
+        cacheDir: embeddingCache(ctx),
+        conditions: ctx.config.audit.conditions as AuditCondition[],
+        repos: repos(ctx),
+        maxTokens: ctx.config[key].maxTokens,
+        batch: ctx.config.eval.batch,
+        tasksPerRepo: perRepo(ctx),
+        bootstrapSamples: ctx.config.eval.bootstrapSamples,
+        seed: ctx.config.seed,
+        onProgress: (what, d, t) => {
+          if (what !== stage) {
+            bar?.stop();
+            bar = ctx.progress(`audit-loss ${split} ${what}`, t);
+            stage = what;
+          }
+          bar!.update(d);
+        },
+      });
+      bar?.stop();
+      writeFileAtomicSync(join(dir, 'audit-loss.json'), JSON.stringify(r, null, 2) + '\n');
+      return {
+        tasks: r.tasks,
+        verdict: r.verdict,
+        meanMinusOwn: r.gainOverOwn.mean?.estimate,
+        wrongMinusOwn: r.gainOverOwn.wrong?.estimate,
+      };
+    },
+  };
+}
+
 /** The rows of the table, in order. Code2LoRA-Static: add one entry here, e.g.
  *  { id: 'code2lora-static', label: 'Code2LoRA-Static', splits: ['cr', 'ir'], train: <its trainer stage>,
  *    load: (ctx, dir) => ({ ...plainBase, adapterFor: (repo) => <generated adapter for repo> }) }
@@ -561,6 +632,13 @@ export const EXTRA_STAGES: Stage[] = [
   auditStage('code2lora-static-tests', 'ir'),
   auditStage('code2lora-static-tests-norm', 'cr'),
   auditStage('code2lora-static-tests-norm', 'ir'),
+  ...(
+    [
+      ['code2lora-static', 'hyper'],
+      ['code2lora-static-tests', 'hyperTests'],
+      ['code2lora-static-tests-norm', 'hyperTestsNorm'],
+    ] as const
+  ).flatMap(([id, key]) => (['cr', 'ir', 'train'] as const).map((split) => lossAuditStage(id, key, split))),
 ];
 
 /** Every stage in run order (a stage's deps always come before it). */

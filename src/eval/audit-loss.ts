@@ -1,0 +1,144 @@
+// The conditioning audit on the loss: the target-token cross-entropy of every task (teacher forced:
+// prefix + target + EOS, loss on the target and EOS only, as training sees it) under each condition
+// of the audit (own, mean, wrong, zero, none), with paired repository-bootstrap intervals of
+// (condition - own) in nats per token: above zero means the own adapter fits that repository's
+// assertions better. Exact match moves in whole tasks and needs large effects; the loss sees a
+// repository-specific shift long before greedy decoding flips, so a null here is a stronger null.
+// Letters: B sequences in a batch, T padded length, V vocabulary.
+import type { Task } from '../data/tasks/types.js';
+import type { LlamaModel, ProjectionAdapter } from '../model/llama/model.js';
+import type { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { encodeTaskSequence, taskBatch, type TaskSequence } from '../train/task-batch.js';
+import { repoRelative } from '../util/repo-root.js';
+import { auditSetup, type AuditCondition, type AuditOptions } from './audit.js';
+import { bootstrapDiff, bootstrapGroupMean, bootstrapMean, type DiffInterval, type Interval } from './bootstrap.js';
+import { sampleTasksPerRepo } from './task-sample.js';
+
+export interface LossAuditOptions
+  extends Pick<AuditOptions, 'hyperDir' | 'modelDir' | 'tasksDir' | 'split' | 'corpusDir' | 'cacheDir' | 'repos' | 'seed' | 'onProgress'> {
+  conditions: readonly AuditCondition[];
+  /** sequence length cap (prefix cut from the left, as in training) */
+  maxTokens: number;
+  batch: number;
+  /** seeded sample of at most this many tasks per repository (0 = all) */
+  tasksPerRepo: number;
+  bootstrapSamples?: number;
+}
+
+export interface LossAuditReport {
+  split: string;
+  hypernetwork: string;
+  model: string;
+  repos: number;
+  tasks: number;
+  /** tasks whose target does not fit in maxTokens (left out of every condition alike) */
+  skipped: number;
+  maxTokens: number;
+  /** mean target loss (nats/token) per condition: per task (repository bootstrap) and per repository */
+  conditions: Partial<Record<AuditCondition, { perTask: Interval; perRepo: Interval }>>;
+  /** condition minus own, paired over the same tasks (above zero: own is better) */
+  gainOverOwn: Partial<Record<Exclude<AuditCondition, 'own'>, DiffInterval>>;
+  verdict: string;
+}
+
+/** Mean target-token loss of each sequence, one forward per batch with one adapter for the batch. */
+export function targetLossPerSequence(
+  model: LlamaModel,
+  seqs: readonly TaskSequence[],
+  padId: number,
+  adapter: ProjectionAdapter | null,
+): number[] {
+  const tb = taskBatch(seqs, padId);
+  const { B, T } = tb.batch;
+  const { logits } = model.forward(null, tb.batch, { adapter }); // [B, T, V]
+  const V = logits.shape[2],
+    z = logits.data;
+  const out: number[] = [];
+  for (let b = 0; b < B; b++) {
+    let sum = 0,
+      n = 0;
+    for (let t = 0; t < T; t++) {
+      const y = tb.targets[b * T + t];
+      if (y < 0) continue;
+      const row = (b * T + t) * V;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, z[row + v]);
+      let se = 0;
+      for (let v = 0; v < V; v++) se += Math.exp(z[row + v] - max);
+      sum += max + Math.log(se) - z[row + y];
+      n++;
+    }
+    out.push(sum / n);
+  }
+  return out;
+}
+
+export function runLossAudit(o: LossAuditOptions): LossAuditReport {
+  const s = auditSetup(o);
+  const tok: TextTokenizer = s.tokenizer;
+  let tasks: Task[] = o.tasksPerRepo > 0 ? sampleTasksPerRepo(s.tasks, o.tasksPerRepo, o.seed) : s.tasks;
+  // one order for every condition: by repository, then by the own adapter's key, so batches share an adapter
+  const ownKey = (t: Task) => (s.ownForTask ? s.ownForTask.key(t) : t.repo);
+  tasks = [...tasks].sort((a, b) =>
+    a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : ownKey(a) < ownKey(b) ? -1 : ownKey(a) > ownKey(b) ? 1 : 0,
+  );
+  const encoded = tasks.map((t) => ({ t, seq: encodeTaskSequence(tok, t, o.maxTokens) }));
+  const kept = encoded.filter((e): e is { t: Task; seq: TaskSequence } => e.seq !== null);
+  if (kept.length === 0) throw new Error(`loss audit ${o.split}: no task fits in ${o.maxTokens} tokens`);
+  const groups = kept.map((e) => e.t.repo);
+  const conds = ['own', ...o.conditions.filter((c) => c !== 'own')] as AuditCondition[];
+  const loss: Partial<Record<AuditCondition, number[]>> = {};
+  for (const c of conds) {
+    const adapterOf = (t: Task): { key: string; adapter: ProjectionAdapter | null } =>
+      c === 'own' && s.ownForTask
+        ? { key: s.ownForTask.key(t), adapter: s.ownForTask.adapter(t) }
+        : { key: t.repo, adapter: s.pick[c](t.repo) };
+    const values: number[] = [];
+    let i = 0;
+    while (i < kept.length) {
+      const first = adapterOf(kept[i].t);
+      let j = i + 1;
+      while (j < kept.length && j - i < o.batch && adapterOf(kept[j].t).key === first.key) j++;
+      values.push(
+        ...targetLossPerSequence(
+          s.model,
+          kept.slice(i, j).map((e) => e.seq),
+          tok.padId,
+          first.adapter,
+        ),
+      );
+      o.onProgress?.(`loss ${c}`, j, kept.length);
+      i = j;
+    }
+    loss[c] = values;
+  }
+  const opts = { seed: o.seed, samples: o.bootstrapSamples };
+  const conditions: LossAuditReport['conditions'] = {};
+  for (const c of conds)
+    conditions[c] = { perTask: bootstrapMean(loss[c]!, { ...opts, groups }), perRepo: bootstrapGroupMean(loss[c]!, groups, opts) };
+  const gainOverOwn: LossAuditReport['gainOverOwn'] = {};
+  for (const c of conds) if (c !== 'own') gainOverOwn[c] = bootstrapDiff(loss[c]!, loss.own!, { ...opts, groups });
+  return {
+    split: o.split,
+    hypernetwork: repoRelative(o.hyperDir),
+    model: repoRelative(s.modelDir),
+    repos: new Set(groups).size,
+    tasks: kept.length,
+    skipped: tasks.length - kept.length,
+    maxTokens: o.maxTokens,
+    conditions,
+    gainOverOwn,
+    verdict: lossVerdict(gainOverOwn),
+  };
+}
+
+/** Plain words: the own adapter is better on the loss only where mean - own and wrong - own both have
+ *  their 95% interval above zero. */
+export function lossVerdict(g: LossAuditReport['gainOverOwn']): string {
+  const m = g.mean,
+    w = g.wrong;
+  if (!m || !w) return 'incomplete: the loss audit needs the mean and wrong conditions';
+  const f = (x: DiffInterval) => `${x.estimate.toFixed(4)} [${x.lo.toFixed(4)}, ${x.hi.toFixed(4)}] nats/token`;
+  if (m.lo > 0 && w.lo > 0) return `repository-specific on the loss: mean - own ${f(m)}, wrong - own ${f(w)}`;
+  return `not shown on the loss: mean - own ${f(m)}, wrong - own ${f(w)} (both intervals must lie above zero)`;
+}
