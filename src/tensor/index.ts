@@ -11,3 +11,4 @@ export { sliceRows, concatRows, concatCols } from './ops/rows.js';
 export { meanRows, maxRows } from './ops/pool.js';
 export { l2NormalizeRows } from './ops/l2norm.js';
 export { tanh, exp, clamp, mul, scaleBy, addBias } from './ops/pointwise.js';
+export { gruGates } from './ops/gru.js';
