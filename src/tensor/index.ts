@@ -12,3 +12,4 @@ export { meanRows, maxRows } from './ops/pool.js';
 export { l2NormalizeRows } from './ops/l2norm.js';
 export { tanh, exp, clamp, mul, scaleBy, addBias } from './ops/pointwise.js';
 export { gruGates } from './ops/gru.js';
+export { segmentLora, type RowSegment } from './ops/segment-lora.js';

@@ -2,8 +2,8 @@
 // [b0, b1) carry segment s's adapter, so one forward/backward can mix repositories.
 // Dimension letters: B batch sequences, T time, N = B*T token rows, r rank.
 // For each projection, segment s covers token rows [b0*T, b1*T) of x [N, in] and y [N, out]:
-//   delta_s = (alpha_s / r_s) (x_s A_s^T) B_s^T, deltas joined in row order and added to y.
-import { Tape, Tensor, add, concatRows, linear, needsGrad, sliceRows, zeros } from '../../tensor/index.js';
+//   y_s += (alpha_s / r_s) (x_s A_s^T) B_s^T, written into those rows (tensor op segmentLora).
+import { Tape, Tensor, needsGrad, segmentLora } from '../../tensor/index.js';
 import { kernelsFor, type FloatArray } from '../../native/index.js';
 import type { ProjectionAdapter, ProjectionName } from '../../model/llama/model.js';
 import type { LoraAdapter, LoraPair } from './layer.js';
@@ -50,27 +50,23 @@ export class SegmentLoraAdapter implements ProjectionAdapter {
     const pairs = this.segments.map((s) => s.adapter?.pair(layer, module) ?? null);
     if (pairs.every((p) => p === null)) return y;
     const grad = needsGrad(tape, x, y, ...pairs.flatMap((p) => (p ? [p.A, p.B] : [])));
-    return grad ? this.applyOnTape(tape!, pairs, x.view([N, inF]), y, outF) : this.applyInPlace(pairs, x, y, inF, outF);
+    return grad ? this.applyOnTape(tape!, pairs, x.view([N, inF]), y) : this.applyInPlace(pairs, x, y, inF, outF);
   }
 
-  /** Training: each segment's delta on the tape, joined with concatRows, one add into y. */
-  private applyOnTape(tape: Tape, pairs: (LoraPair | null)[], x: Tensor, y: Tensor, outF: number): Tensor {
+  /** Training: one segmentLora op, each segment's update written into its own rows (no copies). */
+  private applyOnTape(tape: Tape, pairs: (LoraPair | null)[], x: Tensor, y: Tensor): Tensor {
     const T = this.T;
-    const deltas: Tensor[] = [];
-    let b0 = 0;
-    this.segments.forEach((s, i) => {
-      const n = s.rows * T,
-        p = pairs[i];
-      if (!p) deltas.push(zeros([n, outF], y.dtype));
-      else {
-        const xs = sliceRows(tape, x, b0 * T, b0 * T + n); // [n, in]
-        const cfg = s.adapter!.config;
-        deltas.push(linear(tape, linear(tape, xs, p.A), p.B, cfg.alpha / cfg.rank)); // [n, r] -> [n, out]
-      }
-      b0 += s.rows;
-    });
-    const delta = deltas.length === 1 ? deltas[0] : concatRows(tape, deltas); // [N, out]
-    return add(tape, y, delta.view(y.shape));
+    const out = segmentLora(
+      tape,
+      x,
+      y.view([x.shape[0], y.size / x.shape[0]]),
+      this.segments.map((s, i) => {
+        const p = pairs[i],
+          cfg = s.adapter?.config;
+        return { rows: s.rows * T, lora: p && cfg ? { A: p.A, B: p.B, scale: cfg.alpha / cfg.rank } : null };
+      }),
+    ); // [N, out]
+    return out.view(y.shape);
   }
 
   /** Inference: y += scaling (x_s A^T) B^T on each segment's rows, straight into y (no allocations
