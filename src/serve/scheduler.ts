@@ -57,7 +57,25 @@ export class Scheduler {
       if (positionsNeeded([r]) > maxPos)
         throw new Error(`scheduler: a row needs ${positionsNeeded([r])} positions, the model has ${maxPos}`);
     }
-    const promises = rows.map((row) => new Promise<DecodeOutcome>((resolve, reject) => this.queue.push({ row, resolve, reject })));
+    const promises = rows.map(
+      (row) =>
+        new Promise<DecodeOutcome>((resolve, reject) => {
+          const w: Waiting = { row, resolve, reject };
+          this.queue.push(w);
+          // A row aborted while it waits (timeout, client gone) leaves the queue at once, freeing its place.
+          row.signal?.addEventListener(
+            'abort',
+            () => {
+              const i = this.queue.indexOf(w);
+              if (i >= 0) {
+                this.queue.splice(i, 1);
+                resolve({ text: '', tokens: 0, finish: 'aborted' });
+              }
+            },
+            { once: true },
+          );
+        }),
+    );
     this.kick();
     return promises;
   }

@@ -75,6 +75,15 @@ export function buildServer(served: ServedModel, configIn: ServeConfig): Complet
       return sendError(reply, new ApiError(401, 'missing or wrong bearer token (Authorization: Bearer ...)', { code: 'invalid_api_key' }));
     }
   });
+  // Shutdown: stop taking connections, let requests in flight finish (each answered with
+  // `Connection: close` so its keep-alive socket does not hold the server open), then drain the scheduler.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     await scheduler.close();
   });
@@ -144,16 +153,14 @@ export function buildServer(served: ServedModel, configIn: ServeConfig): Complet
 
   app.get('/v1/adapters', async () => ({
     object: 'list',
-    data: store
-      .list()
-      .map((e) => ({
-        name: e.name,
-        model: `${served.name}:${e.name}`,
-        sha256: e.hash,
-        bytes: e.bytes,
-        source: e.source,
-        created: e.created,
-      })),
+    data: store.list().map((e) => ({
+      name: e.name,
+      model: `${served.name}:${e.name}`,
+      sha256: e.hash,
+      bytes: e.bytes,
+      source: e.source,
+      created: e.created,
+    })),
     bytes: store.bytes(),
     limits: store.limits,
   }));
@@ -277,7 +284,7 @@ export function buildServer(served: ServedModel, configIn: ServeConfig): Complet
       throw e;
     }
     reply.hijack();
-    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: closing ? 'close' : 'keep-alive' });
     raw.on('close', () => {
       if (!raw.writableEnded) ac.abort('disconnect');
     });
