@@ -142,3 +142,20 @@ export function lossVerdict(g: LossAuditReport['gainOverOwn']): string {
   if (m.lo > 0 && w.lo > 0) return `repository-specific on the loss: mean - own ${f(m)}, wrong - own ${f(w)}`;
   return `not shown on the loss: mean - own ${f(m)}, wrong - own ${f(w)} (both intervals must lie above zero)`;
 }
+
+/** One-line summaries for the console. */
+export function lossAuditLines(r: LossAuditReport): string[] {
+  const f = (x: number) => x.toFixed(4);
+  const lines = [
+    `${r.split}: ${r.tasks} tasks in ${r.repos} repositories (${r.skipped} too long for ${r.maxTokens} tokens), hypernetwork ${r.hypernetwork}`,
+  ];
+  for (const [c, v] of Object.entries(r.conditions)) {
+    const g = c === 'own' ? undefined : r.gainOverOwn[c as Exclude<AuditCondition, 'own'>];
+    lines.push(
+      `  ${c.padEnd(6)} loss ${f(v.perTask.estimate)} [${f(v.perTask.lo)}, ${f(v.perTask.hi)}] nats/token` +
+        (g ? `   ${c} - own ${f(g.estimate)} [${f(g.lo)}, ${f(g.hi)}]` : ''),
+    );
+  }
+  lines.push(`  verdict: ${r.verdict}`);
+  return lines;
+}

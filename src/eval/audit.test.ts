@@ -9,7 +9,7 @@ import { loadLlama } from '../model/llama/io.js';
 import { modelFileSha256 } from '../adapters/hyper/hypernet.js';
 import { defaultHyperTrainConfig, trainHypernetwork } from '../train/hyper-train.js';
 import { runAudit } from './audit.js';
-import { runLossAudit, targetLossPerSequence } from './audit-loss.js';
+import { lossAuditLines, runLossAudit, targetLossPerSequence } from './audit-loss.js';
 import { encodeTaskSequence, taskBatch } from '../train/task-batch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'c2l-audit-'));
@@ -109,5 +109,8 @@ describe('conditioning audit', () => {
     // the base model without adapter is a different model: its loss differs from the own adapter's
     expect(Math.abs(r.gainOverOwn.none!.estimate)).toBeGreaterThan(0);
     expect(r.verdict).toMatch(/on the loss/);
+    const lines = lossAuditLines(r);
+    expect(lines).toHaveLength(2 + Object.keys(r.conditions).length);
+    expect(lines.find((l) => l.trim().startsWith('mean'))).toMatch(/mean - own -?\d/);
   });
 });

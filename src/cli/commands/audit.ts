@@ -1,6 +1,7 @@
 // `code2lora audit`: the conditioning audit of a hypernetwork (thin action over runAudit).
 import type { Command } from 'commander';
 import { AUDIT_CONDITIONS, auditLines, runAudit, type AuditCondition } from '../../eval/audit.js';
+import { lossAuditLines, runLossAudit } from '../../eval/audit-loss.js';
 import { resolveHyperDir } from '../../adapters/hyper/default-hyper.js';
 import { progressBar, type Progress } from '../progress.js';
 import { applyThreads, intFlag, jsonOption, report, threadsOption, type JsonFlag } from '../flags.js';
@@ -17,6 +18,8 @@ interface AuditFlags {
   batch: number;
   tasksPerRepo: number;
   seed: number;
+  loss: boolean;
+  maxTokens: number;
   threads: number;
   json: JsonFlag;
 }
@@ -42,7 +45,9 @@ export function register(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens generated at most per task', intFlag('--max-new-tokens', 1), 64)
     .option('--batch <n>', 'tasks decoded together', intFlag('--batch', 1), 8)
     .option('--tasks-per-repo <n>', 'seeded sample of at most N tasks per repository (0 = all)', intFlag('--tasks-per-repo', 0), 0)
-    .option('--seed <n>', 'seed for sampling and the bootstrap', intFlag('--seed', 0), 0);
+    .option('--seed <n>', 'seed for sampling and the bootstrap', intFlag('--seed', 0), 0)
+    .option('--loss', 'audit the teacher-forced target loss (nats/token) instead of greedy completions: more sensitive, no decoding', false)
+    .option('--max-tokens <n>', 'with --loss: sequence length cap (prefix cut from the left)', intFlag('--max-tokens', 8), 256);
   threadsOption(cmd);
   jsonOption(cmd, 'the audit report').action((o: AuditFlags) => {
     applyThreads(o.threads);
@@ -55,6 +60,35 @@ export function register(program: Command): void {
         throw new Error(`--conditions: unknown condition "${c}" (known: ${AUDIT_CONDITIONS.join(', ')})`);
     let bar: Progress | null = null,
       stage = '';
+    const onProgress = (what: string, done: number, total: number) => {
+      if (what !== stage) {
+        bar?.stop();
+        bar = progressBar(`audit ${what}`, total);
+        stage = what;
+      }
+      bar!.update(done);
+    };
+    if (o.loss) {
+      const r = runLossAudit({
+        hyperDir: resolveHyperDir(o.hyper),
+        modelDir: o.model,
+        tasksDir: o.tasks,
+        split: o.split,
+        corpusDir: o.corpus,
+        cacheDir: o.cache === false ? null : o.cache,
+        conditions: conditions as AuditCondition[],
+        maxTokens: o.maxTokens,
+        batch: o.batch,
+        tasksPerRepo: o.tasksPerRepo,
+        seed: o.seed,
+        onProgress,
+      });
+      (bar as Progress | null)?.stop();
+      report(o.json, r, () => {
+        for (const l of lossAuditLines(r)) console.log(l);
+      });
+      return;
+    }
     const r = runAudit({
       hyperDir: resolveHyperDir(o.hyper),
       modelDir: o.model,
@@ -67,14 +101,7 @@ export function register(program: Command): void {
       batch: o.batch,
       tasksPerRepo: o.tasksPerRepo,
       seed: o.seed,
-      onProgress: (what, done, total) => {
-        if (what !== stage) {
-          bar?.stop();
-          bar = progressBar(`audit ${what}`, total);
-          stage = what;
-        }
-        bar!.update(done);
-      },
+      onProgress,
     });
     (bar as Progress | null)?.stop();
     report(o.json, r, () => {
