@@ -44,8 +44,10 @@ function safeName(base: string): string {
   return s || 'project';
 }
 
-async function* gitArchive(repo: string): AsyncGenerator<Buffer> {
-  const child = spawn('git', ['-C', repo, 'archive', '--format=tar', 'HEAD'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `git archive --format=tar REV` of a repository (bare or not) as a byte stream. */
+export async function* gitArchive(repo: string, rev = 'HEAD'): AsyncGenerator<Buffer> {
+  if (/^-/.test(rev)) throw new Error(`git archive: not a revision: ${JSON.stringify(rev)}`);
+  const child = spawn('git', ['-C', repo, 'archive', '--format=tar', rev], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString('utf8');
@@ -59,7 +61,7 @@ async function* gitArchive(repo: string): AsyncGenerator<Buffer> {
     if (!finished) child.kill('SIGKILL');
   }
   const code = await exited;
-  if (code !== 0) throw new Error(`git archive HEAD failed (exit ${code}): ${stderr.trim()}`);
+  if (code !== 0) throw new Error(`git archive ${rev} failed (exit ${code}): ${stderr.trim()}`);
 }
 
 /** Copy regular files under `from` into `to`, never following links; returns files copied. */
