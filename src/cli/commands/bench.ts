@@ -71,6 +71,7 @@ export function register(program: Command): void {
   );
   registerStatic(bench);
   registerAdaptBench(bench);
+  registerServeBench(bench);
 }
 
 /** `code2lora bench static`: the static-track table, every stage cached, then the report. */
@@ -186,6 +187,61 @@ function registerAdaptBench(bench: Command): void {
         log: json === true ? undefined : (s) => console.log(s),
       });
       report(json, result, () => {});
+    },
+  );
+}
+
+/** `code2lora bench serve`: the completion server on loopback (throughput and latency by client count,
+ *  mixed vs shared adapters, registration time, a register/delete soak with RSS). */
+function registerServeBench(bench: Command): void {
+  const list = (v: string) => v.split(',').map((x) => intFlag('--clients', 1)(x.trim()));
+  const cmd = bench
+    .command('serve')
+    .description(
+      'completion server on loopback: tok/s and p50/p99 latency by client count, mixed vs shared adapters, registration time, adapter soak with RSS',
+    )
+    .option('--model <dir>', 'base model directory (default: the shipped code2lora-base)')
+    .option('--hyper <dir>', 'hypernetwork for the repository registration timing (default: the shipped one with the shipped base)')
+    .option('--clients <list>', 'client counts, comma-separated', list, [1, 8, 32])
+    .option('--requests <n>', 'requests per client, one after another', intFlag('--requests', 1), 4)
+    .option('--max-tokens <n>', 'max_tokens of every completion (greedy, no stop string)', intFlag('--max-tokens', 1), 16)
+    .option('--mixed-clients <n>', 'clients in the one-adapter-each vs all-on-one comparison', intFlag('--mixed-clients', 1), 32)
+    .option('--max-batch <n>', "the server's --max-batch", intFlag('--max-batch', 1), 32)
+    .option('--soak <n>', 'distinct adapters registered and deleted while serving', intFlag('--soak', 0), 1000)
+    .option('--soak-seconds <n>', 'the soak stops after this many seconds', intFlag('--soak-seconds', 1), 120)
+    .option('--seed <n>', 'random seed (adapters)', intFlag('--seed', 0), 0);
+  threadsOption(cmd);
+  jsonOption(cmd, 'the results (perf/results/serve.json for the record)').action(
+    async (o: {
+      model?: string;
+      hyper?: string;
+      clients: number[];
+      requests: number;
+      maxTokens: number;
+      mixedClients: number;
+      maxBatch: number;
+      soak: number;
+      soakSeconds: number;
+      seed: number;
+      threads: number;
+      json: JsonFlag;
+    }) => {
+      applyThreads(o.threads);
+      const { runServeBench } = await import('../../bench/serve.js');
+      const result = await runServeBench({
+        modelDir: o.model,
+        hyperDir: o.hyper,
+        clients: o.clients,
+        requestsPerClient: o.requests,
+        maxTokens: o.maxTokens,
+        mixedClients: o.mixedClients,
+        maxBatch: o.maxBatch,
+        soakAdapters: o.soak,
+        soakSeconds: o.soakSeconds,
+        seed: o.seed,
+        log: o.json === true ? undefined : (s) => console.log(s),
+      });
+      report(o.json, result, () => {});
     },
   );
 }
