@@ -11,6 +11,7 @@ import { register as registerEval } from './commands/eval.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerHyper } from './commands/hyper.js';
 import { register as registerAudit } from './commands/audit.js';
+import { register as registerExport } from './commands/export.js';
 import { register as registerServe } from './commands/serve.js';
 
 /** The whole command tree. `configure` runs before the subcommands are added, so what it sets
@@ -33,6 +34,7 @@ export function buildProgram(configure?: (program: Command) => void): Command {
   registerEval(program);
   registerHyper(program);
   registerAudit(program);
+  registerExport(program);
   registerServe(program);
   registerBench(program);
   return program;
