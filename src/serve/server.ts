@@ -239,6 +239,10 @@ export function buildServer(served: ServedModel, configIn: ServeConfig): Complet
     const timeoutError = () =>
       new ApiError(504, `the request ran over this server's ${config.timeoutMs} ms limit`, { type: 'timeout', code: 'timeout' });
     if (!cr.stream) {
+      // a client that hangs up frees its rows at the next token
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) ac.abort('disconnect');
+      });
       let outs: DecodeOutcome[];
       try {
         outs = await Promise.all(scheduler.submit(rows));
