@@ -4,10 +4,14 @@ Reads weights from a safetensors file (parsed here with json+struct+numpy: torch
 no safetensors module) so both frameworks start from identical bytes.
 
   llama_ref.py parity IN_DIR OUT_FILE   -> logits, loss and LoRA gradients as safetensors
+  llama_ref.py peft MODEL_DIR ADAPTER_DIR INPUTS OUT_FILE
+                                        -> logits with and without a PEFT adapter directory, read as
+                                           PEFT reads it (peft_lora below)
   llama_ref.py bench  CONFIG_JSON       -> {"tokens_per_s": ...} for full training steps
 """
 import json
 import math
+import re
 import struct
 import sys
 import time
@@ -82,8 +86,8 @@ class Llama(torch.nn.Module):
             y = y + bias
         key = f"{layer}.{module}"
         if key in self.lora:
-            A, B = self.lora[key]
-            y = y + self.scaling * ((x @ A.t()) @ B.t())
+            A, B, *s = self.lora[key]  # an optional third item is a per-projection scaling
+            y = y + (s[0] if s else self.scaling) * ((x @ A.t()) @ B.t())
         return y
 
     def rms(self, x, w):
@@ -163,6 +167,74 @@ def parity(in_dir, out_file):
     write_safetensors(out_file, out)
 
 
+PEFT_PREFIX = "base_model.model."
+
+
+def _pattern_value(patterns, module_name, default):
+    """PEFT's rank_pattern / alpha_pattern lookup: the first key matching the module's full name."""
+    for key, value in patterns.items():
+        if re.fullmatch(rf"(.*\.)?{key}", module_name):
+            return value
+    return default
+
+
+def peft_lora(adapter_dir, cfg):
+    """A LoRA adapter directory read as PEFT (LoraConfig + set_peft_model_state_dict) reads it.
+
+    Refuses what PEFT would compute differently from y = W x + (lora_alpha / r) B A x: fan_in_fan_out
+    (transposed weights), DoRA, biases, extra saved modules, layers_to_transform. use_rslora scales by
+    alpha / sqrt(r), rank_pattern / alpha_pattern override r / alpha per module, as in PEFT.
+    Returns {"layer.module": (A, B, scaling)}.
+    """
+    conf = json.load(open(f"{adapter_dir}/adapter_config.json"))
+    if conf.get("peft_type") != "LORA":
+        raise SystemExit(f"peft_type {conf.get('peft_type')!r} is not LORA")
+    for key, ok in (("fan_in_fan_out", False), ("use_dora", False), ("bias", "none"), ("modules_to_save", None),
+                    ("layers_to_transform", None)):
+        if conf.get(key, ok) not in (ok, [] if ok is None else ok):
+            raise SystemExit(f"adapter_config.json: {key} = {conf.get(key)!r} is not supported here")
+    targets = conf["target_modules"]
+    r0, alpha0 = conf["r"], conf["lora_alpha"]
+    tensors = read_safetensors(f"{adapter_dir}/adapter_model.safetensors")
+    name_re = re.compile(r"model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight")
+    found = {}
+    for name, t in tensors.items():
+        if not name.startswith(PEFT_PREFIX):
+            raise SystemExit(f"{name}: PEFT names start with {PEFT_PREFIX}")
+        m = name_re.fullmatch(name[len(PEFT_PREFIX):])
+        if not m:
+            raise SystemExit(f"{name}: not a LoRA factor of a decoder projection")
+        layer, parent, module, factor = m.groups()
+        full = f"model.layers.{layer}.{parent}.{module}"
+        matched = re.fullmatch(targets, full) if isinstance(targets, str) else module in targets
+        if not matched:
+            raise SystemExit(f"{name}: {module} is not in target_modules {targets}")
+        found.setdefault(f"{layer}.{module}", {})[factor] = (t, full)
+    lora = {}
+    for key, f in found.items():
+        (A, full), (B, _) = f["A"], f["B"]
+        r = _pattern_value(conf.get("rank_pattern") or {}, full, r0)
+        alpha = _pattern_value(conf.get("alpha_pattern") or {}, full, alpha0)
+        if A.shape[0] != r or B.shape[1] != r:
+            raise SystemExit(f"{full}: A {list(A.shape)} / B {list(B.shape)} do not have rank {r}")
+        scaling = alpha / math.sqrt(r) if conf.get("use_rslora") else alpha / r
+        lora[key] = (A, B, scaling)
+    return lora
+
+
+def peft_logits(model_dir, adapter_dir, inputs_file, out_file):
+    cfg = json.load(open(f"{model_dir}/config.json"))
+    if cfg.get("head_dim") is None:
+        cfg["head_dim"] = cfg["hidden_size"] // cfg["num_attention_heads"]
+    weights = read_safetensors(f"{model_dir}/model.safetensors")
+    extra = read_safetensors(inputs_file)
+    ids, mask = extra["ids"].long(), extra["mask"].long()
+    with torch.no_grad():
+        base = Llama(cfg, weights)(ids, mask)
+        adapted = Llama(cfg, weights, peft_lora(adapter_dir, cfg))(ids, mask)
+    write_safetensors(out_file, {"logits": adapted, "base_logits": base})
+
+
 def bench(config_path):
     b = json.load(open(config_path))
     torch.manual_seed(b.get("seed", 0))
@@ -210,6 +282,8 @@ def bench(config_path):
 if __name__ == "__main__":
     if sys.argv[1] == "parity":
         parity(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "peft":
+        peft_logits(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif sys.argv[1] == "bench":
         bench(sys.argv[2])
     else:
