@@ -11,6 +11,9 @@ import { validateLoraConfig } from '../../src/adapters/lora/config.js';
 import { exportGgufAdapter } from '../../src/adapters/lora/gguf.js';
 import { LoraAdapter } from '../../src/adapters/lora/layer.js';
 import { exportGgufBase } from '../../src/model/llama/gguf.js';
+import { validateLlamaConfig } from '../../src/model/llama/config.js';
+import { LlamaModel } from '../../src/model/llama/model.js';
+import { saveLlama } from '../../src/model/llama/io.js';
 import { loadLlama } from '../../src/model/llama/io.js';
 import { generateGreedy } from '../../src/model/llama/generate.js';
 import { defaultModelDir } from '../../src/model/default-model.js';
@@ -99,4 +102,63 @@ describe('llama.cpp loads our GGUF exports', () => {
     expect(theirsBase).toEqual(oursBase);
     expect(theirsLora).toEqual(oursLora);
   });
+  it.skipIf(!loader)(
+    'random qwen2 (biases) and qwen3 (q/k norms, head_dim 32 != 64/4) models: same greedy tokens',
+    { timeout: 120_000 },
+    async () => {
+      const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+      const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+      const tokJson = fs.readFileSync(path.join(defaultModelDir(), 'tokenizer.json'), 'utf8');
+      for (const arch of ['qwen2', 'qwen3'] as const) {
+        const cfg = validateLlamaConfig(
+          {
+            architecture: arch,
+            hiddenSize: 64,
+            numLayers: 2,
+            numHeads: 4,
+            numKvHeads: 2,
+            ...(arch === 'qwen3' ? { headDim: 32 } : {}),
+            intermediateSize: 128,
+            vocabSize: 4096,
+            maxPositionEmbeddings: 256,
+            ropeTheta: 10000,
+            rmsNormEps: 1e-6,
+            tieWordEmbeddings: arch === 'qwen3',
+            eosTokenId: 0,
+          },
+          arch,
+        );
+        const rng = new Rng(3);
+        const m = LlamaModel.init(cfg, rng);
+        // Large random weights (clear argmax margins), random biases and head norms.
+        for (const t of m.params.values()) {
+          if (t.name.endsWith('.bias')) for (let i = 0; i < t.size; i++) t.data[i] = rng.normal() * 0.5;
+          else if (/self_attn\.[qk]_norm\.weight$/.test(t.name)) for (let i = 0; i < t.size; i++) t.data[i] = 1 + rng.normal() * 0.3;
+          else if (!t.name.endsWith('norm.weight')) for (let i = 0; i < t.size; i++) t.data[i] *= 20;
+        }
+        const dir = path.join(tmp, arch);
+        saveLlama(dir, m, { tokenizerJson: tokJson });
+        exportGgufBase({ modelDir: dir, out: `${dir}.gguf` });
+        const prompts = [
+          [5, 99, 300, 7, 1000],
+          [42, 43, 44],
+        ];
+        const ours = prompts.map((p) => generateGreedy(m, [p], { maxNewTokens: 8 })[0].ids);
+        const gm = await llama.loadModel({ modelPath: `${dir}.gguf` });
+        const theirs: number[][] = [];
+        for (const p of prompts) {
+          const ctx = await gm.createContext({ contextSize: 64, threads: 1 });
+          const got: number[] = [];
+          for await (const t of ctx.getSequence().evaluate(p as never, { temperature: 0 })) {
+            got.push(t as number);
+            if (got.length >= 8) break;
+          }
+          theirs.push(got);
+          await ctx.dispose();
+        }
+        await gm.dispose();
+        expect(theirs, arch).toEqual(ours);
+      }
+    },
+  );
 });
