@@ -10,6 +10,7 @@ import { register as registerComplete } from './commands/complete.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerHyper } from './commands/hyper.js';
+import { register as registerEvo } from './commands/evo.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerServe } from './commands/serve.js';
@@ -33,6 +34,7 @@ export function buildProgram(configure?: (program: Command) => void): Command {
   registerComplete(program);
   registerEval(program);
   registerHyper(program);
+  registerEvo(program);
   registerAudit(program);
   registerExport(program);
   registerServe(program);
