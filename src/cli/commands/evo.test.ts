@@ -1,7 +1,7 @@
 // `code2lora evo init / update / replay` through the command line, in process, on an untrained tiny
 // Evo checkpoint and git repositories built here: a state file per step, refusals with their
 // reason, and a replay over the evolution track scored on its tasks.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { git, makeEvoRepo, makeTinyEvo, makeTinyEvoCheckpoint, type TinyEvo } from '../../../test/fixtures/tiny-evo.js';
 import { readEvoState } from '../../adapters/hyper/evo-state.js';
 import { register as registerEvo } from './evo.js';
+import { register as registerComplete } from './complete.js';
 
 const root = mkdtempSync(join(tmpdir(), 'c2l-evo-cli-'));
 let t: TinyEvo;
@@ -32,13 +33,19 @@ async function run(...args: string[]): Promise<string> {
     },
   });
   registerEvo(program);
+  registerComplete(program);
   const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
     out += `${a.join(' ')}\n`;
+  });
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
   });
   try {
     await program.parseAsync(['node', 'code2lora', ...args]);
   } finally {
     log.mockRestore();
+    write.mockRestore();
   }
   return out;
 }
@@ -60,6 +67,16 @@ describe('code2lora evo', () => {
     );
     await expect(run('evo', 'update', '--state', state, '--model', t.bench.modelDir)).rejects.toThrow(/exactly one of --commit and --diff/);
     expect(readEvoState(state).steps).toBe(1);
+    // complete with the state's adapter
+    const prompt = join(root, 'prompt.py');
+    writeFileSync(prompt, 'def test_f():\n    assert f_1(1) == ');
+    const c = await run('complete', '--prompt', prompt, '--state', state, '--model', t.bench.modelDir, '--max-new-tokens', '3', '--json');
+    const j = JSON.parse(c.slice(c.indexOf('{')));
+    expect(j.adapter).toBe('folded');
+    expect(j.evoAdapterSha256).toBe(readEvoState(state).adapterSha256);
+    await expect(run('complete', '--prompt', prompt, '--state', state, '--adapter', root)).rejects.toThrow(
+      /--state brings its own adapter/,
+    );
   });
 
   it('replay over a track repository writes a state per kept commit and scores its tasks', async () => {
