@@ -71,6 +71,7 @@ export function register(program: Command): void {
   );
   registerStatic(bench);
   registerAdaptBench(bench);
+  registerEvoBench(bench);
   registerServeBench(bench);
 }
 
@@ -129,6 +130,36 @@ function registerStatic(bench: Command): void {
         command,
         log: (s) => (quiet ? process.stderr.write(`${s}\n`) : console.log(s)),
         progress: (label, total) => progressBar(label, total, ['loss', 'val']),
+      });
+      report(o.json, result, () => {});
+    },
+  );
+}
+
+/** `code2lora bench evo`: one Evo update (diff, diff embedding, GRU step, head) and a replay of N commits. */
+function registerEvoBench(bench: Command): void {
+  const cmd = bench
+    .command('evo')
+    .description(
+      'Code2LoRA-Evo speed on a generated git repository: init (cold cache), one update by part (diff, diff embedding, GRU, head), a replay of N commits',
+    )
+    .option('--files <n>', 'files in the generated repository', intFlag('--files', 1), 40)
+    .option('--commits <n>', 'commits applied (each changes 3 files)', intFlag('--commits', 1), 10)
+    .option('--model <dir>', 'base model directory (default: the shipped code2lora-base)')
+    .option('--evo <dir>', 'Evo checkpoint (default: a fresh recurrent part around the shipped Static head; timings only)')
+    .option('--seed <n>', 'random seed', intFlag('--seed', 0), 0);
+  threadsOption(cmd);
+  jsonOption(cmd, 'the results').action(
+    async (o: { files: number; commits: number; model?: string; evo?: string; seed: number; threads: number; json: JsonFlag }) => {
+      applyThreads(o.threads);
+      const { runEvoBench } = await import('../../bench/evo.js');
+      const result = await runEvoBench({
+        files: o.files,
+        commits: o.commits,
+        modelDir: o.model,
+        evoDir: o.evo,
+        seed: o.seed,
+        log: o.json === true ? undefined : (s) => console.log(s),
       });
       report(o.json, result, () => {});
     },
