@@ -300,6 +300,27 @@ function staticFrom(ctx: BenchContext, dir: string): Predictor {
 }
 
 /** The conditioning audit (METHOD.md section 4) of the trained hypernetwork on one split. */
+/** One progress bar per phase of a multi-phase job (embed, then each condition): a new bar whenever
+ *  the phase name changes. */
+function phasedProgress(
+  ctx: BenchContext,
+  label: string,
+): { update: (phase: string, done: number, total: number) => void; stop: () => void } {
+  let bar: Progress | undefined,
+    current = '';
+  return {
+    update(phase, done, total) {
+      if (phase !== current) {
+        bar?.stop();
+        bar = ctx.progress(`${label} ${phase}`, total);
+        current = phase;
+      }
+      bar!.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
 function auditStage(id: string, split: EvalSplit): Stage {
   return {
     name: `${id}:audit-${split}`,
@@ -324,8 +345,7 @@ function auditStage(id: string, split: EvalSplit): Stage {
       return n * COST.evalSecondsPerTask * COST.loraEvalFactor * (1 + ctx.config.audit.conditions.length);
     },
     run(ctx, dir) {
-      let bar: Progress | undefined,
-        stage = '';
+      const progress = phasedProgress(ctx, `audit ${split}`);
       const r = runAudit({
         hyperDir: join(ctx.artefact(`${id}:train`), 'hypernet'),
         modelDir: ctx.modelDir,
@@ -340,16 +360,9 @@ function auditStage(id: string, split: EvalSplit): Stage {
         tasksPerRepo: ctx.config.eval.tasksPerRepo,
         bootstrapSamples: ctx.config.eval.bootstrapSamples,
         seed: ctx.config.seed,
-        onProgress: (what, d, t) => {
-          if (what !== stage) {
-            bar?.stop();
-            bar = ctx.progress(`audit ${split} ${what}`, t);
-            stage = what;
-          }
-          bar!.update(d);
-        },
+        onProgress: progress.update,
       });
-      bar?.stop();
+      progress.stop();
       writeFileAtomicSync(join(dir, 'audit.json'), committable(r) + '\n');
       return {
         tasks: r.tasks,
@@ -396,8 +409,7 @@ function lossAuditStage(id: string, key: StaticVariant, split: LossAuditSplit): 
       return tasks * COST.evalSecondsPerTask * 0.3 * (1 + ctx.config.audit.conditions.length);
     },
     run(ctx, dir) {
-      let bar: Progress | undefined,
-        stage = '';
+      const progress = phasedProgress(ctx, `audit-loss ${split}`);
       const r = runLossAudit({
         hyperDir: join(ctx.artefact(`${id}:train`), 'hypernet'),
         modelDir: ctx.modelDir,
@@ -412,16 +424,9 @@ function lossAuditStage(id: string, key: StaticVariant, split: LossAuditSplit): 
         tasksPerRepo: perRepo(ctx),
         bootstrapSamples: ctx.config.eval.bootstrapSamples,
         seed: ctx.config.seed,
-        onProgress: (what, d, t) => {
-          if (what !== stage) {
-            bar?.stop();
-            bar = ctx.progress(`audit-loss ${split} ${what}`, t);
-            stage = what;
-          }
-          bar!.update(d);
-        },
+        onProgress: progress.update,
       });
-      bar?.stop();
+      progress.stop();
       writeFileAtomicSync(join(dir, 'audit-loss.json'), JSON.stringify(r, null, 2) + '\n');
       return {
         tasks: r.tasks,

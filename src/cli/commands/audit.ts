@@ -68,28 +68,7 @@ export function register(program: Command): void {
       }
       bar!.update(done);
     };
-    if (o.loss) {
-      const r = runLossAudit({
-        hyperDir: resolveHyperDir(o.hyper),
-        modelDir: o.model,
-        tasksDir: o.tasks,
-        split: o.split,
-        corpusDir: o.corpus,
-        cacheDir: o.cache === false ? null : o.cache,
-        conditions: conditions as AuditCondition[],
-        maxTokens: o.maxTokens,
-        batch: o.batch,
-        tasksPerRepo: o.tasksPerRepo,
-        seed: o.seed,
-        onProgress,
-      });
-      (bar as Progress | null)?.stop();
-      report(o.json, r, () => {
-        for (const l of lossAuditLines(r)) console.log(l);
-      });
-      return;
-    }
-    const r = runAudit({
+    const common = {
       hyperDir: resolveHyperDir(o.hyper),
       modelDir: o.model,
       tasksDir: o.tasks,
@@ -97,12 +76,20 @@ export function register(program: Command): void {
       corpusDir: o.corpus,
       cacheDir: o.cache === false ? null : o.cache,
       conditions: conditions as AuditCondition[],
-      maxNewTokens: o.maxNewTokens,
       batch: o.batch,
       tasksPerRepo: o.tasksPerRepo,
       seed: o.seed,
       onProgress,
-    });
+    };
+    if (o.loss) {
+      const r = runLossAudit({ ...common, maxTokens: o.maxTokens });
+      (bar as Progress | null)?.stop();
+      report(o.json, r, () => {
+        for (const l of lossAuditLines(r)) console.log(l);
+      });
+      return;
+    }
+    const r = runAudit({ ...common, maxNewTokens: o.maxNewTokens });
     (bar as Progress | null)?.stop();
     report(o.json, r, () => {
       for (const l of auditLines(r)) console.log(l);
