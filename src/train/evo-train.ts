@@ -9,7 +9,7 @@
 // checkpoint. Repository embeddings (at each first kept commit) and diff embeddings are computed once
 // before the first step, through the on-disk caches.
 // Letters: W commits per window, S state width, E embedding width, B sequences, T padded length.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HyperHead } from '../adapters/hyper/head.js';
 import { defaultHyperHeadConfig, validateHyperHeadConfig, type HyperHeadConfig } from '../adapters/hyper/config.js';
@@ -24,13 +24,14 @@ import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import type { EvoTask } from '../data/tasks/types.js';
 import type { TrackCommit } from '../data/evo/track.js';
 import { withCommitSnapshot } from '../data/evo/snapshot.js';
-import { lineChartSvg } from '../util/svg-plot.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
-import { removeDirLeftovers, replaceDirAtomicSync } from '../util/atomic-dir.js';
+import { replaceDirAtomicSync } from '../util/atomic-dir.js';
 import { Rng } from '../util/rng.js';
 import { trainLoop, type StepInfo } from './loop.js';
+import { RunRecord, crValChart, type CurvePoint } from './run-record.js';
+import { taskTrainLoopConfig } from './task-training-config.js';
 import { taskBatch, type TaskSequence } from './task-batch.js';
-import { SequenceCache, drawWithoutReplacement } from './task-sampling.js';
+import { SequenceCache, addTargetLoss, drawWithoutReplacement } from './task-sampling.js';
 
 export interface EvoTrainConfig {
   /** the readout head; head.embedDim is the state width S */
@@ -166,14 +167,7 @@ export interface EvoTrainRun {
   stopAfter?: number;
 }
 
-export interface EvoCurvePoint {
-  step: number;
-  loss: number;
-  tokens: number;
-  targetTokens: number;
-  seconds: number;
-  valLoss?: number;
-}
+export type EvoCurvePoint = CurvePoint;
 
 export interface EvoTrainSummary {
   bestStep: number;
@@ -262,18 +256,12 @@ function evoValidationLoss(model: LlamaModel, net: EvoNet | null, val: ValRepo[]
   for (const v of val) {
     const last = v.commits[v.commits.length - 1].t + 1;
     const states = net ? replayStates(net, v.track, frozen ? 1 : last) : [];
-    let s = 0,
-      n = 0;
+    const acc = { sum: 0, count: 0 };
     for (const c of v.commits) {
       const adapter = net ? net.adapterFor(Float32Array.from(states[frozen ? 0 : c.t].data), model.config) : null;
-      for (let i = 0; i < c.seqs.length; i += batch) {
-        const tb = taskBatch(c.seqs.slice(i, i + batch), padId);
-        const r = model.loss(null, tb.batch, tb.targets, adapter);
-        s += r.loss.data[0] * r.count;
-        n += r.count;
-      }
+      addTargetLoss(acc, model, c.seqs, padId, batch, adapter);
     }
-    sum += s / n;
+    sum += acc.sum / acc.count;
   }
   return sum / val.length;
 }
@@ -363,143 +351,81 @@ export async function trainEvo(run: EvoTrainRun): Promise<EvoTrainSummary | null
   if (val.length === 0) throw new Error('evo train: no cr-val repository could be embedded with a task that fits');
   const baseValLoss = evoValidationLoss(model, null, val, padId, cfg.valBatch);
 
-  const curvePath = join(run.out, 'loss-curve.json'),
-    bestPath = join(run.out, 'best.json'),
-    bestDir = join(run.out, 'evo'),
-    statePath = join(run.out, 'training-state.safetensors');
-  removeDirLeftovers(bestDir);
-  const resuming = existsSync(statePath);
-  const curve: EvoCurvePoint[] = resuming && existsSync(curvePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
-  let best: { step: number; valLoss: number } =
-    resuming && existsSync(bestPath) && existsSync(bestDir) ? JSON.parse(readFileSync(bestPath, 'utf8')) : { step: 0, valLoss: Infinity };
-  const last = curve[curve.length - 1];
-  let tokens = last?.tokens ?? 0,
-    targetTokens = last?.targetTokens ?? 0,
-    seconds = last?.seconds ?? 0;
-  const writeCurve = () => {
-    writeFileAtomicSync(curvePath, JSON.stringify(curve));
-    writeFileAtomicSync(
-      join(run.out, 'loss-curve.svg'),
-      lineChartSvg(
-        [
-          { label: 'train (target tokens, per window)', points: curve.map((c) => [c.step, c.loss] as [number, number]) },
-          {
-            label: 'cr-val (mean over repositories)',
-            points: curve.filter((c) => c.valLoss !== undefined).map((c) => [c.step, c.valLoss!] as [number, number]),
-          },
-          {
-            label: 'cr-val, base model without adapter',
-            points: curve.length
-              ? [
-                  [curve[0].step, baseValLoss],
-                  [curve[curve.length - 1].step, baseValLoss],
-                ]
-              : [],
-          },
-        ],
-        { title: 'Code2LoRA-Evo: target-token loss', xLabel: 'update', yLabel: 'loss (nats/token)' },
-      ),
-    );
-  };
+  const rec = new RunRecord({ out: run.out, bestDirName: 'evo', evalEvery: cfg.evalEvery, steps: cfg.steps });
+  const writeCurve = () => rec.writeCurve(crValChart('Code2LoRA-Evo: target-token loss', 'train (target tokens, per window)', baseValLoss));
   const W = cfg.window;
   const params = net.parameters();
-  const loop = trainLoop(
-    params,
-    {
-      steps: cfg.steps,
-      accumulation: 1,
-      lr: cfg.lr,
-      minLr: cfg.minLr,
-      warmupSteps: Math.round(cfg.warmupFraction * cfg.steps),
-      clip: cfg.clip,
-      adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: cfg.weightDecay },
-      seed: cfg.seed,
-      checkpointEvery: cfg.checkpointEvery,
-      checkpointPath: statePath,
-      stopAfter: run.stopAfter,
-    },
-    {
-      microStep(tape, rng) {
-        // a repository, then a window [s, e) of its commits with at least one task that fits
-        for (;;) {
-          const tr = tracks[rng.int(tracks.length)];
-          const n = tr.commits.length;
-          const s = rng.int(Math.ceil(n / W)) * W,
-            e = Math.min(n, s + W);
-          const draws = [];
-          for (let t = s; t < e; t++) {
-            const seqs = tr.tasks[t].map((x) => seqCache.get(x)).filter((x): x is TaskSequence => x !== null);
-            draws.push({ t, seqs: drawWithoutReplacement(seqs, cfg.tasksPerCommit, rng) });
-          }
-          if (draws.every((d) => d.seqs.length === 0)) continue;
-          // the state entering the window, off the tape (truncated BPTT), then W steps on it
-          let h: Tensor;
-          if (s === 0) h = net.initState(tape, vec(tr.embedding));
-          else {
-            h = replayStates(net, tr, s)[s - 1];
-            h = net.step(tape, h, vec(tr.diffs[s]));
-          }
-          const states: Tensor[] = [];
-          for (let t = s; t < e; t++) {
-            if (t > s) h = net.step(tape, h, vec(tr.diffs[t]));
-            if (draws[t - s].seqs.length > 0) states.push(h);
-          }
-          const used = draws.filter((d) => d.seqs.length > 0);
-          const tb = taskBatch(
-            used.flatMap((d) => d.seqs),
-            padId,
-          );
-          const outputs = net.readout(tape, states); // one adapter per commit with tasks, on the tape
-          const adapter = hyperSegmentAdapter(
-            head,
-            outputs,
-            used.map((d) => d.seqs.length),
-            tb.batch.T,
-          );
-          const r = model.loss(tape, tb.batch, tb.targets, adapter);
-          targetTokens += r.count;
-          return { loss: r.loss, tokens: tb.tokens };
+  const loop = trainLoop(params, taskTrainLoopConfig(cfg, { accumulation: 1, checkpointPath: rec.statePath, stopAfter: run.stopAfter }), {
+    microStep(tape, rng) {
+      // a repository, then a window [s, e) of its commits with at least one task that fits
+      for (;;) {
+        const tr = tracks[rng.int(tracks.length)];
+        const n = tr.commits.length;
+        const s = rng.int(Math.ceil(n / W)) * W,
+          e = Math.min(n, s + W);
+        const draws = [];
+        for (let t = s; t < e; t++) {
+          const seqs = tr.tasks[t].map((x) => seqCache.get(x)).filter((x): x is TaskSequence => x !== null);
+          draws.push({ t, seqs: drawWithoutReplacement(seqs, cfg.tasksPerCommit, rng) });
         }
-      },
-      onStep(info) {
-        tokens += info.tokens;
-        seconds += info.seconds;
-        const point: EvoCurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
-        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
-          const v0 = performance.now();
-          point.valLoss = evoValidationLoss(model, net, val, padId, cfg.valBatch);
-          if (point.valLoss < best.valLoss) {
-            best = { step: info.step, valLoss: point.valLoss };
-            replaceDirAtomicSync(bestDir, (tmp) => evo.save(tmp));
-            writeFileAtomicSync(bestPath, JSON.stringify(best));
-          }
-          seconds += (performance.now() - v0) / 1000;
-          point.seconds = seconds;
+        if (draws.every((d) => d.seqs.length === 0)) continue;
+        // the state entering the window, off the tape (truncated BPTT), then W steps on it
+        let h: Tensor;
+        if (s === 0) h = net.initState(tape, vec(tr.embedding));
+        else {
+          h = replayStates(net, tr, s)[s - 1];
+          h = net.step(tape, h, vec(tr.diffs[s]));
         }
-        curve.push(point);
-        run.onStep?.({ ...info, valLoss: point.valLoss });
-      },
-      onCheckpoint: () => writeCurve(),
+        const states: Tensor[] = [];
+        for (let t = s; t < e; t++) {
+          if (t > s) h = net.step(tape, h, vec(tr.diffs[t]));
+          if (draws[t - s].seqs.length > 0) states.push(h);
+        }
+        const used = draws.filter((d) => d.seqs.length > 0);
+        const tb = taskBatch(
+          used.flatMap((d) => d.seqs),
+          padId,
+        );
+        const outputs = net.readout(tape, states); // one adapter per commit with tasks, on the tape
+        const adapter = hyperSegmentAdapter(
+          head,
+          outputs,
+          used.map((d) => d.seqs.length),
+          tb.batch.T,
+        );
+        const r = model.loss(tape, tb.batch, tb.targets, adapter);
+        rec.targetTokens += r.count;
+        return { loss: r.loss, tokens: tb.tokens };
+      }
     },
-  );
+    onStep(info) {
+      const point = rec.step(
+        info,
+        () => evoValidationLoss(model, net, val, padId, cfg.valBatch),
+        (tmp) => evo.save(tmp),
+      );
+      run.onStep?.({ ...info, valLoss: point.valLoss });
+    },
+    onCheckpoint: () => writeCurve(),
+  });
   if (loop.steps < cfg.steps) return null;
   writeCurve();
-  const bestNet = EvoNetwork.load(bestDir, model, tok, run.baseModelSha256);
+  const bestNet = EvoNetwork.load(rec.bestDir, model, tok, run.baseModelSha256);
   const frozenStateValLoss = evoValidationLoss(model, bestNet.net, val, padId, cfg.valBatch, true);
   let parameters = 0;
   for (const t of params.values()) parameters += t.size;
   const summary: EvoTrainSummary = {
-    bestStep: best.step,
-    bestValLoss: best.valLoss,
+    bestStep: rec.best.step,
+    bestValLoss: rec.best.valLoss,
     baseValLoss,
     frozenStateValLoss,
-    tokensSeen: tokens,
-    targetTokensSeen: targetTokens,
+    tokensSeen: rec.tokens,
+    targetTokensSeen: rec.targetTokens,
     tokenBudget: evoTokenBudget(cfg),
-    seconds,
+    seconds: rec.seconds,
     prepareSeconds,
     parameters,
-    best: bestDir,
+    best: rec.bestDir,
   };
   const training = {
     command: run.command,
@@ -511,10 +437,10 @@ export async function trainEvo(run: EvoTrainRun): Promise<EvoTrainSummary | null
     valTasks,
     ...summary,
   };
-  replaceDirAtomicSync(bestDir, (tmp) =>
+  replaceDirAtomicSync(rec.bestDir, (tmp) =>
     new EvoNetwork(bestNet.net, { ...bestNet.spec, training: { ...training, best: undefined } }, model, tok).save(tmp),
   );
   writeFileAtomicSync(join(run.out, 'training.json'), `${JSON.stringify(training, null, 2)}\n`);
-  rmSync(statePath, { force: true });
+  rmSync(rec.statePath, { force: true });
   return summary;
 }

@@ -12,12 +12,11 @@ import type { LlamaModel, ProjectionAdapter } from '../model/llama/model.js';
 import type { Tensor } from '../tensor/index.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import type { Task } from '../data/tasks/types.js';
-import { lineChartSvg } from '../util/svg-plot.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
-import { removeDirLeftovers, replaceDirAtomicSync } from '../util/atomic-dir.js';
 import { Rng } from '../util/rng.js';
 import { trainLoop, type StepInfo } from './loop.js';
-import { checkTaskTrainingFields } from './task-training-config.js';
+import { RunRecord } from './run-record.js';
+import { checkTaskTrainingFields, taskTrainLoopConfig } from './task-training-config.js';
 import { RepoTaskSampler, perRepoValidationLoss, validationSet, type ValidationSet } from './task-sampling.js';
 
 export const FINETUNE_MODES = ['shared-lora', 'per-repo-lora', 'full-ft'] as const;
@@ -120,14 +119,7 @@ export interface FinetuneRun {
   stopAfter?: number;
 }
 
-export interface CurvePoint {
-  step: number;
-  loss: number;
-  tokens: number;
-  targetTokens: number;
-  seconds: number;
-  valLoss?: number;
-}
+export type { CurvePoint } from './run-record.js';
 
 export interface FinetuneSummary {
   mode: FinetuneMode;
@@ -167,85 +159,40 @@ function trainOne(
   progress: { done: number; total: number },
 ): FinetuneSummary | null {
   mkdirSync(one.out, { recursive: true });
-  const curvePath = join(one.out, 'loss-curve.json'),
-    bestPath = join(one.out, 'best.json');
-  const bestDir = join(one.out, cfg.mode === 'full-ft' ? 'model' : 'adapter');
-  const statePath = join(one.out, 'training-state.safetensors');
-  removeDirLeftovers(bestDir);
   // A resumed run continues its curve and its best checkpoint from the last saved state.
-  let curve: CurvePoint[] = existsSync(curvePath) && existsSync(statePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
-  let best: { step: number; valLoss: number } =
-    existsSync(bestPath) && existsSync(statePath) && existsSync(bestDir)
-      ? JSON.parse(readFileSync(bestPath, 'utf8'))
-      : { step: 0, valLoss: Infinity };
-  const last = () => curve[curve.length - 1];
-  let tokens = last()?.tokens ?? 0,
-    targetTokens = last()?.targetTokens ?? 0,
-    seconds = last()?.seconds ?? 0;
+  const rec = new RunRecord({
+    out: one.out,
+    bestDirName: cfg.mode === 'full-ft' ? 'model' : 'adapter',
+    evalEvery: cfg.evalEvery,
+    steps: cfg.steps,
+  });
   const padId = run.tokenizer.padId;
   const adapterFor = (): ProjectionAdapter | null => one.adapter;
-  const saveBest = () =>
-    replaceDirAtomicSync(bestDir, (tmp) => {
-      if (one.adapter) one.adapter.savePeft(tmp, run.model.config, run.baseModelName);
-      else {
-        saveLlama(tmp, run.model, { tokenizerJson: run.tokenizerJson });
-        if (run.tokenizerConfigJson) writeFileAtomicSync(join(tmp, 'tokenizer_config.json'), run.tokenizerConfigJson);
-      }
-    });
-  const writeCurve = () => {
-    writeFileAtomicSync(curvePath, JSON.stringify(curve));
-    writeFileAtomicSync(
-      join(one.out, 'loss-curve.svg'),
-      lineChartSvg(
-        [
-          { label: 'train (target tokens, per step)', points: curve.map((c) => [c.step, c.loss] as [number, number]) },
-          {
-            label: 'validation (mean over repositories)',
-            points: curve.filter((c) => c.valLoss !== undefined).map((c) => [c.step, c.valLoss!] as [number, number]),
-          },
-        ],
-        { title: `${cfg.mode}${one.repo ? ` (${one.repo})` : ''}: target-token loss`, xLabel: 'update', yLabel: 'loss (nats/token)' },
-      ),
-    );
+  const saveBest = (tmp: string) => {
+    if (one.adapter) one.adapter.savePeft(tmp, run.model.config, run.baseModelName);
+    else {
+      saveLlama(tmp, run.model, { tokenizerJson: run.tokenizerJson });
+      if (run.tokenizerConfigJson) writeFileAtomicSync(join(tmp, 'tokenizer_config.json'), run.tokenizerConfigJson);
+    }
   };
+  const writeCurve = () =>
+    rec.writeCurve({
+      title: `${cfg.mode}${one.repo ? ` (${one.repo})` : ''}: target-token loss`,
+      trainLabel: 'train (target tokens, per step)',
+      valLabel: 'validation (mean over repositories)',
+    });
   const loop = trainLoop(
     one.params,
-    {
-      steps: cfg.steps,
-      accumulation: cfg.reposPerStep,
-      lr: cfg.lr,
-      minLr: cfg.minLr,
-      warmupSteps: Math.round(cfg.warmupFraction * cfg.steps),
-      clip: cfg.clip,
-      adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: cfg.weightDecay },
-      seed: cfg.seed,
-      checkpointEvery: cfg.checkpointEvery,
-      checkpointPath: statePath,
-      stopAfter: run.stopAfter,
-    },
+    taskTrainLoopConfig(cfg, { accumulation: cfg.reposPerStep, checkpointPath: rec.statePath, stopAfter: run.stopAfter }),
     {
       microStep(tape, rng) {
         const b = one.repo ? one.sampler.fromRepo(one.repo, rng, padId) : one.sampler.next(rng, padId);
         const r = run.model.loss(tape, b.batch.batch, b.batch.targets, one.adapter);
-        targetTokens += r.count;
+        rec.targetTokens += r.count;
         return { loss: r.loss, tokens: b.batch.tokens };
       },
       onStep(info) {
-        tokens += info.tokens;
-        seconds += info.seconds;
-        const point: CurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
-        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
-          const t0 = performance.now();
-          point.valLoss = perRepoValidationLoss(run.model, one.valSet, padId, cfg.valBatch, adapterFor).loss;
-          if (point.valLoss < best.valLoss) {
-            best = { step: info.step, valLoss: point.valLoss };
-            saveBest();
-            writeFileAtomicSync(bestPath, JSON.stringify(best));
-          }
-          seconds += (performance.now() - t0) / 1000;
-          point.seconds = seconds;
-        }
-        curve.push(point);
+        const point = rec.step(info, () => perRepoValidationLoss(run.model, one.valSet, padId, cfg.valBatch, adapterFor).loss, saveBest);
         progress.done++;
         run.onStep?.({ ...info, repo: one.repo, valLoss: point.valLoss, done: progress.done, total: progress.total });
       },
@@ -256,13 +203,13 @@ function trainOne(
   writeCurve();
   const summary: FinetuneSummary = {
     mode: cfg.mode,
-    bestStep: best.step,
-    bestValLoss: best.valLoss,
-    tokensSeen: tokens,
-    targetTokensSeen: targetTokens,
+    bestStep: rec.best.step,
+    bestValLoss: rec.best.valLoss,
+    tokensSeen: rec.tokens,
+    targetTokensSeen: rec.targetTokens,
     tokenBudget: tokenBudget(cfg),
-    seconds,
-    best: bestDir,
+    seconds: rec.seconds,
+    best: rec.bestDir,
   };
   writeFileAtomicSync(
     join(one.out, 'training.json'),
@@ -282,8 +229,7 @@ function trainOne(
       2,
     ) + '\n',
   );
-  rmSync(statePath, { force: true });
-  curve = [];
+  rmSync(rec.statePath, { force: true });
   return summary;
 }
 

@@ -5,7 +5,7 @@
 // head learns. The kept checkpoint is the one with the lowest cross-repo validation loss averaged per
 // repository. Everything goes through trainLoop (atomic checkpoints, exact resume).
 // Letters: R repositories in a micro-batch, E embedding width, B sequences, T padded length.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HyperHead } from '../adapters/hyper/head.js';
 import {
@@ -28,14 +28,14 @@ import type { LlamaModel } from '../model/llama/model.js';
 import { Tensor } from '../tensor/index.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import type { Task } from '../data/tasks/types.js';
-import { lineChartSvg } from '../util/svg-plot.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
-import { removeDirLeftovers, replaceDirAtomicSync } from '../util/atomic-dir.js';
+import { replaceDirAtomicSync } from '../util/atomic-dir.js';
 import { Rng } from '../util/rng.js';
 import { trainLoop, type StepInfo } from './loop.js';
-import { checkTaskTrainingFields } from './task-training-config.js';
+import { RunRecord, crValChart, type CurvePoint } from './run-record.js';
+import { checkTaskTrainingFields, taskTrainLoopConfig } from './task-training-config.js';
 import { taskBatch } from './task-batch.js';
-import { RepoTaskSampler, SequenceCache, groupByRepo } from './task-sampling.js';
+import { RepoTaskSampler, SequenceCache, addTargetLoss, groupByRepo } from './task-sampling.js';
 
 export interface HyperTrainConfig {
   head: HyperHeadConfig;
@@ -145,14 +145,7 @@ export interface HyperTrainRun {
   stopAfter?: number;
 }
 
-export interface HyperCurvePoint {
-  step: number;
-  loss: number;
-  tokens: number;
-  targetTokens: number;
-  seconds: number;
-  valLoss?: number;
-}
+export type HyperCurvePoint = CurvePoint;
 
 export interface HyperTrainSummary {
   bestStep: number;
@@ -253,20 +246,15 @@ function hyperValidationLoss(
   batch: number,
   adapterFor: (g: ValGroup) => LoraAdapter | null,
 ): number {
-  const perRepo = new Map<string, { sum: number; n: number }>();
+  const perRepo = new Map<string, { sum: number; count: number }>();
   for (const g of groups) {
     const adapter = adapterFor(g);
-    const acc = perRepo.get(g.repo) ?? { sum: 0, n: 0 };
-    for (let s = 0; s < g.seqs.length; s += batch) {
-      const tb = taskBatch(g.seqs.slice(s, s + batch) as NonNullable<ValGroup['seqs'][number]>[], padId);
-      const r = model.loss(null, tb.batch, tb.targets, adapter);
-      acc.sum += r.loss.data[0] * r.count;
-      acc.n += r.count;
-    }
+    const acc = perRepo.get(g.repo) ?? { sum: 0, count: 0 };
+    addTargetLoss(acc, model, g.seqs as NonNullable<ValGroup['seqs'][number]>[], padId, batch, adapter);
     perRepo.set(g.repo, acc);
   }
   let sum = 0;
-  for (const a of perRepo.values()) sum += a.sum / a.n;
+  for (const a of perRepo.values()) sum += a.sum / a.count;
   return sum / perRepo.size;
 }
 
@@ -346,60 +334,13 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
   const valAdapter = (g: ValGroup) => hyper.adapterFromEmbedding(vectorFor({ repo: g.repo, file: g.file }));
   const baseValLoss = hyperValidationLoss(model, val.groups, padId, cfg.valBatch, () => null);
 
-  const curvePath = join(run.out, 'loss-curve.json'),
-    bestPath = join(run.out, 'best.json');
-  const bestDir = join(run.out, 'hypernet');
-  const statePath = join(run.out, 'training-state.safetensors');
-  removeDirLeftovers(bestDir);
-  const resuming = existsSync(statePath);
-  let curve: HyperCurvePoint[] = resuming && existsSync(curvePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
-  let best: { step: number; valLoss: number } =
-    resuming && existsSync(bestPath) && existsSync(bestDir) ? JSON.parse(readFileSync(bestPath, 'utf8')) : { step: 0, valLoss: Infinity };
-  const last = () => curve[curve.length - 1];
-  let tokens = last()?.tokens ?? 0,
-    targetTokens = last()?.targetTokens ?? 0,
-    seconds = last()?.seconds ?? 0;
-  const writeCurve = () => {
-    writeFileAtomicSync(curvePath, JSON.stringify(curve));
-    writeFileAtomicSync(
-      join(run.out, 'loss-curve.svg'),
-      lineChartSvg(
-        [
-          { label: 'train (target tokens, per step)', points: curve.map((c) => [c.step, c.loss] as [number, number]) },
-          {
-            label: 'cr-val (mean over repositories)',
-            points: curve.filter((c) => c.valLoss !== undefined).map((c) => [c.step, c.valLoss!] as [number, number]),
-          },
-          {
-            label: 'cr-val, base model without adapter',
-            points: curve.length
-              ? [
-                  [curve[0].step, baseValLoss],
-                  [curve[curve.length - 1].step, baseValLoss],
-                ]
-              : [],
-          },
-        ],
-        { title: 'Code2LoRA-Static: target-token loss', xLabel: 'update', yLabel: 'loss (nats/token)' },
-      ),
-    );
-  };
+  const rec = new RunRecord({ out: run.out, bestDirName: 'hypernet', evalEvery: cfg.evalEvery, steps: cfg.steps });
+  const writeCurve = () =>
+    rec.writeCurve(crValChart('Code2LoRA-Static: target-token loss', 'train (target tokens, per step)', baseValLoss));
   const params = head.parameters();
   const loop = trainLoop(
     params,
-    {
-      steps: cfg.steps,
-      accumulation: cfg.accumulation,
-      lr: cfg.lr,
-      minLr: cfg.minLr,
-      warmupSteps: Math.round(cfg.warmupFraction * cfg.steps),
-      clip: cfg.clip,
-      adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: cfg.weightDecay },
-      seed: cfg.seed,
-      checkpointEvery: cfg.checkpointEvery,
-      checkpointPath: statePath,
-      stopAfter: run.stopAfter,
-    },
+    taskTrainLoopConfig(cfg, { accumulation: cfg.accumulation, checkpointPath: rec.statePath, stopAfter: run.stopAfter }),
     {
       microStep(tape, rng) {
         // R repositories (distinct when there are enough), k tasks each, one mixed batch
@@ -434,25 +375,15 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
           tb.batch.T,
         );
         const r = model.loss(tape, tb.batch, tb.targets, adapter);
-        targetTokens += r.count;
+        rec.targetTokens += r.count;
         return { loss: r.loss, tokens: tb.tokens };
       },
       onStep(info) {
-        tokens += info.tokens;
-        seconds += info.seconds;
-        const point: HyperCurvePoint = { step: info.step, loss: info.loss, tokens, targetTokens, seconds };
-        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
-          const v0 = performance.now();
-          point.valLoss = hyperValidationLoss(model, val.groups, padId, cfg.valBatch, valAdapter);
-          if (point.valLoss < best.valLoss) {
-            best = { step: info.step, valLoss: point.valLoss };
-            replaceDirAtomicSync(bestDir, (tmp) => hyper.save(tmp));
-            writeFileAtomicSync(bestPath, JSON.stringify(best));
-          }
-          seconds += (performance.now() - v0) / 1000;
-          point.seconds = seconds;
-        }
-        curve.push(point);
+        const point = rec.step(
+          info,
+          () => hyperValidationLoss(model, val.groups, padId, cfg.valBatch, valAdapter),
+          (tmp) => hyper.save(tmp),
+        );
         run.onStep?.({ ...info, valLoss: point.valLoss });
       },
       onCheckpoint: () => writeCurve(),
@@ -461,16 +392,16 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
   if (loop.steps < cfg.steps) return null;
   writeCurve();
   const summary: HyperTrainSummary = {
-    bestStep: best.step,
-    bestValLoss: best.valLoss,
+    bestStep: rec.best.step,
+    bestValLoss: rec.best.valLoss,
     baseValLoss,
-    tokensSeen: tokens,
-    targetTokensSeen: targetTokens,
+    tokensSeen: rec.tokens,
+    targetTokensSeen: rec.targetTokens,
     tokenBudget: hyperTokenBudget(cfg),
-    seconds,
+    seconds: rec.seconds,
     embedSeconds,
     headParameters: hyperHeadParameterCount(cfg.head, model.config),
-    best: bestDir,
+    best: rec.bestDir,
   };
   const embedReport = [...files].map(([repo, { report: e }]) => ({
     repo,
@@ -492,12 +423,11 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
     ...summary,
   };
   // the kept checkpoint carries its training record in hyper.json
-  const bestNet = Hypernetwork.load(bestDir, model, tok, run.baseModelSha256);
-  replaceDirAtomicSync(bestDir, (tmp) =>
+  const bestNet = Hypernetwork.load(rec.bestDir, model, tok, run.baseModelSha256);
+  replaceDirAtomicSync(rec.bestDir, (tmp) =>
     new Hypernetwork(bestNet.head, { ...bestNet.spec, training: { ...training, best: undefined } }, model, tok).save(tmp),
   );
   writeFileAtomicSync(join(run.out, 'training.json'), JSON.stringify({ ...training, embeddings: embedReport }, null, 2) + '\n');
-  rmSync(statePath, { force: true });
-  curve = [];
+  rmSync(rec.statePath, { force: true });
   return summary;
 }

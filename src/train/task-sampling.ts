@@ -173,6 +173,24 @@ export interface ValidationLoss {
   perRepo: Record<string, { loss: number; tasks: number; targetTokens: number }>;
 }
 
+/** Adds the target-token loss of `seqs` under one adapter to `acc` (sum of per-token losses, and
+ *  target tokens), `batch` sequences per forward pass, off the tape, in order. */
+export function addTargetLoss(
+  acc: { sum: number; count: number },
+  model: LlamaModel,
+  seqs: readonly TaskSequence[],
+  padId: number,
+  batch: number,
+  adapter: ProjectionAdapter | null,
+): void {
+  for (let s = 0; s < seqs.length; s += batch) {
+    const tb = taskBatch(seqs.slice(s, s + batch), padId);
+    const r = model.loss(null, tb.batch, tb.targets, adapter);
+    acc.sum += r.loss.data[0] * r.count;
+    acc.count += r.count;
+  }
+}
+
 /** Per-repository validation loss; adapterFor(repo) gives the adapter for that repository (or null). */
 export function perRepoValidationLoss(
   model: LlamaModel,
@@ -187,15 +205,9 @@ export function perRepoValidationLoss(
     pooledSum = 0,
     pooledCount = 0;
   for (const [repo, seqs] of set.repos) {
-    const adapter = adapterFor(repo);
-    let sum = 0,
-      count = 0;
-    for (let s = 0; s < seqs.length; s += batch) {
-      const tb = taskBatch(seqs.slice(s, s + batch), padId);
-      const r = model.loss(null, tb.batch, tb.targets, adapter);
-      sum += r.loss.data[0] * r.count;
-      count += r.count;
-    }
+    const acc = { sum: 0, count: 0 };
+    addTargetLoss(acc, model, seqs, padId, batch, adapterFor(repo));
+    const { sum, count } = acc;
     const loss = sum / count;
     perRepo[repo] = { loss, tasks: seqs.length, targetTokens: count };
     repoSum += loss;
