@@ -13,10 +13,11 @@ import { repoName } from '../../data/evo/build.js';
 import { STATIC_SPLITS } from '../../data/tasks/types.js';
 import { loadModelWithTokenizer } from '../../eval/prompting.js';
 import { evoReplay } from '../../eval/evo-replay.js';
-import { defaultEvoTrainConfig, evoTokenBudget, trainEvo, validateEvoTrainConfig, type EvoTrainConfig } from '../../train/evo-train.js';
+import { defaultEvoTrainConfig, evoTokenBudget, trainEvo, validateEvoTrainConfig } from '../../train/evo-train.js';
 import { repoRoot } from '../../util/repo-root.js';
 import { progressBar, type Progress } from '../progress.js';
 import { applyThreads, intFlag, jsonOption, report, threadsOption, type JsonFlag } from '../flags.js';
+import { commandLine, effectiveTrainConfig, trainConfigOptions, trainProgress, type TrainConfigFlags } from '../train-command.js';
 import { cacheOptions, fileProgress, resolveCacheFlag } from './adapt.js';
 
 /** Where a trained Evo checkpoint is looked for when --evo is not given. */
@@ -41,22 +42,6 @@ function loadEvo(o: { model?: string; evo?: string }): { evo: EvoNetwork; dir: s
   return { evo: EvoNetwork.load(dir, model, tokenizer, modelFileSha256(modelDir)), dir };
 }
 
-/** Defaults, then the config file (unknown keys refused by the validator). */
-function loadConfig(file: string | undefined): EvoTrainConfig {
-  const d = defaultEvoTrainConfig();
-  if (!file) return d;
-  const over = JSON.parse(readFileSync(file, 'utf8')) as Partial<EvoTrainConfig> & { comment?: unknown };
-  const { comment: _comment, ...rest } = over;
-  return {
-    ...d,
-    ...rest,
-    head: { ...d.head, ...(rest.head ?? {}) },
-    encoder: { ...d.encoder, ...(rest.encoder ?? {}) },
-    repo: { ...d.repo, ...(rest.repo ?? {}) },
-    diff: { ...d.diff, ...(rest.diff ?? {}) },
-  };
-}
-
 /** Repository name -> git directory: from --repos-dir (NAME or NAME/repo under it), else the paths
  *  the track recorded in stats.json. */
 function trackRepoDirs(tasksDir: string, reposDir: string | undefined, names: Iterable<string>): Map<string, string> {
@@ -75,17 +60,13 @@ function trackRepoDirs(tasksDir: string, reposDir: string | undefined, names: It
   return out;
 }
 
-interface TrainFlags {
+interface TrainFlags extends TrainConfigFlags {
   tasks: string;
   reposDir?: string;
   out: string;
-  config?: string;
   initHead?: string;
   model?: string;
   cache: string | false;
-  steps?: number;
-  printConfig?: boolean;
-  threads: number;
 }
 
 export function register(program: Command): void {
@@ -106,19 +87,19 @@ export function register(program: Command): void {
     .option('--init-head <dir>', 'start the head from a trained Static hypernetwork (its head config replaces config.head)')
     .option('--model <dir>', 'frozen base model (default: the shipped code2lora-base)')
     .option('--cache <dir>', 'embedding cache (files and diffs)', '.cache/embeddings')
-    .option('--no-cache', 'embed every file and diff afresh')
-    .option('--steps <n>', 'override the number of optimiser steps', intFlag('--steps', 1))
-    .option('--print-config', 'print the effective config and exit');
-  threadsOption(train).action(async (o: TrainFlags) => {
+    .option('--no-cache', 'embed every file and diff afresh');
+  trainConfigOptions(train).action(async (o: TrainFlags) => {
     applyThreads(o.threads);
     const { dir, model, tokenizer } = loadModelWithTokenizer(o.model);
-    let cfg = loadConfig(o.config);
-    if (o.steps) cfg = { ...cfg, steps: o.steps };
-    const valid = validateEvoTrainConfig(cfg, o.config ?? 'defaults', model.config.hiddenSize, model.config.maxPositionEmbeddings);
-    if (o.printConfig) {
-      console.log(JSON.stringify(valid, null, 2));
-      return;
-    }
+    // defaults, then the config file (a "comment" key dropped, unknown keys refused by the validator), then flags
+    const valid = effectiveTrainConfig(
+      o,
+      defaultEvoTrainConfig(),
+      ['head', 'encoder', 'repo', 'diff'],
+      (c, source) => validateEvoTrainConfig(c, source, model.config.hiddenSize, model.config.maxPositionEmbeddings),
+      ['comment'],
+    );
+    if (!valid) return;
     const sha = modelFileSha256(dir);
     let initHead: HyperHead | undefined;
     if (o.initHead) {
@@ -130,8 +111,7 @@ export function register(program: Command): void {
     console.error(
       `evo train: token budget ${evoTokenBudget(valid).toLocaleString('en-US')} (steps x window x tasksPerCommit x maxTokens); ${repoDirs.size}/${commits.size} repositories found`,
     );
-    let pbar: Progress | null = null,
-      bar: Progress | null = null;
+    const progress = trainProgress('embed snapshots and diffs', 'evo train', valid.steps);
     const s = await trainEvo({
       config: valid,
       model,
@@ -143,24 +123,12 @@ export function register(program: Command): void {
       repoDirs,
       cacheDir: o.cache === false ? null : o.cache,
       out: o.out,
-      command: ['code2lora', ...process.argv.slice(2)].join(' '),
+      command: commandLine(),
       initHead,
-      onPrepare: (d, t) => {
-        pbar ??= progressBar('embed snapshots and diffs', t);
-        pbar.update(d);
-      },
-      onStep: (i) => {
-        if (pbar) {
-          pbar.stop();
-          pbar = null;
-        }
-        bar ??= progressBar('evo train', valid.steps, ['loss', 'val', 'tok_s']);
-        bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '', tok_s: (i.tokens / i.seconds).toFixed(0) });
-        if (i.valLoss !== undefined && !process.stderr.isTTY)
-          console.error(`step ${i.step}: cr-val loss ${i.valLoss.toFixed(4)} (per-repository mean)`);
-      },
+      onPrepare: progress.onEmbed,
+      onStep: progress.onStep,
     });
-    (bar as Progress | null)?.stop();
+    progress.stop();
     if (!s) return;
     console.log(
       `best cr-val loss ${s.bestValLoss.toFixed(4)} at step ${s.bestStep} (base without adapter ${s.baseValLoss.toFixed(4)}; best checkpoint with its state frozen at h0 ${s.frozenStateValLoss.toFixed(4)}); ` +

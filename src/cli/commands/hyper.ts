@@ -1,45 +1,20 @@
 // `code2lora hyper train`: trains the Code2LoRA-Static hypernetwork (thin action over trainHypernetwork).
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { modelFileSha256 } from '../../adapters/hyper/hypernet.js';
 import { readManifest } from '../../data/corpus/manifest.js';
 import { readTasks, tasksCorpusDir } from '../../eval/run-tasks.js';
 import { loadModelWithTokenizer } from '../../eval/prompting.js';
-import {
-  defaultHyperTrainConfig,
-  hyperTokenBudget,
-  trainHypernetwork,
-  validateHyperTrainConfig,
-  type HyperTrainConfig,
-} from '../../train/hyper-train.js';
-import { progressBar, type Progress } from '../progress.js';
-import { applyThreads, intFlag, threadsOption } from '../flags.js';
+import { defaultHyperTrainConfig, hyperTokenBudget, trainHypernetwork, validateHyperTrainConfig } from '../../train/hyper-train.js';
+import { applyThreads } from '../flags.js';
+import { commandLine, effectiveTrainConfig, trainConfigOptions, trainProgress, type TrainConfigFlags } from '../train-command.js';
 
-interface TrainFlags {
+interface TrainFlags extends TrainConfigFlags {
   tasks: string;
   out: string;
-  config?: string;
   model?: string;
   corpus?: string;
   cache: string | false;
-  steps?: number;
-  printConfig?: boolean;
-  threads: number;
-}
-
-/** Defaults, then the config file (unknown keys are refused by the validator), then flags. */
-function loadConfig(file: string | undefined): HyperTrainConfig {
-  const d = defaultHyperTrainConfig();
-  if (!file) return d;
-  const over = JSON.parse(readFileSync(file, 'utf8')) as Partial<HyperTrainConfig>;
-  return {
-    ...d,
-    ...over,
-    head: { ...d.head, ...(over.head ?? {}) },
-    encoder: { ...d.encoder, ...(over.encoder ?? {}) },
-    repo: { ...d.repo, ...(over.repo ?? {}) },
-  };
 }
 
 export function register(program: Command): void {
@@ -55,27 +30,22 @@ export function register(program: Command): void {
     .option('--model <dir>', 'frozen base model (default: the shipped code2lora-base)')
     .option('--corpus <dir>', "corpus holding the repositories (default: the one recorded in the tasks' stats.json)")
     .option('--cache <dir>', 'per-file embedding cache', '.cache/embeddings')
-    .option('--no-cache', 'embed every file afresh')
-    .option('--steps <n>', 'override the number of optimiser steps', intFlag('--steps', 1))
-    .option('--print-config', 'print the effective config and exit');
-  threadsOption(train).action(async (o: TrainFlags) => {
+    .option('--no-cache', 'embed every file afresh');
+  trainConfigOptions(train).action(async (o: TrainFlags) => {
     applyThreads(o.threads);
     const { dir, model, tokenizer } = loadModelWithTokenizer(o.model);
-    let cfg = loadConfig(o.config);
-    if (o.steps) cfg = { ...cfg, steps: o.steps };
-    const valid = validateHyperTrainConfig(cfg, o.config ?? 'defaults', model.config.hiddenSize, model.config.maxPositionEmbeddings);
-    if (o.printConfig) {
-      console.log(JSON.stringify(valid, null, 2));
-      return;
-    }
+    // defaults, then the config file (unknown keys are refused by the validator), then flags
+    const valid = effectiveTrainConfig(o, defaultHyperTrainConfig(), ['head', 'encoder', 'repo'], (c, source) =>
+      validateHyperTrainConfig(c, source, model.config.hiddenSize, model.config.maxPositionEmbeddings),
+    );
+    if (!valid) return;
     const corpus = o.corpus ?? tasksCorpusDir(o.tasks);
     const manifest = await readManifest(corpus);
     const repoDirs = new Map(manifest.projects.map((p) => [p.name, path.join(corpus, p.dir)]));
     console.error(
       `hyper train: token budget ${hyperTokenBudget(valid).toLocaleString('en-US')} (steps x accumulation x repositories x tasks x maxTokens)`,
     );
-    let ebar: Progress | null = null,
-      bar: Progress | null = null;
+    const progress = trainProgress('embed repositories', 'hyper train', valid.steps);
     const s = trainHypernetwork({
       config: valid,
       model,
@@ -86,23 +56,11 @@ export function register(program: Command): void {
       repoDirs,
       cacheDir: o.cache === false ? null : o.cache,
       out: o.out,
-      command: ['code2lora', ...process.argv.slice(2)].join(' '),
-      onEmbed: (d, t) => {
-        ebar ??= progressBar('embed repositories', t);
-        ebar.update(d);
-      },
-      onStep: (i) => {
-        if (ebar) {
-          ebar.stop();
-          ebar = null;
-        }
-        bar ??= progressBar('hyper train', valid.steps, ['loss', 'val', 'tok_s']);
-        bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '', tok_s: (i.tokens / i.seconds).toFixed(0) });
-        if (i.valLoss !== undefined && !process.stderr.isTTY)
-          console.error(`step ${i.step}: cr-val loss ${i.valLoss.toFixed(4)} (per-repository mean)`);
-      },
+      command: commandLine(),
+      onEmbed: progress.onEmbed,
+      onStep: progress.onStep,
     });
-    (bar as Progress | null)?.stop();
+    progress.stop();
     if (!s) return;
     console.log(
       `best cr-val loss ${s.bestValLoss.toFixed(4)} at step ${s.bestStep} (base model without adapter: ${s.baseValLoss.toFixed(4)}); ` +
