@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTinyBench, TRAIN_REPOS, CR_VAL_REPOS, CR_TEST_REPOS } from '../../test/fixtures/tiny-bench.js';
+import { makeTinyBench, TINY_TRAIN_SCHEDULE, TRAIN_REPOS, CR_VAL_REPOS, CR_TEST_REPOS } from '../../test/fixtures/tiny-bench.js';
 import { loadLlama } from '../model/llama/io.js';
 import { Hypernetwork, modelFileSha256 } from '../adapters/hyper/hypernet.js';
 import { defaultHyperTrainConfig, trainHypernetwork, validateHyperTrainConfig, type HyperTrainConfig } from './hyper-train.js';
@@ -24,13 +24,7 @@ function cfg(over: Partial<HyperTrainConfig> = {}): HyperTrainConfig {
     maxTokens: 64,
     tasksPerRepo: 3,
     reposPerStep: 2,
-    steps: 6,
-    evalEvery: 3,
-    checkpointEvery: 2,
-    valTasksPerRepo: 0,
-    valBatch: 4,
-    lr: 1e-2,
-    dtype: 'F32',
+    ...TINY_TRAIN_SCHEDULE,
     ...over,
   };
 }
