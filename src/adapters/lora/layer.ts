@@ -2,7 +2,7 @@
 // A: [r, in], B: [out, r]. Weights are keyed "layer.module" (per layer) or "*.module" (one pair shared
 // by every layer, as the Code2LoRA head emits). They are either trainable parameters or tensors
 // produced by another graph (the hypernetwork), whose gradients then flow back through the tape.
-import { Tape, Tensor, add, linear, needsGrad, zeros } from '../../tensor/index.js';
+import { Tape, Tensor, needsGrad, segmentLora, zeros } from '../../tensor/index.js';
 import { kernelsFor } from '../../native/index.js';
 import type { LlamaConfig } from '../../model/llama/config.js';
 import { projectionDims } from '../../model/llama/weights.js';
@@ -76,8 +76,11 @@ export class LoraAdapter implements ProjectionAdapter {
       k.matmul(y.data, xa, p.B.data, N, p.B.shape[0], r, false, true, this.scaling, 1);
       return y;
     }
-    const xa = linear(tape, x, p.A); // [.., r]
-    return add(tape, y, linear(tape, xa, p.B, this.scaling)); // [.., out]
+    // Training: one segmentLora op over all rows, y + scaling (x A^T) B^T written in place
+    const inF = p.A.shape[1],
+      N = x.size / inF;
+    const out = segmentLora(tape, x.view([N, inF]), y.view([N, y.size / N]), [{ rows: N, lora: { A: p.A, B: p.B, scale: this.scaling } }]); // [N, out]
+    return out.view(y.shape);
   }
 
   /** Saves as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
