@@ -32,7 +32,7 @@ import { isEncoderExcluded, listEncoderFiles } from '../adapters/hyper/repo-file
 import { adaptRepository, loadHyperStack, type HyperStack } from '../adapters/hyper/adapt.js';
 import { listPythonFiles } from '../data/python/files.js';
 import { loadTokenizer } from '../tokenizer/tokenizer.js';
-import { repoRoot } from '../util/repo-root.js';
+import { repoRelative, repoRoot } from '../util/repo-root.js';
 import { Rng } from '../util/rng.js';
 
 export interface AdaptBenchOptions {
@@ -168,7 +168,7 @@ function benchStack(o: AdaptBenchOptions, tmp: string): { stack: HyperStack; hyp
   const hyperDir = o.hyperDir ?? (fs.existsSync(path.join(defaultHyperDir(), 'hyper.json')) ? defaultHyperDir() : undefined);
   if (hyperDir) {
     const stack = loadHyperStack({ modelDir: o.modelDir, hyperDir });
-    return { stack, hypernetwork: `${stack.hyper.spec.training ? 'trained' : 'untrained'} hypernetwork ${hyperDir}` };
+    return { stack, hypernetwork: `${stack.hyper.spec.training ? 'trained' : 'untrained'} hypernetwork ${repoRelative(hyperDir)}` };
   }
   const modelDir = resolveModelDir(o.modelDir);
   const { model } = loadLlama(modelDir);
@@ -187,7 +187,7 @@ function benchStack(o: AdaptBenchOptions, tmp: string): { stack: HyperStack; hyp
   new Hypernetwork(head, spec, model, tok).save(dir);
   return {
     stack: loadHyperStack({ modelDir, hyperDir: dir }),
-    hypernetwork: `UNTRAINED head of the shipped config (${s.source}); no trained hypernetwork at ${defaultHyperDir()}`,
+    hypernetwork: `UNTRAINED head of the shipped config (${s.source}); no trained hypernetwork at ${repoRelative(defaultHyperDir())}`,
   };
 }
 
