@@ -4,15 +4,13 @@
 // (condition - own) in nats per token: above zero means the own adapter fits that repository's
 // assertions better. Exact match moves in whole tasks and needs large effects; the loss sees a
 // repository-specific shift long before greedy decoding flips, so a null here is a stronger null.
-// Letters: B sequences in a batch, T padded length, V vocabulary.
 import type { Task } from '../data/tasks/types.js';
-import type { LlamaModel, ProjectionAdapter } from '../model/llama/model.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
-import { encodeTaskSequence, taskBatch, type TaskSequence } from '../train/task-batch.js';
 import { repoRelative } from '../util/repo-root.js';
 import { auditSetup, type AuditCondition, type AuditOptions } from './audit.js';
 import { bootstrapDiff, bootstrapGroupMean, bootstrapMean, type DiffInterval, type Interval } from './bootstrap.js';
 import { sampleTasksPerRepo } from './task-sample.js';
+import { taskTargetLosses } from './target-loss.js';
 
 export interface LossAuditOptions
   extends Pick<AuditOptions, 'hyperDir' | 'modelDir' | 'tasksDir' | 'split' | 'corpusDir' | 'cacheDir' | 'repos' | 'seed' | 'onProgress'> {
@@ -41,38 +39,6 @@ export interface LossAuditReport {
   verdict: string;
 }
 
-/** Mean target-token loss of each sequence, one forward per batch with one adapter for the batch. */
-export function targetLossPerSequence(
-  model: LlamaModel,
-  seqs: readonly TaskSequence[],
-  padId: number,
-  adapter: ProjectionAdapter | null,
-): number[] {
-  const tb = taskBatch(seqs, padId);
-  const { B, T } = tb.batch;
-  const { logits } = model.forward(null, tb.batch, { adapter }); // [B, T, V]
-  const V = logits.shape[2],
-    z = logits.data;
-  const out: number[] = [];
-  for (let b = 0; b < B; b++) {
-    let sum = 0,
-      n = 0;
-    for (let t = 0; t < T; t++) {
-      const y = tb.targets[b * T + t];
-      if (y < 0) continue;
-      const row = (b * T + t) * V;
-      let max = -Infinity;
-      for (let v = 0; v < V; v++) max = Math.max(max, z[row + v]);
-      let se = 0;
-      for (let v = 0; v < V; v++) se += Math.exp(z[row + v] - max);
-      sum += max + Math.log(se) - z[row + y];
-      n++;
-    }
-    out.push(sum / n);
-  }
-  return out;
-}
-
 export function runLossAudit(o: LossAuditOptions): LossAuditReport {
   const s = auditSetup(o);
   const tok: TextTokenizer = s.tokenizer;
@@ -82,36 +48,24 @@ export function runLossAudit(o: LossAuditOptions): LossAuditReport {
   tasks = [...tasks].sort((a, b) =>
     a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : ownKey(a) < ownKey(b) ? -1 : ownKey(a) > ownKey(b) ? 1 : 0,
   );
-  const encoded = tasks.map((t) => ({ t, seq: encodeTaskSequence(tok, t, o.maxTokens) }));
-  const kept = encoded.filter((e): e is { t: Task; seq: TaskSequence } => e.seq !== null);
-  if (kept.length === 0) throw new Error(`loss audit ${o.split}: no task fits in ${o.maxTokens} tokens`);
-  const groups = kept.map((e) => e.t.repo);
   const conds = ['own', ...o.conditions.filter((c) => c !== 'own')] as AuditCondition[];
   const loss: Partial<Record<AuditCondition, number[]>> = {};
+  let kept: Task[] = [];
   for (const c of conds) {
-    const adapterOf = (t: Task): { key: string; adapter: ProjectionAdapter | null } =>
-      c === 'own' && s.ownForTask
-        ? { key: s.ownForTask.key(t), adapter: s.ownForTask.adapter(t) }
-        : { key: t.repo, adapter: s.pick[c](t.repo) };
-    const values: number[] = [];
-    let i = 0;
-    while (i < kept.length) {
-      const first = adapterOf(kept[i].t);
-      let j = i + 1;
-      while (j < kept.length && j - i < o.batch && adapterOf(kept[j].t).key === first.key) j++;
-      values.push(
-        ...targetLossPerSequence(
-          s.model,
-          kept.slice(i, j).map((e) => e.seq),
-          tok.padId,
-          first.adapter,
-        ),
-      );
-      o.onProgress?.(`loss ${c}`, j, kept.length);
-      i = j;
-    }
-    loss[c] = values;
+    const r = taskTargetLosses(s.model, tok, tasks, {
+      adapterOf: (t) =>
+        c === 'own' && s.ownForTask
+          ? { key: s.ownForTask.key(t), adapter: s.ownForTask.adapter(t) }
+          : { key: t.repo, adapter: s.pick[c](t.repo) },
+      maxTokens: o.maxTokens,
+      batch: o.batch,
+      onProgress: (d, n) => o.onProgress?.(`loss ${c}`, d, n),
+    });
+    if (r.tasks.length === 0) throw new Error(`loss audit ${o.split}: no task fits in ${o.maxTokens} tokens`);
+    kept = r.tasks;
+    loss[c] = r.losses;
   }
+  const groups = kept.map((t) => t.repo);
   const opts = { seed: o.seed, samples: o.bootstrapSamples };
   const conditions: LossAuditReport['conditions'] = {};
   for (const c of conds)

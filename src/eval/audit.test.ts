@@ -9,7 +9,8 @@ import { loadLlama } from '../model/llama/io.js';
 import { modelFileSha256 } from '../adapters/hyper/hypernet.js';
 import { defaultHyperTrainConfig, trainHypernetwork } from '../train/hyper-train.js';
 import { runAudit } from './audit.js';
-import { lossAuditLines, runLossAudit, targetLossPerSequence } from './audit-loss.js';
+import { lossAuditLines, runLossAudit } from './audit-loss.js';
+import { targetLossPerSequence } from './target-loss.js';
 import { encodeTaskSequence, taskBatch } from '../train/task-batch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'c2l-audit-'));

@@ -57,6 +57,19 @@ describe('bench static', () => {
       'code2lora-static-tests:ir',
       'code2lora-static-tests-norm:cr',
       'code2lora-static-tests-norm:ir',
+      'pretrained:loss-cr',
+      'pretrained:loss-ir',
+      'shared-lora:loss-cr',
+      'shared-lora:loss-ir',
+      'full-ft:loss-cr',
+      'full-ft:loss-ir',
+      'per-repo-lora:loss-ir',
+      'code2lora-static:loss-cr',
+      'code2lora-static:loss-ir',
+      'code2lora-static-tests:loss-cr',
+      'code2lora-static-tests:loss-ir',
+      'code2lora-static-tests-norm:loss-cr',
+      'code2lora-static-tests-norm:loss-ir',
       'latency',
       'code2lora-static:audit-cr',
       'code2lora-static:audit-ir',
@@ -80,7 +93,7 @@ describe('bench static', () => {
 
   it('runs every stage once, writes the report, then skips them all', () => {
     const first = run(out);
-    expect(first.ran).toHaveLength(41);
+    expect(first.ran).toHaveLength(54);
     const md = readFileSync(join(out, 'README.md'), 'utf8');
     expect(md).toContain('| Single shared LoRA |');
     expect(md).toContain('| Code2LoRA-Static |');
@@ -88,6 +101,8 @@ describe('bench static', () => {
     expect(md).toContain('| Static + tests, cross-repo | own - mean |');
     expect(md).toContain('| Static + tests + norm, cross-repo | own - mean |');
     expect(md).toMatch(/\| Static, cross-repo test \(\d+ tasks, \d+ repos\) \| mean - own \|/);
+    expect(md).toMatch(/\| Single shared LoRA \| \d\.\d{3} \[/);
+    expect(md).toMatch(/Headroom of repository conditioning on this base \(same \d+ in-repo tasks\)/);
     expect(md).toMatch(/\| Static \+ tests, training tasks of the sample .* \| wrong - own \|/);
     expect(md).toMatch(/Verdict: /);
     expect(md).not.toContain('not run');
@@ -102,13 +117,21 @@ describe('bench static', () => {
     expect(irRepos('pretrained')).toHaveLength(2);
     const again = run(out);
     expect(again.ran).toEqual([]);
-    expect(again.skipped).toHaveLength(41);
+    expect(again.skipped).toHaveLength(54);
   });
 
   it('re-runs only what depends on a changed input', () => {
     const cfg = tinyBenchConfig();
     cfg.train['full-ft'] = { ...cfg.train['full-ft'], lr: 1e-3 };
-    expect(run(out, {}, cfg).ran).toEqual(['full-ft:train', 'full-ft:cr', 'full-ft:ir', 'full-ft+rag:cr', 'full-ft+rag:ir']);
+    expect(run(out, {}, cfg).ran).toEqual([
+      'full-ft:train',
+      'full-ft:cr',
+      'full-ft:ir',
+      'full-ft+rag:cr',
+      'full-ft+rag:ir',
+      'full-ft:loss-cr',
+      'full-ft:loss-ir',
+    ]);
     // and a changed test split re-runs its evaluations, not the training
     const tasks2 = join(root, 'tasks2');
     cpSync(bench.tasksDir, tasks2, { recursive: true });
@@ -119,19 +142,25 @@ describe('bench static', () => {
       'code2lora-static-tests-norm:audit-cr',
       'code2lora-static-tests-norm:audit-loss-cr',
       'code2lora-static-tests-norm:cr',
+      'code2lora-static-tests-norm:loss-cr',
       'code2lora-static-tests:audit-cr',
       'code2lora-static-tests:audit-loss-cr',
       'code2lora-static-tests:cr',
+      'code2lora-static-tests:loss-cr',
       'code2lora-static:audit-cr',
       'code2lora-static:audit-loss-cr',
       'code2lora-static:cr',
+      'code2lora-static:loss-cr',
       'full-ft+rag:cr',
       'full-ft:cr',
+      'full-ft:loss-cr',
       'latency',
       'pretrained:cr',
+      'pretrained:loss-cr',
       'rag-code:cr',
       'rag-siblings:cr',
       'shared-lora:cr',
+      'shared-lora:loss-cr',
     ]);
   });
 

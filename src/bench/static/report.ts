@@ -2,14 +2,14 @@
 // and inline SVG plots). Methods whose stages have not run show as "not run", never as a number.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootstrapGroupMean, type Interval } from '../../eval/bootstrap.js';
+import { bootstrapDiff, bootstrapGroupMean, type Interval } from '../../eval/bootstrap.js';
 import type { EvalReport, TaskResult } from '../../eval/run-tasks.js';
 import { lineChartSvg } from '../../util/svg-plot.js';
 import { writeFileAtomicSync } from '../../util/atomic.js';
 import { readStageRecord, stageDir, type StageRecord } from './cache.js';
 import type { BenchStaticConfig } from './config.js';
 import type { LatencyReport } from './latency.js';
-import { METHODS, type EvalSplit, type MethodSpec, type Stage } from './stages.js';
+import { LOSS_MAX_TOKENS, METHODS, type EvalSplit, type MethodSpec, type Stage } from './stages.js';
 import { barChartSvg, type BarGroup } from './plots.js';
 import type { AuditReport } from '../../eval/audit.js';
 import type { LossAuditReport } from '../../eval/audit-loss.js';
@@ -85,6 +85,58 @@ function lossAuditSection(out: string): { md: string; rows: string[][]; diffRows
           mdTable(['hypernetwork, tasks', 'difference', 'nats/token', 'P(own better) %', 'verdict'], diffRows),
         ].join('\n');
   return { md, rows, diffRows };
+}
+
+interface LossFile {
+  tasks: number;
+  skipped: number;
+  perTask: Interval;
+  perRepo: Interval;
+  results: { id: string; repo: string; loss: number }[];
+}
+
+/** The teacher-forced target loss of every method without retrieval, and the headroom of repository
+ *  conditioning on this base: shared LoRA minus per-repo LoRA on the same in-repo tasks. */
+function lossSection(out: string, methods: readonly MethodSpec[], samples: number, seed: number): { md: string; rows: string[][] } {
+  const read = (id: string, split: EvalSplit): LossFile | null => {
+    const d = stageDir(out, `${id}:loss-${split}`);
+    return existsSync(join(d, 'stage.json')) && existsSync(join(d, 'loss.json'))
+      ? (JSON.parse(readFileSync(join(d, 'loss.json'), 'utf8')) as LossFile)
+      : null;
+  };
+  const f = (i: Interval) => `${i.estimate.toFixed(3)} [${i.lo.toFixed(3)}, ${i.hi.toFixed(3)}]`;
+  const cell = (x: LossFile | null, k: 'perTask' | 'perRepo', has: boolean) => (!has ? '—' : x ? f(x[k]) : 'not run');
+  const rows = methods
+    .filter((m) => !m.rag)
+    .map((m) => {
+      const cr = read(m.id, 'cr'),
+        ir = read(m.id, 'ir');
+      const hc = m.splits.includes('cr'),
+        hi = m.splits.includes('ir');
+      return [m.label, cell(cr, 'perTask', hc), cell(cr, 'perRepo', hc), cell(ir, 'perTask', hi), cell(ir, 'perRepo', hi)];
+    });
+  if (rows.every((r) => r.slice(1).every((c) => c === 'not run' || c === '—'))) return { md: 'not run', rows };
+  const lines = [
+    `Target-token cross-entropy (nats/token, lower is better), teacher forced, sequences cut to ${LOSS_MAX_TOKENS} tokens as in training; 95% repository-bootstrap CIs.`,
+    '',
+    mdTable(['method', 'CR loss per task', 'CR per repository', 'IR loss per task', 'IR per repository'], rows),
+  ];
+  const shared = read('shared-lora', 'ir'),
+    perRepo = read('per-repo-lora', 'ir');
+  if (shared && perRepo) {
+    const byId = new Map(perRepo.results.map((r) => [r.id, r.loss]));
+    const both = shared.results.filter((r) => byId.has(r.id));
+    const d = bootstrapDiff(
+      both.map((r) => r.loss),
+      both.map((r) => byId.get(r.id)!),
+      { groups: both.map((r) => r.repo), seed, samples },
+    );
+    lines.push(
+      '',
+      `Headroom of repository conditioning on this base (same ${both.length} in-repo tasks): shared LoRA minus per-repo LoRA = ${f(d)} nats/token. A hypernetwork that generated each repository's per-repo LoRA would gain at most about this much over one shared adapter.`,
+    );
+  }
+  return { md: lines.join('\n'), rows };
 }
 
 export interface ReportInputs {
@@ -258,6 +310,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
 
   const audit = auditSection(out);
   const lossAudit = lossAuditSection(out);
+  const loss = lossSection(out, methods, samples, inp.config.seed);
   const md = [
     '# RepoPeftBench static track: results',
     '',
@@ -281,6 +334,10 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
     '### The same audit on the target loss',
     '',
     lossAudit.md,
+    '',
+    '## Target loss',
+    '',
+    loss.md,
     '',
     '## Context and latency in the evaluation runs',
     '',
@@ -361,6 +418,7 @@ ${plots.join('\n')}
 <h2>Per repository</h2>${htmlTable(head, mainRows('perRepo'))}
 <h2>Conditioning audit of Code2LoRA-Static</h2>${audit.rows.length ? htmlTable(['split', 'condition', 'EM', 'ES', 'EM per repository'], audit.rows) + htmlTable(['split', 'paired difference', 'EM (pp)', 'ES (pp)', 'P(own better) %'], audit.diffRows) + audit.notes.map((n) => `<p>${esc(n.replace(/\*\*/g, ''))}</p>`).join('') : '<p>not run</p>'}
 <h3>The same audit on the target loss</h3>${lossAudit.rows.length ? htmlTable(['hypernetwork, tasks', 'condition', 'loss per task', 'loss per repository'], lossAudit.rows) + htmlTable(['hypernetwork, tasks', 'difference', 'nats/token', 'P(own better) %', 'verdict'], lossAudit.diffRows) : '<p>not run</p>'}
+<h2>Target loss</h2>${loss.rows.length && loss.md !== 'not run' ? htmlTable(['method', 'CR loss per task', 'CR per repository', 'IR loss per task', 'IR per repository'], loss.rows) : '<p>not run</p>'}
 <h2>Context and latency in the evaluation runs</h2>${htmlTable(ctxHead, ctxRows)}
 <h2>Exact match by family (cross-repo)</h2>${families.length ? htmlTable(['method', ...families], famRows('cr')) : '<p>not run</p>'}
 <h2>Exact match by family (in-repo)</h2>${families.length ? htmlTable(['method', ...families], famRows('ir')) : '<p>not run</p>'}

@@ -24,6 +24,9 @@ import { repoRoot } from '../../util/repo-root.js';
 import { hyperTokenBudget, trainHypernetwork, type HyperTrainConfig } from '../../train/hyper-train.js';
 import { runAudit, type AuditCondition } from '../../eval/audit.js';
 import { runLossAudit } from '../../eval/audit-loss.js';
+import { taskTargetLosses } from '../../eval/target-loss.js';
+import { bootstrapGroupMean, bootstrapMean } from '../../eval/bootstrap.js';
+import { sampleTasksPerRepo } from '../../eval/task-sample.js';
 
 /** Measured on this machine (2 cores): the base trains ~3,000 tokens/s; greedy evaluation of the
  *  shipped base takes ~0.057 s per task at batch 8 (cr-test: 7,378 tasks in 420 s). */
@@ -592,6 +595,75 @@ function evalStage(m: MethodSpec, split: EvalSplit): Stage {
   };
 }
 
+/** Sequence cap of the loss stages: the training cap of every trained method (256 tokens), so the
+ *  loss is the quantity they were trained on. */
+export const LOSS_MAX_TOKENS = 256;
+
+/** The teacher-forced target loss of a method on a split (methods without retrieval): the loss column
+ *  of the report, and per-repo LoRA against shared LoRA on it is the headroom any repository
+ *  conditioning has on this base. */
+function lossStage(m: MethodSpec, split: EvalSplit): Stage {
+  const trainStage = m.train ? `${m.id}:train` : m.uses;
+  const tasksOf = (ctx: BenchContext) => {
+    const keep = evalRepos(ctx, split, m.id);
+    let ts = ctx.tasks(SPLIT_FILE[split]).filter((t) => !keep || keep.includes(t.repo));
+    if (ctx.config.eval.tasksPerRepo > 0) ts = sampleTasksPerRepo(ts, ctx.config.eval.tasksPerRepo, ctx.config.seed);
+    return ts;
+  };
+  return {
+    name: `${m.id}:loss-${split}`,
+    deps: trainStage ? [trainStage] : [],
+    version: 1,
+    inputs: (ctx) => ({
+      base: ctx.hashes.base,
+      tasks: ctx.hashes.split(SPLIT_FILE[split]),
+      batch: ctx.config.eval.batch,
+      tasksPerRepo: ctx.config.eval.tasksPerRepo,
+      maxTokens: LOSS_MAX_TOKENS,
+      repos: evalRepos(ctx, split, m.id) ?? 'all',
+      seed: ctx.config.seed,
+    }),
+    estimateSeconds: (ctx) => tasksOf(ctx).length * COST.evalSecondsPerTask * 0.3 * (m.evalFactor ?? 1),
+    run(ctx, dir) {
+      const p = m.load(ctx, trainStage ? ctx.artefact(trainStage) : null);
+      let bar: Progress | undefined;
+      // tasks grouped by adapter so a batch shares one
+      const adapterOf = (t: Task) =>
+        p.adapterForTask
+          ? { key: p.adapterForTask.key(t), adapter: p.adapterForTask.adapter(t) }
+          : p.adapterFor
+            ? { key: t.repo, adapter: p.adapterFor(t.repo) }
+            : { key: '', adapter: p.adapter ?? null };
+      const ordered = [...tasksOf(ctx)].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : a.id < b.id ? -1 : 1));
+      const r = taskTargetLosses(p.model, p.tok, ordered, {
+        adapterOf,
+        maxTokens: LOSS_MAX_TOKENS,
+        batch: ctx.config.eval.batch,
+        onProgress: (d, n) => {
+          bar ??= ctx.progress(`${m.id} loss ${SPLIT_FILE[split]}`, n);
+          bar.update(d);
+        },
+      });
+      bar?.stop();
+      const groups = r.tasks.map((t) => t.repo),
+        opts = { seed: ctx.config.seed, samples: ctx.config.eval.bootstrapSamples };
+      const report = {
+        method: m.id,
+        label: m.label,
+        split: SPLIT_FILE[split],
+        maxTokens: LOSS_MAX_TOKENS,
+        tasks: r.tasks.length,
+        skipped: ordered.length - r.tasks.length,
+        perTask: bootstrapMean(r.losses, { ...opts, groups }),
+        perRepo: bootstrapGroupMean(r.losses, groups, opts),
+        results: r.tasks.map((t, i) => ({ id: t.id, repo: t.repo, loss: r.losses[i] })),
+      };
+      writeFileAtomicSync(join(dir, 'loss.json'), JSON.stringify(report) + '\n');
+      return { tasks: report.tasks, loss: report.perTask.estimate };
+    },
+  };
+}
+
 const latencyStage: Stage = {
   name: 'latency',
   deps: ['shared-lora:train'],
@@ -651,6 +723,7 @@ export function allStages(methods: readonly MethodSpec[] = METHODS, extra: reado
   const out: Stage[] = [];
   for (const m of methods) if (m.train) out.push({ ...m.train, name: `${m.id}:train`, deps: m.train.deps ?? [] });
   for (const m of methods) for (const s of m.splits) out.push(evalStage(m, s));
+  for (const m of methods) if (!m.rag) for (const s of m.splits) out.push(lossStage(m, s));
   out.push(...extra);
   const names = new Set<string>();
   for (const s of out) {
