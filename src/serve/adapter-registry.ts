@@ -73,7 +73,11 @@ export class AdapterRegistry {
         try {
           adapter = LoraAdapter.loadPeft(dir, this.modelConfig);
         } catch (e) {
-          throw badRequest(`peft_dir: ${e instanceof Error ? e.message : String(e)}`, 'peft_dir');
+          // wrong shapes, missing tensors, NaN/Inf values: 400 naming the tensor (readPeftAdapter's message)
+          throw new ApiError(400, `peft_dir: ${e instanceof Error ? e.message : String(e)}`, {
+            param: 'peft_dir',
+            code: 'invalid_adapter',
+          });
         }
         const r = this.store.put(name, adapter, { kind: 'peft', dir });
         return { entry: r.entry, previousHash: null, evicted: r.evicted, seconds: (performance.now() - t0) / 1000 };

@@ -23,7 +23,7 @@ export interface ServeConfig {
   readonly token: string | null;
   /** Largest request body, bytes (413 above). */
   readonly bodyLimitBytes: number;
-  /** Longest prompt, characters (400 above); longer token sequences are cut from the left to fit the context. */
+  /** Longest prompt, characters (400 above); a prompt whose tokens + max_tokens overrun the context is refused too (400, context_length_exceeded). */
   readonly maxPromptChars: number;
   /** Largest max_tokens a request may ask for. */
   readonly maxTokensLimit: number;

@@ -13,6 +13,7 @@ import { LoraAdapter } from '../adapters/lora/layer.js';
 import type { LlamaConfig } from '../model/llama/config.js';
 import { Tensor } from '../tensor/index.js';
 import { Rng } from '../util/rng.js';
+import type { DecodeOutcome } from './batch-decode.js';
 import { defaultServeConfig, type ServeConfig } from './config.js';
 import { loadServedModel } from './load.js';
 import { buildServer, listen, type CompletionServer } from './server.js';
@@ -29,7 +30,12 @@ const allowed = join(root, 'allowed');
 const outside = join(root, 'outside');
 
 /** A random PEFT adapter (B non-zero, so it changes the completions) written to `dir`. */
-function writeAdapter(dir: string, seed: number, c: LlamaConfig = served.model.config): string {
+function writeAdapter(
+  dir: string,
+  seed: number,
+  c: LlamaConfig = served.model.config,
+  poison: (key: string, A: Float32Array, B: Float32Array) => void = () => {},
+): string {
   const rng = new Rng(seed);
   const lc = validateLoraConfig({ rank: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'o_proj', 'down_proj'], dropout: 0 });
   const init = LoraAdapter.init(lc, c, rng);
@@ -41,6 +47,7 @@ function writeAdapter(dir: string, seed: number, c: LlamaConfig = served.model.c
         t.shape,
       );
     w.set(k, { A: mk(p.A), B: mk(p.B) });
+    poison(k, w.get(k)!.A.data as Float32Array, w.get(k)!.B.data as Float32Array);
   }
   new LoraAdapter(lc, c, w).savePeft(dir, c, BASE);
   return dir;
@@ -60,6 +67,14 @@ writeAdapter(join(allowed, 'a1-copy'), 1);
 writeAdapter(join(outside, 'secret'), 3);
 symlinkSync(join(outside, 'secret'), join(allowed, 'link-out'));
 writeRepo(join(allowed, 'repo'), 4);
+// adapters that must be refused: tensors for another model's shapes; NaN / Inf values
+writeAdapter(join(allowed, 'wide'), 4, { ...served.model.config, intermediateSize: served.model.config.intermediateSize * 2 });
+writeAdapter(join(allowed, 'nan'), 5, served.model.config, (k, _A, B) => {
+  if (k === '1.v_proj') B[5] = Number.NaN;
+});
+writeAdapter(join(allowed, 'inf'), 6, served.model.config, (k, A) => {
+  if (k === '0.q_proj') A[3] = Number.NEGATIVE_INFINITY;
+});
 
 const PROMPTS = [
   'def add(a, b):\n    return',
@@ -256,6 +271,181 @@ describe('completion server: errors in OpenAI shape', () => {
     const ids = [];
     for await (const m of client.models.list()) ids.push(m.id);
     expect(ids).not.toContain(`${BASE}:tmp`);
+  });
+});
+
+describe('completion server: bad input gets a clear 4xx, and the server keeps serving', () => {
+  type ErrBody = { error: { message: string; type: string; param: string | null; code: string | null } };
+  let reference = '';
+  /** A normal request after each bad one: same greedy text as before anything went wrong. */
+  const stillServes = async () => {
+    const r = await greedy(`${BASE}:a1`, PROMPTS[1], 6);
+    if (reference === '') reference = r.choices[0].text;
+    expect(r.choices[0].text).toBe(reference);
+  };
+  const expect4xx = async (r: Response, status: number, what: string): Promise<ErrBody['error']> => {
+    expect(r.status, what).toBe(status);
+    const e = ((await r.json()) as ErrBody).error;
+    expect(typeof e.message, what).toBe('string');
+    expect(e.type, what).toBe('invalid_request_error');
+    return e;
+  };
+  const ntok = (p: string) => served.tokenizer.encode(p).length;
+  const maxPos = served.model.config.maxPositionEmbeddings;
+
+  it('malformed JSON, a body that is not an object, a wrong content type', async () => {
+    await stillServes();
+    for (const body of ['{not json', '{"model": "x",}', '', 'null', '[]', '"a prompt"', '{"model": "m", "prompt": "x"']) {
+      await expect4xx(await post('/v1/completions', body), 400, JSON.stringify(body));
+      await stillServes();
+    }
+    const body = JSON.stringify({ model: BASE, prompt: 'x' });
+    // text/plain arrives as a string, not an object; a type with no parser is 415
+    expect(
+      (await expect4xx(await post('/v1/completions', body, { ...auth, 'content-type': 'text/plain' }), 400, 'text')).message,
+    ).toContain('JSON object');
+    await expect4xx(await post('/v1/completions', body, { ...auth, 'content-type': 'application/xml' }), 415, 'xml');
+    await stillServes();
+  });
+
+  it('wrong field types and out-of-range numbers are 400 naming the field', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ model: 5 }, 'model'],
+      [{ model: '' }, 'model'],
+      [{ prompt: 5 }, 'prompt'],
+      [{ prompt: [] }, 'prompt'],
+      [{ prompt: { text: 'x' } }, 'prompt'],
+      [{ prompt: '' }, 'prompt'],
+      [{ max_tokens: '16' }, 'max_tokens'],
+      [{ max_tokens: 1.5 }, 'max_tokens'],
+      [{ max_tokens: -1 }, 'max_tokens'],
+      [{ max_tokens: -1e9 }, 'max_tokens'],
+      [{ max_tokens: 1e9 }, 'max_tokens'],
+      [{ max_tokens: 2 ** 53 + 2 }, 'max_tokens'],
+      [{ max_tokens: true }, 'max_tokens'],
+      [{ temperature: 'hot' }, 'temperature'],
+      [{ temperature: -0.5 }, 'temperature'],
+      [{ top_p: 0 }, 'top_p'],
+      [{ seed: 1.5 }, 'seed'],
+      [{ seed: '7' }, 'seed'],
+      [{ stop: 5 }, 'stop'],
+      [{ stop: [''] }, 'stop'],
+      [{ stream: 'yes' }, 'stream'],
+      [{ stream_options: 5 }, 'stream_options'],
+    ];
+    for (const [bad, field] of cases) {
+      const e = await expect4xx(await post('/v1/completions', { model: BASE, prompt: 'x', ...bad }), 400, JSON.stringify(bad));
+      expect(e.param, JSON.stringify(bad)).toBe(field);
+      expect(e.message, JSON.stringify(bad)).toContain(field);
+    }
+    // JSON numbers beyond float range parse to Infinity: not a finite integer
+    const inf = await post('/v1/completions', `{"model": "${BASE}", "prompt": "x", "max_tokens": 1e400}`);
+    expect((await expect4xx(inf, 400, '1e400')).param).toBe('max_tokens');
+    await stillServes();
+  });
+
+  it("a prompt + max_tokens over the context is 400 context_length_exceeded naming both numbers, as OpenAI's; exactly full fits", async () => {
+    // a prompt of n tokens, n a little under the context
+    let prompt = PROMPTS[0];
+    for (let k = 0; ntok(`${prompt}\n${PROMPTS[k % PROMPTS.length]}`) < maxPos - 8; k++)
+      prompt = `${prompt}\n${PROMPTS[k % PROMPTS.length]}`;
+    const n = ntok(prompt);
+    expect(n).toBeGreaterThan(maxPos - 40);
+    const cases: [unknown, number, number, string][] = [
+      // [prompt, max_tokens, tokens requested, param]
+      [prompt, maxPos - n + 1, maxPos + 1, 'prompt'],
+      [`${prompt}\n${prompt}`, 4, ntok(`${prompt}\n${prompt}`) + 4, 'prompt'],
+      [PROMPTS[0], maxPos, ntok(PROMPTS[0]) + maxPos, 'max_tokens'],
+      [[PROMPTS[0], `${prompt}\n${prompt}`], 4, ntok(`${prompt}\n${prompt}`) + 4, 'prompt'],
+    ];
+    for (const [p, max_tokens, total, param] of cases) {
+      for (const stream of [false, true]) {
+        const what = `${JSON.stringify(p).length} chars, max_tokens ${max_tokens}, stream ${stream}`;
+        const e = await expect4xx(await post('/v1/completions', { model: BASE, prompt: p, max_tokens, stream }), 400, what);
+        expect(e.code, what).toBe('context_length_exceeded');
+        expect(e.param, what).toBe(param);
+        expect(e.message, what).toContain(`maximum context length is ${maxPos} tokens`);
+        expect(e.message, what).toContain(`you requested ${total} tokens (${total - max_tokens} in your prompt`);
+        expect(e.message, what).toContain(`${max_tokens} for the completion`);
+      }
+      await stillServes();
+    }
+    await expect(greedy(BASE, prompt, maxPos - n + 1)).rejects.toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    // exactly the context: served, the prompt not cut
+    const full = await greedy(BASE, prompt, maxPos - n);
+    expect(full.usage!.prompt_tokens).toBe(n);
+    expect(full.usage!.total_tokens).toBeLessThanOrEqual(maxPos);
+    await stillServes();
+  });
+
+  it('a PEFT directory with wrong tensor shapes or NaN / Inf values is refused (400) naming the tensor, and stays unregistered', async () => {
+    const cases: [string, RegExp[]][] = [
+      ['wide', [/wrong shape/, /layers\.0\.mlp\.down_proj\.lora_A\.weight is \[4, \d+\], expected \[4, \d+\]/]],
+      ['nan', [/non-finite/, /layers\.1\.self_attn\.v_proj\.lora_B\.weight has NaN at \[\d+, \d+\]/]],
+      ['inf', [/non-finite/, /layers\.0\.self_attn\.q_proj\.lora_A\.weight has -Infinity at \[0, 3\]/]],
+    ];
+    for (const [dir, patterns] of cases) {
+      const e = await expect4xx(await post('/v1/adapters', { name: 'bad', peft_dir: join(allowed, dir) }), 400, dir);
+      expect(e.param).toBe('peft_dir');
+      expect(e.code).toBe('invalid_adapter');
+      for (const re of patterns) expect(e.message, dir).toMatch(re);
+      expect((await post('/v1/completions', { model: `${BASE}:bad`, prompt: 'x' })).status).toBe(404);
+      await stillServes();
+    }
+    // the name was not taken by the refused registrations
+    expect((await post('/v1/adapters', { name: 'bad', peft_dir: join(allowed, 'a2') })).status).toBe(201);
+    expect((await greedy(`${BASE}:bad`, PROMPTS[0])).choices[0].text).toBe((await greedy(`${BASE}:a2`, PROMPTS[0])).choices[0].text);
+    expect((await fetch(`${url}/v1/adapters/bad`, { method: 'DELETE', headers: { authorization: auth.authorization } })).status).toBe(200);
+  });
+
+  it('a client that hangs up mid-stream: its row stops at the next token, the stream beside it and later requests are served', async () => {
+    const maxTokens = maxPos - ntok(PROMPTS[0]);
+    const whole = await greedy(BASE, PROMPTS[0], maxTokens);
+    expect(whole.choices[0].finish_reason).toBe('length'); // the row would run to max_tokens if nobody stopped it
+    const beside = await greedy(`${BASE}:a2`, PROMPTS[2], 40);
+
+    const outcomes: Promise<DecodeOutcome[]>[] = [];
+    const submit = s.scheduler.submit.bind(s.scheduler);
+    s.scheduler.submit = (rows) => {
+      const ps = submit(rows);
+      outcomes.push(Promise.all(ps));
+      return ps;
+    };
+    try {
+      const ac = new AbortController();
+      const hangUp = await fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ model: BASE, prompt: PROMPTS[0], max_tokens: maxTokens, temperature: 0, stream: true }),
+        signal: ac.signal,
+      });
+      const other = client.completions.create({ model: `${BASE}:a2`, prompt: PROMPTS[2], max_tokens: 40, temperature: 0, stream: true });
+      expect(hangUp.status).toBe(200);
+      const reader = hangUp.body!.getReader();
+      let got = '';
+      while (!got.includes('"text":"')) got += new TextDecoder().decode((await reader.read()).value);
+      ac.abort();
+      const [gone] = await outcomes[0];
+      expect(gone.finish).toBe('aborted');
+      expect(gone.tokens).toBeLessThan(maxTokens);
+
+      let text = '',
+        finish: string | null = null;
+      for await (const c of await other) {
+        for (const ch of c.choices) {
+          text += ch.text;
+          finish = ch.finish_reason ?? finish;
+        }
+      }
+      expect(text).toBe(beside.choices[0].text);
+      expect(finish).toBe(beside.choices[0].finish_reason);
+    } finally {
+      // @ts-expect-error: the own property shadowing the prototype's method
+      delete s.scheduler.submit;
+    }
+    while (s.scheduler.stats().running + s.scheduler.stats().queued > 0) await new Promise((r) => setTimeout(r, 2));
+    await stillServes();
+    expect((await greedy(BASE, PROMPTS[0], maxTokens)).choices[0].text).toBe(whole.choices[0].text);
   });
 });
 

@@ -8,7 +8,6 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HyperStack } from '../adapters/hyper/adapt.js';
 import type { LlamaModel } from '../model/llama/model.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
-import { cutPromptLeft } from '../eval/prompting.js';
 import { Rng } from '../util/rng.js';
 import { AllowedDirs } from './allowed-paths.js';
 import { AdapterRegistry } from './adapter-registry.js';
@@ -203,10 +202,19 @@ export function buildServer(served: ServedModel, configIn: ServeConfig): Complet
       maxPrompts: config.maxBatch,
     });
     const entry = resolveModel(cr.model); // held until the request ends: a swap or delete does not touch it
-    if (cr.maxTokens >= maxPos)
-      throw badRequest(`max_tokens: ${cr.maxTokens} leaves no room for a prompt in ${maxPos} positions`, 'max_tokens');
-    const prompts = cr.prompts.map((p) => cutPromptLeft(tok, p, maxPos - cr.maxTokens).ids);
+    const prompts = cr.prompts.map((p) => tok.encode(p));
     if (prompts.some((ids) => ids.length === 0)) throw badRequest('prompt: encodes to no tokens', 'prompt');
+    // As OpenAI: a prompt that does not fit the context with max_tokens is refused, naming the numbers (never cut silently).
+    const longest = Math.max(...prompts.map((ids) => ids.length));
+    if (longest + cr.maxTokens > maxPos) {
+      const which = prompts.length > 1 ? ` (prompt ${prompts.findIndex((ids) => ids.length === longest)})` : '';
+      throw new ApiError(
+        400,
+        `This model's maximum context length is ${maxPos} tokens, however you requested ${longest + cr.maxTokens} tokens ` +
+          `(${longest} in your prompt${which}; ${cr.maxTokens} for the completion). Please reduce your prompt; or completion length.`,
+        { param: cr.maxTokens >= maxPos ? 'max_tokens' : 'prompt', code: 'context_length_exceeded' },
+      );
+    }
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort('timeout'), config.timeoutMs);
     const seed = cr.seed ?? randomInt(2 ** 32);

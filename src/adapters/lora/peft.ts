@@ -139,7 +139,8 @@ function listed(items: string[]): string {
 
 /**
  * Read a PEFT LoRA adapter directory and check every tensor against the model config. Problems
- * (missing, unexpected, wrong-shape tensors) are reported together, each tensor by name.
+ * (missing, unexpected, wrong-shape tensors) are reported together, each tensor by name; then any
+ * NaN or Inf value is refused, naming the tensor and the first such element.
  */
 export function readPeftAdapter(dir: string, modelCfg: LlamaConfig): PeftAdapter {
   const configFile = path.join(dir, PEFT_CONFIG_FILE);
@@ -166,6 +167,7 @@ export function readPeftAdapter(dir: string, modelCfg: LlamaConfig): PeftAdapter
   const found = new Map<string, { A?: Float32Array; B?: Float32Array }>();
   const unexpected: string[] = [];
   const wrong: string[] = [];
+  const nonFinite: string[] = []; // NaN or Inf anywhere would poison every completion through the adapter
   const seen = new Set<string>(); // "layer.module.A" of every adapter tensor present, right shape or not
   for (const [name, t] of tensors) {
     const m = NAME_RE.exec(name);
@@ -188,6 +190,8 @@ export function readPeftAdapter(dir: string, modelCfg: LlamaConfig): PeftAdapter
       wrong.push(`${name} is [${t.shape.join(', ')}], expected [${want.join(', ')}]`);
       continue;
     }
+    const at = data.findIndex((v) => !Number.isFinite(v));
+    if (at >= 0) nonFinite.push(`${name} has ${data[at]} at [${Math.floor(at / want[1])}, ${at % want[1]}]`);
     let entry = found.get(key);
     if (!entry) found.set(key, (entry = {}));
     entry[factor] = data;
@@ -211,6 +215,9 @@ export function readPeftAdapter(dir: string, modelCfg: LlamaConfig): PeftAdapter
       `peft ${weightsFile}: adapter does not match the model (r=${r}, targets ${config.targetModules.join(',')}, ` +
         `${modelCfg.numLayers} layers); ${parts.join('; ')}`,
     );
+  }
+  if (nonFinite.length > 0) {
+    throw new Error(`peft ${weightsFile}: non-finite values (NaN or Inf) in ${nonFinite.length} tensors: ${listed(nonFinite)}`);
   }
   return { config, weights, baseModelName };
 }

@@ -85,7 +85,7 @@ export function register(program: Command): void {
     .option('--body-limit <bytes>', 'largest request body (413 beyond it)', intFlag('--body-limit', 1024), d.bodyLimitBytes)
     .option(
       '--max-prompt-chars <n>',
-      'longest prompt in characters (400 beyond it); prompts over the context are cut from the left',
+      'longest prompt in characters (400 beyond it); a prompt + max_tokens over the context is 400 too (context_length_exceeded)',
       intFlag('--max-prompt-chars', 1),
       d.maxPromptChars,
     )
