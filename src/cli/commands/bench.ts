@@ -70,6 +70,7 @@ export function register(program: Command): void {
     },
   );
   registerStatic(bench);
+  registerEvoTrack(bench);
   registerAdaptBench(bench);
   registerEvoBench(bench);
   registerServeBench(bench);
@@ -125,6 +126,75 @@ function registerStatic(bench: Command): void {
         modelDir: o.model,
         corpusDir: o.corpus,
         config: loadBenchStaticConfig(o.config),
+        only: o.only,
+        dryRun: o.dryRun,
+        command,
+        log: (s) => (quiet ? process.stderr.write(`${s}\n`) : console.log(s)),
+        progress: (label, total) => progressBar(label, total, ['loss', 'val']),
+      });
+      report(o.json, result, () => {});
+    },
+  );
+}
+
+/** `code2lora bench evo-track`: the evolution-track table and the Evo audit, every stage cached, then the report. */
+function registerEvoTrack(bench: Command): void {
+  const cmd = bench
+    .command('evo-track')
+    .description(
+      'evolution-track table: Pretrained, shared LoRA, Code2LoRA-Static re-embedded at each commit and Code2LoRA-Evo on cr-test and ir-test (EM/ES, target loss), the Evo conditioning audit; cached stages, then README.md + report.html',
+    )
+    .requiredOption('--tasks <dir>', 'evolution track from `code2lora tasks evo` (splits, commits.jsonl, stats.json)')
+    .option('--out <dir>', 'results folder (stages/, work/, plots/, README.md, report.html)', 'results/evo')
+    .option('--config <file>', 'benchmark config (the Evo and shared-LoRA configs it names are read too)', 'configs/bench-evo.json')
+    .option(
+      '--repos-dir <dir>',
+      "folder holding the track's git repositories as NAME or NAME/repo (default: the paths in the track's stats.json)",
+    )
+    .option('--model <dir>', 'base model directory (default: the shipped code2lora-base)')
+    .option('--cache <dir>', 'per-file and per-diff embedding cache (keyed by encoder; shared with `evo train`)', '.cache/embeddings')
+    .option(
+      '--only <stage...>',
+      'run only these stages (a stage name like code2lora-evo:train, or a method id for all its stages), plus unfinished dependencies',
+    )
+    .option('--dry-run', 'list the stages with their state and estimated cost; run nothing', false);
+  threadsOption(cmd);
+  jsonOption(cmd, 'the plan and what ran').action(
+    async (o: {
+      tasks: string;
+      out: string;
+      config: string;
+      reposDir?: string;
+      model?: string;
+      cache: string;
+      only?: string[];
+      dryRun: boolean;
+      threads: number;
+      json: JsonFlag;
+    }) => {
+      applyThreads(o.threads);
+      const { runEvoTrackBench } = await import('../../bench/evo-track/pipeline.js');
+      const { loadBenchEvoConfig } = await import('../../bench/evo-track/config.js');
+      const { progressBar } = await import('../progress.js');
+      const quiet = o.json === true;
+      // the recorded command names the mirror folder as MIRROR: results carry no machine path
+      const command = [
+        'code2lora bench evo-track',
+        `--tasks ${o.tasks}`,
+        `--out ${o.out}`,
+        `--config ${o.config}`,
+        ...(o.reposDir ? ['--repos-dir MIRROR'] : []),
+        ...(o.model ? [`--model ${o.model}`] : []),
+        `--cache ${o.cache}`,
+        `--threads ${o.threads}`,
+      ].join(' ');
+      const result = await runEvoTrackBench({
+        tasksDir: o.tasks,
+        out: o.out,
+        modelDir: o.model,
+        reposDir: o.reposDir,
+        cacheDir: o.cache,
+        config: loadBenchEvoConfig(o.config),
         only: o.only,
         dryRun: o.dryRun,
         command,

@@ -8,7 +8,7 @@ import { HyperHead } from '../../adapters/hyper/head.js';
 import { Hypernetwork, modelFileSha256 } from '../../adapters/hyper/hypernet.js';
 import { EvoNetwork } from '../../adapters/hyper/evo.js';
 import { evoApplyCommit, evoApplyDiff, evoInit, readEvoState, writeEvoState } from '../../adapters/hyper/evo-state.js';
-import { readTrackCommits, readTrackTasks } from '../../data/evo/track.js';
+import { readTrackCommits, readTrackTasks, trackRepoDirs } from '../../data/evo/track.js';
 import { repoName } from '../../data/evo/build.js';
 import { STATIC_SPLITS } from '../../data/tasks/types.js';
 import { loadModelWithTokenizer } from '../../eval/prompting.js';
@@ -40,24 +40,6 @@ function loadEvo(o: { model?: string; evo?: string }): { evo: EvoNetwork; dir: s
   const { dir: modelDir, model, tokenizer } = loadModelWithTokenizer(o.model);
   const dir = resolveEvoDir(o.evo);
   return { evo: EvoNetwork.load(dir, model, tokenizer, modelFileSha256(modelDir)), dir };
-}
-
-/** Repository name -> git directory: from --repos-dir (NAME or NAME/repo under it), else the paths
- *  the track recorded in stats.json. */
-function trackRepoDirs(tasksDir: string, reposDir: string | undefined, names: Iterable<string>): Map<string, string> {
-  const out = new Map<string, string>();
-  let recorded: Map<string, string> = new Map();
-  const stats = path.join(tasksDir, 'stats.json');
-  if (existsSync(stats)) {
-    const s = JSON.parse(readFileSync(stats, 'utf8')) as { repoDetails?: { repo: string; path: string }[] };
-    recorded = new Map((s.repoDetails ?? []).map((r) => [r.repo, r.path]));
-  }
-  for (const name of names) {
-    const cands = reposDir ? [path.join(reposDir, name, 'repo'), path.join(reposDir, name)] : [recorded.get(name) ?? ''];
-    const dir = cands.find((c) => c && existsSync(c));
-    if (dir) out.set(name, dir);
-  }
-  return out;
 }
 
 interface TrainFlags extends TrainConfigFlags {

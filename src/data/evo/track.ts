@@ -41,3 +41,21 @@ export function readTrackCommits(tasksDir: string): Map<string, TrackCommit[]> {
 export function readTrackTasks(tasksDir: string, split: SplitName): EvoTask[] {
   return readTaskFile<EvoTask>(join(tasksDir, `${split}.jsonl`));
 }
+
+/** Repository name -> git directory: from --repos-dir (NAME or NAME/repo under it), else the paths
+ *  the track recorded in stats.json. */
+export function trackRepoDirs(tasksDir: string, reposDir: string | undefined, names: Iterable<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  let recorded: Map<string, string> = new Map();
+  const stats = join(tasksDir, 'stats.json');
+  if (existsSync(stats)) {
+    const s = JSON.parse(readFileSync(stats, 'utf8')) as { repoDetails?: { repo: string; path: string }[] };
+    recorded = new Map((s.repoDetails ?? []).map((r) => [r.repo, r.path]));
+  }
+  for (const name of names) {
+    const cands = reposDir ? [join(reposDir, name, 'repo'), join(reposDir, name)] : [recorded.get(name) ?? ''];
+    const dir = cands.find((c) => c && existsSync(c));
+    if (dir) out.set(name, dir);
+  }
+  return out;
+}
