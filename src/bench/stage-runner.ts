@@ -1,14 +1,11 @@
-// A cached stage pipeline over any context (the evolution-track benchmark uses it; the static one has
-// the same logic in bench/static/pipeline.ts): each stage's inputs hash covers its own inputs and its
-// dependencies' hashes, a stage is skipped when its artefact (bench/static/cache.ts) records the same
-// hash with intact files, `--only` selects stages (a full name, or a method id for all its stages)
-// plus their unfinished dependencies, and `--dry-run` only plans. Stages may be asynchronous.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
-import { STAGE_RECORD, fileSha256, hashJson, stageDir, stageState, type StageRecord, type StageState } from './static/cache.js';
-import { removeDirLeftovers } from '../util/atomic-dir.js';
-import { writeFileAtomicSync } from '../util/atomic.js';
+// A cached stage pipeline over any context (`bench static` and `bench evo-track` both run on it): each
+// stage's inputs hash covers its own inputs and its dependencies' hashes, a stage is skipped when its
+// artefact (bench/stage-cache.ts) records the same hash with intact files, `--only` selects stages (a
+// full name, or a method id for all its stages) plus their unfinished dependencies, and `--dry-run`
+// only plans. Stages may be asynchronous.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { commitStage, hashJson, stageDir, stageState, type StageState } from './stage-cache.js';
 
 export interface CachedStage<C> {
   name: string;
@@ -99,7 +96,15 @@ export function planStages<C>(
 /** Plans, logs the plan, and (unless dryRun) runs every selected stage that is not done, in order. */
 export async function runStages<C>(
   ctx: C,
-  o: { out: string; stages: readonly CachedStage<C>[]; only?: readonly string[]; dryRun?: boolean; log: (line: string) => void },
+  o: {
+    out: string;
+    stages: readonly CachedStage<C>[];
+    only?: readonly string[];
+    dryRun?: boolean;
+    log: (line: string) => void;
+    /** the stage-name column of the plan listing (default 28) */
+    nameWidth?: number;
+  },
 ): Promise<StageRunResult> {
   const { plan, inputsOf } = planStages(ctx, o.out, o.stages, o.only);
   const todo = plan.filter((p) => p.selected && p.state !== 'done');
@@ -107,7 +112,7 @@ export async function runStages<C>(
   o.log(`${plan.filter((p) => p.selected).length} stages, ${todo.length} to run, estimated ${(total / 60).toFixed(1)} min on this machine`);
   for (const p of plan.filter((q) => q.selected))
     o.log(
-      `  ${p.state === 'done' ? 'cached' : p.state.padEnd(7)} ${p.name.padEnd(28)} ${p.state === 'done' ? '' : `~${(p.estimateSeconds / 60).toFixed(1)} min  (${p.detail})`}`,
+      `  ${p.state === 'done' ? 'cached' : p.state.padEnd(7)} ${p.name.padEnd(o.nameWidth ?? 28)} ${p.state === 'done' ? '' : `~${(p.estimateSeconds / 60).toFixed(1)} min  (${p.detail})`}`,
     );
   const result: StageRunResult = {
     plan,
@@ -122,69 +127,11 @@ export async function runStages<C>(
       const elapsed = (performance.now() - t0) / 1000;
       o.log(`[${i + 1}/${todo.length}] ${s.name} (~${(p.estimateSeconds / 60).toFixed(1)} min; ${(elapsed / 60).toFixed(1)} min elapsed)`);
       const work = join(o.out, 'work', `${s.name.replace(/[^A-Za-z0-9._+-]/g, '.')}-${p.inputsHash.slice(0, 12)}`);
-      const rec = await commitStageAsync(stageDir(o.out, s.name), s.name, inputsOf.get(s.name), p.inputsHash, (dir) =>
-        s.run(ctx, dir, work),
-      );
+      const rec = await commitStage(stageDir(o.out, s.name), s.name, inputsOf.get(s.name), p.inputsHash, (dir) => s.run(ctx, dir, work));
       rmSync(work, { recursive: true, force: true });
       o.log(`[${i + 1}/${todo.length}] ${s.name} done in ${rec.seconds.toFixed(1)} s`);
       result.ran.push(s.name);
     }
   }
   return result;
-}
-
-/** bench/static/cache.ts's commitStage for a stage whose run may return a promise: the artefact is
- *  written into a fresh sibling folder, its files hashed into stage.json, then renamed into place. */
-export async function commitStageAsync(
-  dir: string,
-  stage: string,
-  inputs: unknown,
-  inputsHash: string,
-  fill: (tmpDir: string) => unknown,
-): Promise<StageRecord> {
-  removeDirLeftovers(dir);
-  const t0 = performance.now();
-  const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
-  const tmp = join(parent, `.${basename(dir)}.${tag}.tmp`),
-    old = join(parent, `.${basename(dir)}.${tag}.old`);
-  mkdirSync(tmp);
-  let record: StageRecord;
-  try {
-    const summary = await fill(tmp);
-    const files: Record<string, string> = {};
-    for (const f of filesUnder(tmp)) files[relative(tmp, f)] = fileSha256(f);
-    record = {
-      stage,
-      inputsHash,
-      inputs,
-      files,
-      seconds: (performance.now() - t0) / 1000,
-      finishedAt: new Date().toISOString(),
-      summary: summary ?? null,
-    };
-    writeFileAtomicSync(join(tmp, STAGE_RECORD), `${JSON.stringify(record, null, 2)}\n`);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  const hadOld = existsSync(dir);
-  if (hadOld) renameSync(dir, old);
-  renameSync(tmp, dir);
-  if (hadOld) rmSync(old, { recursive: true, force: true });
-  return record;
-}
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
 }

@@ -10,7 +10,7 @@ import { makeTinyBench, type TinyBench } from '../../../test/fixtures/tiny-bench
 import { makeTinyHyper } from '../../../test/fixtures/tiny-hyper.js';
 import { buildEvoTasks, defaultEvoConfig } from '../../data/evo/build.js';
 import { defaultFinetuneConfig } from '../../train/finetune-tasks.js';
-import { stageDir } from '../static/cache.js';
+import { stageDir } from '../stage-cache.js';
 import { defaultBenchEvoConfig, loadBenchEvoConfig, validateBenchEvoConfig, type BenchEvoConfig } from './config.js';
 import { evoTokenBudget } from '../../train/evo-train.js';
 import { tokenBudget } from '../../train/finetune-tasks.js';

@@ -1,48 +1,40 @@
 // `code2lora bench evo-track`: the evolution-track table (Pretrained, shared LoRA, Code2LoRA-Static
 // re-embedded at each commit, Code2LoRA-Evo on cr-test and ir-test) and the Evo conditioning audit as
-// cached stages (bench/stage-runner.ts), then README.md + report.html. A finished stage is skipped
-// while its inputs hash and files are unchanged; a killed training stage resumes from <out>/work/.
+// cached stages (bench/stage-runner.ts, as `bench static`), then README.md + report.html. A finished
+// stage is skipped while its inputs hash and files are unchanged; a killed training stage resumes
+// from <out>/work/.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModelWithTokenizer } from '../../eval/prompting.js';
 import { resolveModelDir } from '../../model/default-model.js';
 import { readTrackCommits, readTrackTasks, trackRepoDirs, type TrackCommit } from '../../data/evo/track.js';
-import type { EvoTask, SplitName } from '../../data/tasks/types.js';
-import type { Progress } from '../../util/progress.js';
-import { fileSha256, hashJson, stageDir } from '../static/cache.js';
-import { baseModelHashes, checkTasksMatchBase } from '../static/pipeline.js';
-import { runStages, type PlannedStage } from '../stage-runner.js';
+import type { SplitName } from '../../data/tasks/types.js';
+import { fileSha256, hashJson } from '../stage-cache.js';
+import { runStages } from '../stage-runner.js';
+import {
+  artefactLookup,
+  baseLoader,
+  baseModelHashes,
+  checkTasksMatchBase,
+  memo,
+  silentProgress,
+  type StagedBenchOptions,
+  type StagedBenchResult,
+} from '../staged-bench.js';
 import { resolvePackagePath, type BenchEvoConfig } from './config.js';
 import { evoStages, type EvoBenchContext, type EvoStage } from './stages.js';
 import { writeEvoReport } from './report.js';
 
-export interface BenchEvoOptions {
-  tasksDir: string;
-  out: string;
-  modelDir?: string;
+export interface BenchEvoOptions extends StagedBenchOptions<EvoStage> {
   /** folder holding the track's git repositories as NAME or NAME/repo (default: stats.json's paths) */
   reposDir?: string;
   /** the per-file and per-diff embedding cache (default <out>/work/embeddings); keyed by encoder, safe to share */
   cacheDir?: string;
   config: Readonly<BenchEvoConfig>;
-  only?: string[];
-  dryRun?: boolean;
-  command: string;
-  log?: (line: string) => void;
-  progress?: (label: string, total: number) => Progress;
-  /** stages to use instead of the full table (tests) */
-  stages?: EvoStage[];
 }
 
-export interface BenchEvoResult {
-  plan: PlannedStage[];
-  ran: string[];
-  skipped: string[];
-  report: string[];
-}
+export type BenchEvoResult = StagedBenchResult;
 
 const SPLITS: SplitName[] = ['train', 'ir-val', 'ir-test', 'cr-val', 'cr-test'];
-const silent: Progress = { update() {}, stop() {} };
 
 /** SHA-256 of a Static hypernetwork folder: its spec and head (what defines its adapters). */
 export function hyperDirHash(dir: string): string {
@@ -63,12 +55,8 @@ export async function runEvoTrackBench(o: BenchEvoOptions): Promise<BenchEvoResu
   const modelDir = resolveModelDir(o.modelDir);
   const baseHashes = baseModelHashes(modelDir);
   checkTasksMatchBase(o.tasksDir, stats, baseHashes);
-  const splitHashes = new Map<string, string>();
-  const taskCache = new Map<string, EvoTask[]>();
-  const hyperHashes = new Map<string, string>();
   let commits: Map<string, TrackCommit[]> | undefined;
   let commitsHash: string | undefined;
-  let loaded: ReturnType<typeof loadModelWithTokenizer> | undefined;
   const ctx: EvoBenchContext = {
     out: o.out,
     tasksDir: o.tasksDir,
@@ -83,31 +71,10 @@ export async function runEvoTrackBench(o: BenchEvoOptions): Promise<BenchEvoResu
         commitsHash ??= fileSha256(join(o.tasksDir, 'commits.jsonl'));
         return commitsHash;
       },
-      split(name) {
-        let h = splitHashes.get(name);
-        if (!h) {
-          h = fileSha256(join(o.tasksDir, `${name}.jsonl`));
-          splitHashes.set(name, h);
-        }
-        return h;
-      },
-      hyper(dir) {
-        let h = hyperHashes.get(dir);
-        if (!h) {
-          h = hyperDirHash(resolvePackagePath(dir));
-          hyperHashes.set(dir, h);
-        }
-        return h;
-      },
+      split: memo((name) => fileSha256(join(o.tasksDir, `${name}.jsonl`))),
+      hyper: memo((dir) => hyperDirHash(resolvePackagePath(dir))),
     },
-    tasks(split) {
-      let t = taskCache.get(split);
-      if (!t) {
-        t = readTrackTasks(o.tasksDir, split as SplitName);
-        taskCache.set(split, t);
-      }
-      return t;
-    },
+    tasks: memo((split) => readTrackTasks(o.tasksDir, split as SplitName)),
     commits() {
       commits ??= readTrackCommits(o.tasksDir);
       return commits;
@@ -121,23 +88,9 @@ export async function runEvoTrackBench(o: BenchEvoOptions): Promise<BenchEvoResu
         );
       return dirs;
     },
-    base() {
-      const fresh = loadModelWithTokenizer(modelDir);
-      loaded ??= fresh;
-      const tcfg = join(modelDir, 'tokenizer_config.json');
-      return {
-        model: fresh.model,
-        tok: loaded.tokenizer,
-        tokenizerJson: readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'),
-        tokenizerConfigJson: existsSync(tcfg) ? readFileSync(tcfg, 'utf8') : undefined,
-      };
-    },
-    artefact(stage) {
-      const dir = stageDir(o.out, stage);
-      if (!existsSync(join(dir, 'stage.json'))) throw new Error(`bench evo-track: stage ${stage} has no finished artefact in ${dir}`);
-      return dir;
-    },
-    progress: o.progress ?? (() => silent),
+    base: baseLoader(modelDir),
+    artefact: artefactLookup(o.out, 'bench evo-track'),
+    progress: o.progress ?? (() => silentProgress),
   };
   const stages = o.stages ?? evoStages();
   const r = await runStages(ctx, { out: o.out, stages, only: o.only, dryRun: o.dryRun, log });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Interval } from '../../eval/bootstrap.js';
 import { writeFileAtomicSync } from '../../util/atomic.js';
 import { lineChartSvg, type Series } from '../../util/svg-plot.js';
-import { readStageRecord, stageDir } from '../static/cache.js';
+import { readStageRecord, stageDir } from '../stage-cache.js';
 import type { BenchEvoConfig } from './config.js';
 import { EVO_METHODS, EVO_SPLITS, SPLIT_FILE, type EvalSplit, type EvoAuditReport, type EvoEvalReport, type EvoMethod } from './stages.js';
 

@@ -27,13 +27,11 @@ import { writeFileAtomicSync } from '../../util/atomic.js';
 import type { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import type { CachedStage } from '../stage-runner.js';
+import type { StagedBenchContext } from '../staged-bench.js';
 import { COST } from '../static/stages.js';
 import { resolvePackagePath, type BenchEvoConfig, type EvoAuditCondition } from './config.js';
 
-export interface EvoBenchContext {
-  out: string;
-  tasksDir: string;
-  modelDir: string;
+export interface EvoBenchContext extends StagedBenchContext {
   config: Readonly<BenchEvoConfig>;
   /** SHA-256s of the inputs stages depend on */
   hashes: { base: string; commits: string; split(name: string): string; hyper(dir: string): string };
@@ -42,14 +40,8 @@ export interface EvoBenchContext {
   commits(): Map<string, TrackCommit[]>;
   /** repository name -> its git directory; throws naming the repositories it cannot find */
   repoDirs(names: readonly string[]): Map<string, string>;
-  /** a fresh copy of the base model and its tokenizer */
-  base(): { model: LlamaModel; tok: TextTokenizer; tokenizerJson: string; tokenizerConfigJson?: string };
-  artefact(stage: string): string;
   /** the per-file and per-diff embedding cache every stage shares */
   cacheDir: string;
-  progress(label: string, total: number): Progress;
-  log(line: string): void;
-  command: string;
 }
 
 export type EvoStage = CachedStage<EvoBenchContext>;

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTinyBench, tinyBenchConfig } from '../../../test/fixtures/tiny-bench.js';
 import { validateBenchStaticConfig } from './config.js';
-import { runStaticBench, baseModelHashes } from './pipeline.js';
-import { stageDir } from './cache.js';
+import { runStaticBench } from './pipeline.js';
+import { baseModelHashes } from '../staged-bench.js';
+import { stageDir } from '../stage-cache.js';
 import type { Stage } from './stages.js';
 
 const root = mkdtempSync(join(tmpdir(), 'c2l-bench-'));
@@ -28,8 +29,8 @@ const run = (out: string, over: Partial<Parameters<typeof runStaticBench>[0]> = 
 describe('bench static', () => {
   const out = join(root, 'out');
 
-  it('lists every stage with an estimate on --dry-run and runs nothing', () => {
-    const r = run(out, { dryRun: true });
+  it('lists every stage with an estimate on --dry-run and runs nothing', async () => {
+    const r = await run(out, { dryRun: true });
     expect(r.ran).toEqual([]);
     expect(r.plan.map((p) => p.name)).toEqual([
       'shared-lora:train',
@@ -91,8 +92,8 @@ describe('bench static', () => {
     expect(existsSync(join(out, 'stages'))).toBe(false);
   });
 
-  it('runs every stage once, writes the report, then skips them all', () => {
-    const first = run(out);
+  it('runs every stage once, writes the report, then skips them all', async () => {
+    const first = await run(out);
     expect(first.ran).toHaveLength(54);
     const md = readFileSync(join(out, 'README.md'), 'utf8');
     expect(md).toContain('| Single shared LoRA |');
@@ -115,15 +116,15 @@ describe('bench static', () => {
       ].sort();
     expect(irRepos('pretrained')).toEqual(irRepos('per-repo-lora'));
     expect(irRepos('pretrained')).toHaveLength(2);
-    const again = run(out);
+    const again = await run(out);
     expect(again.ran).toEqual([]);
     expect(again.skipped).toHaveLength(54);
   });
 
-  it('re-runs only what depends on a changed input', () => {
+  it('re-runs only what depends on a changed input', async () => {
     const cfg = tinyBenchConfig();
     cfg.train['full-ft'] = { ...cfg.train['full-ft'], lr: 1e-3 };
-    expect(run(out, {}, cfg).ran).toEqual([
+    expect((await run(out, {}, cfg)).ran).toEqual([
       'full-ft:train',
       'full-ft:cr',
       'full-ft:ir',
@@ -137,7 +138,7 @@ describe('bench static', () => {
     cpSync(bench.tasksDir, tasks2, { recursive: true });
     const lines = readFileSync(join(tasks2, 'cr-test.jsonl'), 'utf8').trim().split('\n');
     writeFileSync(join(tasks2, 'cr-test.jsonl'), lines.slice(1).join('\n') + '\n');
-    const r = run(out, { tasksDir: tasks2 }, cfg);
+    const r = await run(out, { tasksDir: tasks2 }, cfg);
     expect(r.ran.sort()).toEqual([
       'code2lora-static-tests-norm:audit-cr',
       'code2lora-static-tests-norm:audit-loss-cr',
@@ -164,16 +165,16 @@ describe('bench static', () => {
     ]);
   });
 
-  it('detects a corrupt artefact and re-runs that stage', () => {
+  it('detects a corrupt artefact and re-runs that stage', async () => {
     const f = join(stageDir(out, 'pretrained:ir'), 'eval.json');
     writeFileSync(f, readFileSync(f, 'utf8').replace('"exact":', '"exact": '));
-    const plan = run(out, { dryRun: true }).plan.find((p) => p.name === 'pretrained:ir')!;
+    const plan = (await run(out, { dryRun: true })).plan.find((p) => p.name === 'pretrained:ir')!;
     expect(plan.state).toBe('corrupt');
     expect(plan.detail).toMatch(/eval\.json does not match its recorded SHA-256/);
-    expect(run(out, { only: ['pretrained:ir'] }).ran).toEqual(['pretrained:ir']);
+    expect((await run(out, { only: ['pretrained:ir'] })).ran).toEqual(['pretrained:ir']);
   });
 
-  it('a stage killed midway leaves nothing that counts as done', () => {
+  it('a stage killed midway leaves nothing that counts as done', async () => {
     const o2 = join(root, 'killed');
     let calls = 0;
     const stage: Stage = {
@@ -190,40 +191,40 @@ describe('bench static', () => {
         return {};
       },
     };
-    expect(() => run(o2, { stages: [stage] })).toThrow(/killed/);
+    await expect(run(o2, { stages: [stage] })).rejects.toThrow(/killed/);
     expect(existsSync(stageDir(o2, 'flaky'))).toBe(false);
     // a folder left by a hard kill (no stage.json) is not done either
     mkdirSync(stageDir(o2, 'flaky'), { recursive: true });
     writeFileSync(join(stageDir(o2, 'flaky'), 'half.json'), '{"half":');
-    expect(run(o2, { stages: [stage], dryRun: true }).plan[0].state).toBe('corrupt');
-    expect(run(o2, { stages: [stage] }).ran).toEqual(['flaky']);
+    expect((await run(o2, { stages: [stage], dryRun: true })).plan[0].state).toBe('corrupt');
+    expect((await run(o2, { stages: [stage] })).ran).toEqual(['flaky']);
     expect(JSON.parse(readFileSync(join(stageDir(o2, 'flaky'), 'half.json'), 'utf8'))).toEqual({ half: false });
   });
 
-  it("--only runs a method's stages plus unfinished dependencies, and names unknown stages", () => {
+  it("--only runs a method's stages plus unfinished dependencies, and names unknown stages", async () => {
     const o3 = join(root, 'only');
-    expect(
-      run(o3, { only: ['full-ft+rag'], dryRun: true })
-        .plan.filter((p) => p.selected)
-        .map((p) => p.name),
-    ).toEqual(['full-ft:train', 'full-ft+rag:cr', 'full-ft+rag:ir']);
-    expect(() => run(o3, { only: ['nope'] })).toThrow(/--only nope: no such stage/);
+    expect((await run(o3, { only: ['full-ft+rag'], dryRun: true })).plan.filter((p) => p.selected).map((p) => p.name)).toEqual([
+      'full-ft:train',
+      'full-ft+rag:cr',
+      'full-ft+rag:ir',
+    ]);
+    await expect(run(o3, { only: ['nope'] })).rejects.toThrow(/--only nope: no such stage/);
   });
 
-  it('refuses missing splits and a task folder built for another tokenizer or base model', () => {
+  it('refuses missing splits and a task folder built for another tokenizer or base model', async () => {
     const t3 = join(root, 'tasks3');
     cpSync(bench.tasksDir, t3, { recursive: true });
     rmSync(join(t3, 'ir-val.jsonl'));
-    expect(() => run(join(root, 'o4'), { tasksDir: t3 })).toThrow(/lacks the split\(s\) ir-val\.jsonl/);
+    await expect(run(join(root, 'o4'), { tasksDir: t3 })).rejects.toThrow(/lacks the split\(s\) ir-val\.jsonl/);
     const t4 = join(root, 'tasks4');
     cpSync(bench.tasksDir, t4, { recursive: true });
     const stats = JSON.parse(readFileSync(join(t4, 'stats.json'), 'utf8'));
     writeFileSync(join(t4, 'stats.json'), JSON.stringify({ ...stats, tokenizer: { sha256: 'f00d' } }));
     const mine = baseModelHashes(bench.modelDir).tokenizer;
-    expect(() => run(join(root, 'o4'), { tasksDir: t4 })).toThrow(
+    await expect(run(join(root, 'o4'), { tasksDir: t4 })).rejects.toThrow(
       new RegExp(`tokenizer f00d, but the base model's tokenizer.json is ${mine}`),
     );
     writeFileSync(join(t4, 'stats.json'), JSON.stringify({ ...stats, baseModel: { sha256: 'beef' } }));
-    expect(() => run(join(root, 'o4'), { tasksDir: t4 })).toThrow(/base model beef, but this base model is [0-9a-f]{64}/);
+    await expect(run(join(root, 'o4'), { tasksDir: t4 })).rejects.toThrow(/base model beef, but this base model is [0-9a-f]{64}/);
   });
 });

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyBench, tinyBenchConfig } from '../../../test/fixtures/tiny-bench.js';
 import { validateBenchStaticConfig } from './config.js';
 import { runStaticBench } from './pipeline.js';
@@ -66,13 +66,15 @@ function chromium(): string | null {
 describe('report', () => {
   const bench = makeTinyBench(join(root, 'bench'));
   const out = join(root, 'out');
-  runStaticBench({
-    tasksDir: bench.tasksDir,
-    out,
-    modelDir: bench.modelDir,
-    config: validateBenchStaticConfig(tinyBenchConfig(), 'test'),
-    command: 'code2lora bench static (test)',
-  });
+  beforeAll(() =>
+    runStaticBench({
+      tasksDir: bench.tasksDir,
+      out,
+      modelDir: bench.modelDir,
+      config: validateBenchStaticConfig(tinyBenchConfig(), 'test'),
+      command: 'code2lora bench static (test)',
+    }),
+  );
 
   it('writes the Markdown table and an HTML page with three inline SVG plots', () => {
     const md = readFileSync(join(out, 'README.md'), 'utf8');

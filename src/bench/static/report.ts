@@ -6,7 +6,7 @@ import { bootstrapDiff, bootstrapGroupMean, type Interval } from '../../eval/boo
 import type { EvalReport, TaskResult } from '../../eval/run-tasks.js';
 import { lineChartSvg } from '../../util/svg-plot.js';
 import { writeFileAtomicSync } from '../../util/atomic.js';
-import { readStageRecord, stageDir, type StageRecord } from './cache.js';
+import { readStageRecord, stageDir, type StageRecord } from '../stage-cache.js';
 import type { BenchStaticConfig } from './config.js';
 import type { LatencyReport } from './latency.js';
 import { LOSS_MAX_TOKENS, METHODS, type EvalSplit, type MethodSpec, type Stage } from './stages.js';

@@ -27,42 +27,24 @@ import { runLossAudit } from '../../eval/audit-loss.js';
 import { taskTargetLosses } from '../../eval/target-loss.js';
 import { bootstrapGroupMean, bootstrapMean } from '../../eval/bootstrap.js';
 import { sampleTasksPerRepo } from '../../eval/task-sample.js';
+import type { CachedStage } from '../stage-runner.js';
+import type { StagedBenchContext } from '../staged-bench.js';
 
 /** Measured on this machine (2 cores): the base trains ~3,000 tokens/s; greedy evaluation of the
  *  shipped base takes ~0.057 s per task at batch 8 (cr-test: 7,378 tasks in 420 s). */
 export const COST = { trainTokensPerS: 3000, evalSecondsPerTask: 0.057, ragEvalFactor: 1.7, loraEvalFactor: 1.2, valSecondsPerTask: 0.01 };
 
-export interface BenchContext {
-  out: string;
-  tasksDir: string;
-  modelDir: string;
+export interface BenchContext extends StagedBenchContext {
   corpusDir: string;
   config: Readonly<BenchStaticConfig>;
   /** SHA-256s of the inputs stages depend on */
   hashes: { base: string; corpus: string; split(name: string): string };
   tasks(split: string): Task[];
-  /** a fresh copy of the base model (training changes it) and its tokenizer */
-  base(): { model: LlamaModel; tok: TextTokenizer; tokenizerJson: string; tokenizerConfigJson?: string };
   /** the per-repository LoRA sample (training repositories, seeded) */
   perRepoSample(): string[];
-  /** the artefact folder of a finished stage */
-  artefact(stage: string): string;
-  progress(label: string, total: number): Progress;
-  log(line: string): void;
-  command: string;
 }
 
-export interface Stage {
-  name: string;
-  deps: string[];
-  /** bump when the stage's code changes what it produces */
-  version: number;
-  /** everything the stage reads, hashed (the deps' hashes are added by the pipeline) */
-  inputs(ctx: BenchContext): Record<string, unknown>;
-  estimateSeconds(ctx: BenchContext): number;
-  /** writes artefacts into `dir` (renamed into place when it returns); `work` survives a kill */
-  run(ctx: BenchContext, dir: string, work: string): unknown;
-}
+export type Stage = CachedStage<BenchContext>;
 
 export type EvalSplit = 'cr' | 'ir';
 export const SPLIT_FILE: Record<EvalSplit, string> = { cr: 'cr-test', ir: 'ir-test' };

@@ -87,54 +87,68 @@ function registerStatic(bench: Command): void {
     .option('--out <dir>', 'results folder (stages/, work/, README.md, report.html)', 'results/static')
     .option('--config <file>', 'benchmark config (the fine-tuning configs it names are read too)', 'configs/bench-static.json')
     .option('--model <dir>', 'base model directory (default: the shipped code2lora-base)')
-    .option('--corpus <dir>', "corpus RAG retrieves from (default: the one recorded in the tasks' stats.json)")
+    .option('--corpus <dir>', "corpus RAG retrieves from (default: the one recorded in the tasks' stats.json)");
+  stagedBenchFlags(cmd, 'shared-lora:train').action(async (o: StagedBenchFlags & { corpus?: string }) => {
+    applyThreads(o.threads);
+    const { runStaticBench } = await import('../../bench/static/pipeline.js');
+    const { loadBenchStaticConfig } = await import('../../bench/static/config.js');
+    const command = [
+      'code2lora bench static',
+      `--tasks ${o.tasks}`,
+      `--out ${o.out}`,
+      `--config ${o.config}`,
+      ...(o.model ? [`--model ${o.model}`] : []),
+      ...(o.corpus ? [`--corpus ${o.corpus}`] : []),
+      `--threads ${o.threads}`,
+    ].join(' ');
+    const result = await runStaticBench({
+      tasksDir: o.tasks,
+      out: o.out,
+      modelDir: o.model,
+      corpusDir: o.corpus,
+      config: loadBenchStaticConfig(o.config),
+      only: o.only,
+      dryRun: o.dryRun,
+      command,
+      ...(await stagedBenchOutput(o.json)),
+    });
+    report(o.json, result, () => {});
+  });
+}
+
+/** The flags every staged bench (static, evo-track) has: its own --tasks, --out, --config, --model,
+ *  and the ones stagedBenchFlags adds. */
+interface StagedBenchFlags {
+  tasks: string;
+  out: string;
+  config: string;
+  model?: string;
+  only?: string[];
+  dryRun: boolean;
+  threads: number;
+  json: JsonFlag;
+}
+
+/** Adds a staged bench's last flags: --only (`example` names a stage), --dry-run, --threads, --json. */
+function stagedBenchFlags(cmd: Command, example: string): Command {
+  cmd
     .option(
       '--only <stage...>',
-      'run only these stages (a stage name like shared-lora:train, or a method id for all its stages), plus unfinished dependencies',
+      `run only these stages (a stage name like ${example}, or a method id for all its stages), plus unfinished dependencies`,
     )
     .option('--dry-run', 'list the stages with their state and estimated cost; run nothing', false);
   threadsOption(cmd);
-  jsonOption(cmd, 'the plan and what ran').action(
-    async (o: {
-      tasks: string;
-      out: string;
-      config: string;
-      model?: string;
-      corpus?: string;
-      only?: string[];
-      dryRun: boolean;
-      threads: number;
-      json: JsonFlag;
-    }) => {
-      applyThreads(o.threads);
-      const { runStaticBench } = await import('../../bench/static/pipeline.js');
-      const { loadBenchStaticConfig } = await import('../../bench/static/config.js');
-      const { progressBar } = await import('../progress.js');
-      const quiet = o.json === true;
-      const command = [
-        'code2lora bench static',
-        `--tasks ${o.tasks}`,
-        `--out ${o.out}`,
-        `--config ${o.config}`,
-        ...(o.model ? [`--model ${o.model}`] : []),
-        ...(o.corpus ? [`--corpus ${o.corpus}`] : []),
-        `--threads ${o.threads}`,
-      ].join(' ');
-      const result = runStaticBench({
-        tasksDir: o.tasks,
-        out: o.out,
-        modelDir: o.model,
-        corpusDir: o.corpus,
-        config: loadBenchStaticConfig(o.config),
-        only: o.only,
-        dryRun: o.dryRun,
-        command,
-        log: (s) => (quiet ? process.stderr.write(`${s}\n`) : console.log(s)),
-        progress: (label, total) => progressBar(label, total, ['loss', 'val']),
-      });
-      report(o.json, result, () => {});
-    },
-  );
+  return jsonOption(cmd, 'the plan and what ran');
+}
+
+/** Where a staged bench (static, evo-track) reports: its log on stdout (stderr under --json, which
+ *  keeps stdout for the JSON), training progress as bars with loss and val. */
+async function stagedBenchOutput(json: JsonFlag) {
+  const { progressBar } = await import('../progress.js');
+  return {
+    log: (s: string) => (json === true ? process.stderr.write(`${s}\n`) : console.log(s)),
+    progress: (label: string, total: number) => progressBar(label, total, ['loss', 'val']),
+  };
 }
 
 /** `code2lora bench evo-track`: the evolution-track table and the Evo audit, every stage cached, then the report. */
@@ -152,58 +166,36 @@ function registerEvoTrack(bench: Command): void {
       "folder holding the track's git repositories as NAME or NAME/repo (default: the paths in the track's stats.json)",
     )
     .option('--model <dir>', 'base model directory (default: the shipped code2lora-base)')
-    .option('--cache <dir>', 'per-file and per-diff embedding cache (keyed by encoder; shared with `evo train`)', '.cache/embeddings')
-    .option(
-      '--only <stage...>',
-      'run only these stages (a stage name like code2lora-evo:train, or a method id for all its stages), plus unfinished dependencies',
-    )
-    .option('--dry-run', 'list the stages with their state and estimated cost; run nothing', false);
-  threadsOption(cmd);
-  jsonOption(cmd, 'the plan and what ran').action(
-    async (o: {
-      tasks: string;
-      out: string;
-      config: string;
-      reposDir?: string;
-      model?: string;
-      cache: string;
-      only?: string[];
-      dryRun: boolean;
-      threads: number;
-      json: JsonFlag;
-    }) => {
-      applyThreads(o.threads);
-      const { runEvoTrackBench } = await import('../../bench/evo-track/pipeline.js');
-      const { loadBenchEvoConfig } = await import('../../bench/evo-track/config.js');
-      const { progressBar } = await import('../progress.js');
-      const quiet = o.json === true;
-      // the recorded command names the mirror folder as MIRROR: results carry no machine path
-      const command = [
-        'code2lora bench evo-track',
-        `--tasks ${o.tasks}`,
-        `--out ${o.out}`,
-        `--config ${o.config}`,
-        ...(o.reposDir ? ['--repos-dir MIRROR'] : []),
-        ...(o.model ? [`--model ${o.model}`] : []),
-        `--cache ${o.cache}`,
-        `--threads ${o.threads}`,
-      ].join(' ');
-      const result = await runEvoTrackBench({
-        tasksDir: o.tasks,
-        out: o.out,
-        modelDir: o.model,
-        reposDir: o.reposDir,
-        cacheDir: o.cache,
-        config: loadBenchEvoConfig(o.config),
-        only: o.only,
-        dryRun: o.dryRun,
-        command,
-        log: (s) => (quiet ? process.stderr.write(`${s}\n`) : console.log(s)),
-        progress: (label, total) => progressBar(label, total, ['loss', 'val']),
-      });
-      report(o.json, result, () => {});
-    },
-  );
+    .option('--cache <dir>', 'per-file and per-diff embedding cache (keyed by encoder; shared with `evo train`)', '.cache/embeddings');
+  stagedBenchFlags(cmd, 'code2lora-evo:train').action(async (o: StagedBenchFlags & { reposDir?: string; cache: string }) => {
+    applyThreads(o.threads);
+    const { runEvoTrackBench } = await import('../../bench/evo-track/pipeline.js');
+    const { loadBenchEvoConfig } = await import('../../bench/evo-track/config.js');
+    // the recorded command names the mirror folder as MIRROR: results carry no machine path
+    const command = [
+      'code2lora bench evo-track',
+      `--tasks ${o.tasks}`,
+      `--out ${o.out}`,
+      `--config ${o.config}`,
+      ...(o.reposDir ? ['--repos-dir MIRROR'] : []),
+      ...(o.model ? [`--model ${o.model}`] : []),
+      `--cache ${o.cache}`,
+      `--threads ${o.threads}`,
+    ].join(' ');
+    const result = await runEvoTrackBench({
+      tasksDir: o.tasks,
+      out: o.out,
+      modelDir: o.model,
+      reposDir: o.reposDir,
+      cacheDir: o.cache,
+      config: loadBenchEvoConfig(o.config),
+      only: o.only,
+      dryRun: o.dryRun,
+      command,
+      ...(await stagedBenchOutput(o.json)),
+    });
+    report(o.json, result, () => {});
+  });
 }
 
 /** `code2lora bench evo`: one Evo update (diff, diff embedding, GRU step, head) and a replay of N commits. */

@@ -2,12 +2,13 @@
 // the hash of everything the stage read (its inputs hash) and the SHA-256 of every file it wrote.
 // The folder is written beside its final place and renamed into it (util/atomic-dir), so a killed
 // stage leaves no folder that looks done. A stage is skipped only when stage.json names the same
-// inputs hash and every file still has its recorded hash; anything else re-runs it.
+// inputs hash and every file still has its recorded hash; anything else re-runs it. The runner that
+// plans and runs the stages over it is bench/stage-runner.ts (both `bench static` and `bench evo-track`).
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { replaceDirAtomicSync, removeDirLeftovers } from '../../util/atomic-dir.js';
-import { writeFileAtomicSync } from '../../util/atomic.js';
+import { replaceDirAtomic, removeDirLeftovers } from '../util/atomic-dir.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 
 export const STAGE_RECORD = 'stage.json';
 
@@ -98,19 +99,20 @@ export function stageState(dir: string, inputsHash: string): { state: StageState
   return { state: 'done', detail: `inputs ${inputsHash.slice(0, 12)}` };
 }
 
-/** Runs `fill` into a fresh folder, records file hashes, then renames it into place. */
-export function commitStage(
+/** Runs `fill` (which may return a promise) into a fresh folder, records file hashes, then renames it
+ *  into place. */
+export async function commitStage(
   dir: string,
   stage: string,
   inputs: unknown,
   inputsHash: string,
   fill: (tmpDir: string) => unknown,
-): StageRecord {
+): Promise<StageRecord> {
   removeDirLeftovers(dir);
   const t0 = performance.now();
   let record: StageRecord | undefined;
-  replaceDirAtomicSync(dir, (tmp) => {
-    const summary = fill(tmp);
+  await replaceDirAtomic(dir, async (tmp) => {
+    const summary = await fill(tmp);
     const files: Record<string, string> = {};
     for (const f of filesUnder(tmp)) files[relative(tmp, f)] = fileSha256(f);
     record = {
