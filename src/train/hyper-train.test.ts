@@ -88,6 +88,27 @@ describe('hypernetwork training', () => {
       /unknown key "bogus"/,
     );
     expect(() => validateHyperTrainConfig({ ...cfg(), maxTokens: 999 }, 't', 32, 160)).toThrow(/exceeds the model's context/);
+    expect(() => validateHyperTrainConfig({ ...cfg(), contrastive: -1 }, 't', 32, 160)).toThrow(/contrastive must be a number >= 0/);
+    // configs written before the contrastive term existed still load, with it off
+    const { contrastive: _c, contrastiveMargin: _m, ...old } = cfg();
+    expect(validateHyperTrainConfig(old as HyperTrainConfig, 't', 32, 160).contrastive).toBe(0);
+  });
+
+  it('contrastive term: a second pass with swapped adapters changes the training, counts its tokens, and resumes exactly', async () => {
+    const plain = join(root, 'no-contrast'),
+      con = join(root, 'contrast'),
+      cut = join(root, 'contrast-cut');
+    await run(plain, cfg());
+    const c = cfg({ contrastive: 1, contrastiveMargin: 0.5 });
+    await run(con, c);
+    const curve = (d: string) => JSON.parse(readFileSync(join(d, 'loss-curve.json'), 'utf8')) as { loss: number; tokens: number }[];
+    const [p, q] = [curve(plain), curve(con)];
+    expect(q.every((x) => Number.isFinite(x.loss))).toBe(true);
+    expect(q.map((x) => x.loss)).not.toEqual(p.map((x) => x.loss));
+    expect(q.at(-1)!.tokens).toBe(2 * p.at(-1)!.tokens); // the same batches, read twice
+    expect(await run(cut, c, 3)).toBeNull();
+    await run(cut, c);
+    expect(curve(cut).map((x) => x.loss)).toEqual(q.map((x) => x.loss));
   });
 });
 

@@ -25,7 +25,7 @@ import { HYPER_FORMAT, Hypernetwork, type HyperSpec } from '../adapters/hyper/hy
 import { hyperSegmentAdapter } from '../adapters/hyper/mixed.js';
 import type { LoraAdapter } from '../adapters/lora/layer.js';
 import type { LlamaModel } from '../model/llama/model.js';
-import { Tensor } from '../tensor/index.js';
+import { Tensor, add, addBias, clamp, fromArray, scale } from '../tensor/index.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import type { Task } from '../data/tasks/types.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
@@ -64,7 +64,17 @@ export interface HyperTrainConfig {
   /** storage of the shipped head */
   dtype: 'F32' | 'F16';
   seed: number;
+  /** Contrastive term (not in METHOD.md; 0 = off): w * relu(margin + L_own - L_swapped), where
+   *  L_swapped is the same batch scored with each repository's tasks under the next drawn
+   *  repository's generated adapter. It asks the head for what the conditioning audit measures (own
+   *  beats wrong); a step then costs a second forward and backward. Optional in files (absent = 0). */
+  contrastive: number;
+  /** the margin of the contrastive hinge, in nats per target token */
+  contrastiveMargin: number;
 }
+
+/** Fields a config may omit (filled from the defaults), added after configs were written. */
+const OPTIONAL_DEFAULTS = { contrastive: 0, contrastiveMargin: 0.05 } as const;
 
 export function defaultHyperTrainConfig(): HyperTrainConfig {
   return {
@@ -88,6 +98,7 @@ export function defaultHyperTrainConfig(): HyperTrainConfig {
     checkpointEvery: 25,
     dtype: 'F16',
     seed: 0,
+    ...OPTIONAL_DEFAULTS,
   };
 }
 
@@ -102,7 +113,12 @@ export function validateHyperTrainConfig(
   const fail = (msg: string): never => {
     throw new Error(`hyper train config ${source}: ${msg}`);
   };
+  if (typeof c === 'object' && c !== null) c = { ...OPTIONAL_DEFAULTS, ...c };
   checkTaskTrainingFields(c, KEYS, fail);
+  if (!(typeof c.contrastive === 'number' && c.contrastive >= 0))
+    fail(`contrastive must be a number >= 0, got ${JSON.stringify(c.contrastive)}`);
+  if (!(typeof c.contrastiveMargin === 'number' && c.contrastiveMargin >= 0))
+    fail(`contrastiveMargin must be a number >= 0, got ${JSON.stringify(c.contrastiveMargin)}`);
   if (!Number.isInteger(c.accumulation) || c.accumulation < 1)
     fail(`accumulation must be a positive integer, got ${JSON.stringify(c.accumulation)}`);
   if (c.dtype !== 'F32' && c.dtype !== 'F16') fail(`dtype must be F32 or F16, got ${JSON.stringify(c.dtype)}`);
@@ -351,13 +367,13 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
         }
         const draws = repos.map((r) => sampler.fromRepo(r, rng, padId));
         // sequences grouped by adapter key, in draw order: one head row (one adapter) per group
-        const groups = new Map<string, { vector: Float32Array; seqs: (typeof draws)[number]['seqs'] }>();
+        const groups = new Map<string, { repo: string; vector: Float32Array; seqs: (typeof draws)[number]['seqs'] }>();
         for (const d of draws)
           d.tasks.forEach((t, i) => {
             const key = hyper.adapterKey(t);
             let g = groups.get(key);
             if (!g) {
-              g = { vector: vectorFor(t), seqs: [] };
+              g = { repo: t.repo, vector: vectorFor(t), seqs: [] };
               groups.set(key, g);
             }
             g.seqs.push(d.seqs[i]);
@@ -376,6 +392,22 @@ export function trainHypernetwork(run: HyperTrainRun): HyperTrainSummary | null 
         );
         const r = model.loss(tape, tb.batch, tb.targets, adapter);
         rec.targetTokens += r.count;
+        if (cfg.contrastive > 0 && repos.length > 1) {
+          // each group's tasks under the next repository's first adapter: own must beat it by the margin
+          const firstOf = new Map<string, number>();
+          gs.forEach((g, i) => firstOf.has(g.repo) || firstOf.set(g.repo, i));
+          const swappedOf = (g: (typeof gs)[number]) => outputs[firstOf.get(repos[(repos.indexOf(g.repo) + 1) % repos.length])!];
+          const swapped = hyperSegmentAdapter(
+            head,
+            gs.map(swappedOf),
+            gs.map((g) => g.seqs.length),
+            tb.batch.T,
+          );
+          const rs = model.loss(tape, tb.batch, tb.targets, swapped);
+          const gap = add(tape, r.loss, scale(tape, rs.loss, -1)); // L_own - L_swapped
+          const hinge = clamp(tape, addBias(tape, gap, fromArray([cfg.contrastiveMargin], [1], gap.dtype)), 0, Number.MAX_VALUE);
+          return { loss: add(tape, r.loss, scale(tape, hinge, cfg.contrastive)), tokens: 2 * tb.tokens };
+        }
         return { loss: r.loss, tokens: tb.tokens };
       },
       onStep(info) {

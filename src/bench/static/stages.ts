@@ -177,12 +177,14 @@ function embeddingCache(ctx: BenchContext): string {
  *  head's input standardised (head.inputNorm). */
 export type StaticVariant = 'hyper' | 'hyperTests' | 'hyperTestsNorm';
 
-/** A hypernetwork config as its stage hashes it: head fields added after stages were recorded are
- *  left out while they hold their default (inputNorm false), so a new field does not invalidate
+/** A hypernetwork config as its stage hashes it: fields added after stages were recorded are left
+ *  out while they hold their default (head.inputNorm false, contrastive 0), so a new field does not invalidate
  *  finished runs whose behaviour it does not change. */
 function hashedHyperConfig(c: HyperTrainConfig): unknown {
   const { inputNorm, ...head } = c.head;
-  return inputNorm ? c : { ...c, head };
+  const { contrastive, contrastiveMargin, ...rest } = c;
+  const base = contrastive > 0 ? c : rest;
+  return inputNorm ? base : { ...base, head };
 }
 
 /** Code2LoRA-Static: the hypernetwork trained on the training repositories' tasks, the same token
