@@ -29,6 +29,8 @@ export interface BenchStaticConfig {
   hyperTests: HyperTrainConfig;
   /** hyperTests with the head's input standardised (head.inputNorm true) */
   hyperTestsNorm: HyperTrainConfig;
+  /** hyperTestsNorm with the contrastive term (own adapter must beat a swapped one) */
+  hyperContrastive: HyperTrainConfig;
   audit: { conditions: string[] };
 }
 
@@ -51,6 +53,12 @@ export function defaultBenchStaticConfig(): BenchStaticConfig {
       ...defaultHyperTrainConfig(),
       head: { ...defaultHyperTrainConfig().head, inputNorm: true },
       repo: { ...defaultHyperTrainConfig().repo, maxTestFiles: 64 },
+    },
+    hyperContrastive: {
+      ...defaultHyperTrainConfig(),
+      head: { ...defaultHyperTrainConfig().head, inputNorm: true },
+      repo: { ...defaultHyperTrainConfig().repo, maxTestFiles: 64 },
+      contrastive: 1,
     },
     audit: { conditions: ['mean', 'wrong', 'zero'] },
   };
@@ -111,6 +119,8 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
   const hyperTestsNorm = merge((c.hyperTestsNorm ?? {}) as Partial<HyperTrainConfig>, d.hyperTestsNorm);
   if (!(hyperTestsNorm.repo.maxTestFiles > 0)) fail('hyperTestsNorm.repo.maxTestFiles must be > 0 (the variant embeds test files)');
   if (!hyperTestsNorm.head.inputNorm) fail('hyperTestsNorm.head.inputNorm must be true (the variant standardises the input)');
+  const hyperContrastive = merge((c.hyperContrastive ?? {}) as Partial<HyperTrainConfig>, d.hyperContrastive);
+  if (!(hyperContrastive.contrastive > 0)) fail('hyperContrastive.contrastive must be > 0 (the variant adds the contrastive term)');
   const audit = sub('audit', c.audit ?? d.audit, d.audit);
   if (!Array.isArray(audit.conditions)) fail('audit.conditions must be a list of condition names');
   return Object.freeze({
@@ -123,6 +133,7 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     hyper,
     hyperTests,
     hyperTestsNorm,
+    hyperContrastive,
     audit,
   });
 }
@@ -147,7 +158,7 @@ export function loadBenchStaticConfig(file: string): Readonly<BenchStaticConfig>
       throw new Error(`${p}: not valid JSON (${(e as Error).message})`);
     }
   }
-  const resolve = (key: 'hyper' | 'hyperTests' | 'hyperTestsNorm'): unknown => {
+  const resolve = (key: 'hyper' | 'hyperTests' | 'hyperTestsNorm' | 'hyperContrastive'): unknown => {
     const v = raw[key];
     if (typeof v !== 'string') return v;
     const p = isAbsolute(v) ? v : join(dirname(file), v);
@@ -165,6 +176,7 @@ export function loadBenchStaticConfig(file: string): Readonly<BenchStaticConfig>
       hyper: resolve('hyper'),
       hyperTests: resolve('hyperTests'),
       hyperTestsNorm: resolve('hyperTestsNorm'),
+      hyperContrastive: resolve('hyperContrastive'),
     } as unknown as BenchStaticConfig,
     file,
   );

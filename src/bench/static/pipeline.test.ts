@@ -39,6 +39,7 @@ describe('bench static', () => {
       'code2lora-static:train',
       'code2lora-static-tests:train',
       'code2lora-static-tests-norm:train',
+      'code2lora-static-contrastive:train',
       'pretrained:cr',
       'pretrained:ir',
       'rag-code:cr',
@@ -58,6 +59,8 @@ describe('bench static', () => {
       'code2lora-static-tests:ir',
       'code2lora-static-tests-norm:cr',
       'code2lora-static-tests-norm:ir',
+      'code2lora-static-contrastive:cr',
+      'code2lora-static-contrastive:ir',
       'pretrained:loss-cr',
       'pretrained:loss-ir',
       'shared-lora:loss-cr',
@@ -71,6 +74,8 @@ describe('bench static', () => {
       'code2lora-static-tests:loss-ir',
       'code2lora-static-tests-norm:loss-cr',
       'code2lora-static-tests-norm:loss-ir',
+      'code2lora-static-contrastive:loss-cr',
+      'code2lora-static-contrastive:loss-ir',
       'latency',
       'code2lora-static:audit-cr',
       'code2lora-static:audit-ir',
@@ -78,6 +83,8 @@ describe('bench static', () => {
       'code2lora-static-tests:audit-ir',
       'code2lora-static-tests-norm:audit-cr',
       'code2lora-static-tests-norm:audit-ir',
+      'code2lora-static-contrastive:audit-cr',
+      'code2lora-static-contrastive:audit-ir',
       'code2lora-static:audit-loss-cr',
       'code2lora-static:audit-loss-ir',
       'code2lora-static:audit-loss-train',
@@ -87,6 +94,9 @@ describe('bench static', () => {
       'code2lora-static-tests-norm:audit-loss-cr',
       'code2lora-static-tests-norm:audit-loss-ir',
       'code2lora-static-tests-norm:audit-loss-train',
+      'code2lora-static-contrastive:audit-loss-cr',
+      'code2lora-static-contrastive:audit-loss-ir',
+      'code2lora-static-contrastive:audit-loss-train',
     ]);
     expect(r.plan.every((p) => p.state === 'missing' && p.estimateSeconds > 0)).toBe(true);
     expect(existsSync(join(out, 'stages'))).toBe(false);
@@ -94,7 +104,7 @@ describe('bench static', () => {
 
   it('runs every stage once, writes the report, then skips them all', async () => {
     const first = await run(out);
-    expect(first.ran).toHaveLength(54);
+    expect(first.ran).toHaveLength(64);
     const md = readFileSync(join(out, 'README.md'), 'utf8');
     expect(md).toContain('| Single shared LoRA |');
     expect(md).toContain('| Code2LoRA-Static |');
@@ -118,7 +128,7 @@ describe('bench static', () => {
     expect(irRepos('pretrained')).toHaveLength(2);
     const again = await run(out);
     expect(again.ran).toEqual([]);
-    expect(again.skipped).toHaveLength(54);
+    expect(again.skipped).toHaveLength(64);
   });
 
   it('re-runs only what depends on a changed input', async () => {
@@ -140,6 +150,10 @@ describe('bench static', () => {
     writeFileSync(join(tasks2, 'cr-test.jsonl'), lines.slice(1).join('\n') + '\n');
     const r = await run(out, { tasksDir: tasks2 }, cfg);
     expect(r.ran.sort()).toEqual([
+      'code2lora-static-contrastive:audit-cr',
+      'code2lora-static-contrastive:audit-loss-cr',
+      'code2lora-static-contrastive:cr',
+      'code2lora-static-contrastive:loss-cr',
       'code2lora-static-tests-norm:audit-cr',
       'code2lora-static-tests-norm:audit-loss-cr',
       'code2lora-static-tests-norm:cr',

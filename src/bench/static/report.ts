@@ -19,6 +19,7 @@ const AUDITED: Record<string, string> = {
   'code2lora-static': 'Static',
   'code2lora-static-tests': 'Static + tests',
   'code2lora-static-tests-norm': 'Static + tests + norm',
+  'code2lora-static-contrastive': 'Static + tests + norm + contrastive',
 };
 
 /** The conditioning audit's tables (METHOD.md section 4): every condition's score and own minus each. */

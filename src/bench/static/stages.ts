@@ -175,7 +175,7 @@ function embeddingCache(ctx: BenchContext): string {
 /** The Code2LoRA-Static configurations: METHOD.md's encoder (production code only); ours with the
  *  repository's test files embedded, each task's own test file left out; and that one with the
  *  head's input standardised (head.inputNorm). */
-export type StaticVariant = 'hyper' | 'hyperTests' | 'hyperTestsNorm';
+export type StaticVariant = 'hyper' | 'hyperTests' | 'hyperTestsNorm' | 'hyperContrastive';
 
 /** A hypernetwork config as its stage hashes it: fields added after stages were recorded are left
  *  out while they hold their default (head.inputNorm false, contrastive 0), so a new field does not invalidate
@@ -203,7 +203,9 @@ function staticTrainStage(id: string, key: StaticVariant): NonNullable<MethodSpe
       const c = ctx.config[key]!;
       const evals = Math.ceil(c.steps / c.evalEvery);
       // embedding ~270 repositories once (about 2 s each when not cached) + training + validation
-      return 270 * 2 + hyperTokenBudget(c) / COST.trainTokensPerS + evals * c.valTasksPerRepo * 30 * COST.valSecondsPerTask;
+      // the contrastive term reads every batch twice
+      const passes = c.contrastive > 0 ? 2 : 1;
+      return 270 * 2 + (passes * hyperTokenBudget(c)) / COST.trainTokensPerS + evals * c.valTasksPerRepo * 30 * COST.valSecondsPerTask;
     },
     run(ctx, dir, work) {
       const { model, tok } = ctx.base();
@@ -512,6 +514,14 @@ export const METHODS: MethodSpec[] = [
     evalFactor: COST.loraEvalFactor,
     load: (ctx, d) => staticFrom(ctx, d!),
   },
+  {
+    id: 'code2lora-static-contrastive',
+    label: 'Code2LoRA-Static + test files + standardised input + contrastive term',
+    splits: ['cr', 'ir'],
+    train: staticTrainStage('code2lora-static-contrastive', 'hyperContrastive'),
+    evalFactor: COST.loraEvalFactor,
+    load: (ctx, d) => staticFrom(ctx, d!),
+  },
 ];
 
 /** The tasks one evaluation covers: IR rows use the per-repo LoRA sample when configured so. */
@@ -693,11 +703,14 @@ export const EXTRA_STAGES: Stage[] = [
   auditStage('code2lora-static-tests', 'ir'),
   auditStage('code2lora-static-tests-norm', 'cr'),
   auditStage('code2lora-static-tests-norm', 'ir'),
+  auditStage('code2lora-static-contrastive', 'cr'),
+  auditStage('code2lora-static-contrastive', 'ir'),
   ...(
     [
       ['code2lora-static', 'hyper'],
       ['code2lora-static-tests', 'hyperTests'],
       ['code2lora-static-tests-norm', 'hyperTestsNorm'],
+      ['code2lora-static-contrastive', 'hyperContrastive'],
     ] as const
   ).flatMap(([id, key]) => (['cr', 'ir', 'train'] as const).map((split) => lossAuditStage(id, key, split))),
 ];
