@@ -44,10 +44,11 @@ function safeName(base: string): string {
   return s || 'project';
 }
 
-/** `git archive --format=tar REV` of a repository (bare or not) as a byte stream. */
-export async function* gitArchive(repo: string, rev = 'HEAD'): AsyncGenerator<Buffer> {
+/** `git archive --format=tar REV [-- PATHSPEC...]` of a repository (bare or not) as a byte stream. */
+export async function* gitArchive(repo: string, rev = 'HEAD', pathspecs: readonly string[] = []): AsyncGenerator<Buffer> {
   if (/^-/.test(rev)) throw new Error(`git archive: not a revision: ${JSON.stringify(rev)}`);
-  const child = spawn('git', ['-C', repo, 'archive', '--format=tar', rev], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-C', repo, 'archive', '--format=tar', rev, ...(pathspecs.length ? ['--', ...pathspecs] : [])];
+  const child = spawn('git', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString('utf8');

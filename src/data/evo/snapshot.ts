@@ -11,7 +11,9 @@ import { extractTarStream } from '../tar/extract.js';
 export async function withCommitSnapshot<T>(repoDir: string, rev: string, use: (dir: string) => Promise<T> | T): Promise<T> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'c2l-snapshot-'));
   try {
-    await extractTarStream(gitArchive(repoDir, rev), `${repoDir}@${rev}`, dir, { include: (p) => p.endsWith('.py') });
+    // only .py paths are read from git at all: a snapshot may lack its large data blobs (a partial
+    // clone or a mirror that left its biggest files out), and those must not stop the encoder
+    await extractTarStream(gitArchive(repoDir, rev, [':(glob)**/*.py']), `${repoDir}@${rev}`, dir, { include: (p) => p.endsWith('.py') });
     return await use(dir);
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
