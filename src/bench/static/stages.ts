@@ -427,6 +427,19 @@ function lossAuditStage(id: string, key: StaticVariant, split: LossAuditSplit): 
   };
 }
 
+/** A Code2LoRA-Static row: its hypernetwork trained with config `key`, evaluated with each task's
+ *  generated adapter. */
+function staticMethod(id: string, label: string, key: StaticVariant): MethodSpec {
+  return {
+    id,
+    label,
+    splits: ['cr', 'ir'],
+    train: staticTrainStage(id, key),
+    evalFactor: COST.loraEvalFactor,
+    load: (ctx, d) => staticFrom(ctx, d!),
+  };
+}
+
 /** The rows of the table, in order. Code2LoRA-Static: add one entry here, e.g.
  *  { id: 'code2lora-static', label: 'Code2LoRA-Static', splits: ['cr', 'ir'], train: <its trainer stage>,
  *    load: (ctx, dir) => ({ ...plainBase, adapterFor: (repo) => <generated adapter for repo> }) }
@@ -490,38 +503,10 @@ export const METHODS: MethodSpec[] = [
       };
     },
   },
-  {
-    id: 'code2lora-static',
-    label: 'Code2LoRA-Static',
-    splits: ['cr', 'ir'],
-    train: staticTrainStage('code2lora-static', 'hyper'),
-    evalFactor: COST.loraEvalFactor,
-    load: (ctx, d) => staticFrom(ctx, d!),
-  },
-  {
-    id: 'code2lora-static-tests',
-    label: 'Code2LoRA-Static + test files (own file left out)',
-    splits: ['cr', 'ir'],
-    train: staticTrainStage('code2lora-static-tests', 'hyperTests'),
-    evalFactor: COST.loraEvalFactor,
-    load: (ctx, d) => staticFrom(ctx, d!),
-  },
-  {
-    id: 'code2lora-static-tests-norm',
-    label: 'Code2LoRA-Static + test files + standardised input',
-    splits: ['cr', 'ir'],
-    train: staticTrainStage('code2lora-static-tests-norm', 'hyperTestsNorm'),
-    evalFactor: COST.loraEvalFactor,
-    load: (ctx, d) => staticFrom(ctx, d!),
-  },
-  {
-    id: 'code2lora-static-contrastive',
-    label: 'Code2LoRA-Static + test files + standardised input + contrastive term',
-    splits: ['cr', 'ir'],
-    train: staticTrainStage('code2lora-static-contrastive', 'hyperContrastive'),
-    evalFactor: COST.loraEvalFactor,
-    load: (ctx, d) => staticFrom(ctx, d!),
-  },
+  staticMethod('code2lora-static', 'Code2LoRA-Static', 'hyper'),
+  staticMethod('code2lora-static-tests', 'Code2LoRA-Static + test files (own file left out)', 'hyperTests'),
+  staticMethod('code2lora-static-tests-norm', 'Code2LoRA-Static + test files + standardised input', 'hyperTestsNorm'),
+  staticMethod('code2lora-static-contrastive', 'Code2LoRA-Static + test files + standardised input + contrastive term', 'hyperContrastive'),
 ];
 
 /** The tasks one evaluation covers: IR rows use the per-repo LoRA sample when configured so. */
