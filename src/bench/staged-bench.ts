@@ -2,12 +2,13 @@
 // their common options and result, the base model's hashes and the check that a task folder was built
 // for it, and the pieces of a stage context that both build the same way (a fresh base model per
 // call, memoised per-split hashes and task lists, a finished stage's artefact folder).
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelWithTokenizer } from '../eval/prompting.js';
 import type { LlamaModel } from '../model/llama/model.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import type { Progress } from '../util/progress.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 import { fileSha256, hashJson, stageDir } from './stage-cache.js';
 import type { StageRunResult } from './stage-runner.js';
 
@@ -115,4 +116,20 @@ export function artefactLookup(out: string, who: string): (stage: string) => str
     if (!existsSync(join(dir, 'stage.json'))) throw new Error(`${who}: stage ${stage} has no finished artefact in ${dir}`);
     return dir;
   };
+}
+
+/** A training stage's artefact: the chosen checkpoint folder `best` copied to `dir/name`, and the run
+ *  records of `work` (training.json, loss curve) beside it, with training.json's `best` pointing at
+ *  `name` (the copy committed with the stage, not the scratch folder the run wrote). */
+export function copyTrainingArtefact(best: string, work: string, dir: string, name: string): void {
+  cpSync(best, join(dir, name), { recursive: true });
+  for (const f of ['loss-curve.json', 'loss-curve.svg']) if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+  copyTrainingRecord(join(work, 'training.json'), join(dir, 'training.json'), name);
+}
+
+/** Copies a training.json, its `best` field replaced by `best` (a path relative to the copy). */
+export function copyTrainingRecord(from: string, to: string, best: string): void {
+  if (!existsSync(from)) return;
+  const rec = JSON.parse(readFileSync(from, 'utf8')) as Record<string, unknown>;
+  writeFileAtomicSync(to, JSON.stringify({ ...rec, ...('best' in rec ? { best } : {}) }, null, 2) + '\n');
 }

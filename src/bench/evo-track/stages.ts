@@ -5,7 +5,7 @@
 // audit (`code2lora-evo:audit-cr`, `-ir`).
 // Every commit-dependent adapter is built once per (repository, commit) and that commit's tasks are
 // scored with it before the next one is built, so memory stays at one adapter.
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoraAdapter } from '../../adapters/lora/layer.js';
 import { HyperHead } from '../../adapters/hyper/head.js';
@@ -27,7 +27,7 @@ import { writeFileAtomicSync } from '../../util/atomic.js';
 import type { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import type { CachedStage } from '../stage-runner.js';
-import type { StagedBenchContext } from '../staged-bench.js';
+import { copyTrainingArtefact, type StagedBenchContext } from '../staged-bench.js';
 import { COST } from '../static/stages.js';
 import { resolvePackagePath, type BenchEvoConfig, type EvoAuditCondition } from './config.js';
 
@@ -250,9 +250,7 @@ const sharedLoraTrain: NonNullable<EvoMethod['train']> = {
     bar.stop();
     if (!summaries) throw new Error('shared-lora: training stopped early');
     const best = summaries[0]!;
-    cpSync(best.best, join(dir, 'adapter'), { recursive: true });
-    for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg'])
-      if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+    copyTrainingArtefact(best.best, work, dir, 'adapter');
     return { bestValLoss: best.bestValLoss, bestStep: best.bestStep, tokensSeen: best.tokensSeen, tokenBudget: best.tokenBudget };
   },
 };
@@ -322,9 +320,7 @@ const evoTrain: NonNullable<EvoMethod['train']> = {
     });
     bar?.stop();
     if (!s) throw new Error('code2lora-evo: training stopped early');
-    cpSync(s.best, join(dir, 'evo'), { recursive: true });
-    for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg'])
-      if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+    copyTrainingArtefact(s.best, work, dir, 'evo');
     return {
       bestValLoss: s.bestValLoss,
       bestStep: s.bestStep,

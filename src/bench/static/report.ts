@@ -6,6 +6,7 @@ import { bootstrapDiff, bootstrapGroupMean, type Interval } from '../../eval/boo
 import type { EvalReport, TaskResult } from '../../eval/run-tasks.js';
 import { lineChartSvg } from '../../util/svg-plot.js';
 import { writeFileAtomicSync } from '../../util/atomic.js';
+import { repoRelative } from '../../util/repo-root.js';
 import { readStageRecord, stageDir, type StageRecord } from '../stage-cache.js';
 import type { BenchStaticConfig } from './config.js';
 import type { LatencyReport } from './latency.js';
@@ -315,7 +316,7 @@ export function writeReport(out: string, inp: ReportInputs): string[] {
   const md = [
     '# RepoPeftBench static track: results',
     '',
-    `Regenerate with \`${inp.command}\` (finished stages are reused; see the stage table). Base model \`${inp.modelDir}\` (inputs hash ${inp.baseHash.slice(0, 12)}), tasks \`${inp.tasksDir}\`.`,
+    `Regenerate with \`${inp.command}\` (finished stages are reused; see the stage table). Base model \`${repoRelative(inp.modelDir)}\` (inputs hash ${inp.baseHash.slice(0, 12)}), tasks \`${inp.tasksDir}\`.`,
     `Exact match (EM) and edit similarity (ES) in %, 95% repository-bootstrap CIs (${samples} resamples). ${irNote}${sampleNote}`,
     '',
     '## Per task (every task weighs the same)',

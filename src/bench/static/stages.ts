@@ -2,7 +2,7 @@
 // is, and what it evaluates with; the pipeline derives its stages `<id>:train`, `<id>:cr`, `<id>:ir`.
 // Adding a method is one entry in METHODS; adding another stage (e.g. the conditioning audit) is one
 // entry in EXTRA_STAGES.
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoraAdapter } from '../../adapters/lora/layer.js';
 import { loadLlama } from '../../model/llama/io.js';
@@ -28,7 +28,7 @@ import { taskTargetLosses } from '../../eval/target-loss.js';
 import { bootstrapGroupMean, bootstrapMean } from '../../eval/bootstrap.js';
 import { sampleTasksPerRepo } from '../../eval/task-sample.js';
 import type { CachedStage } from '../stage-runner.js';
-import type { StagedBenchContext } from '../staged-bench.js';
+import { copyTrainingArtefact, copyTrainingRecord, type StagedBenchContext } from '../staged-bench.js';
 
 /** Measured on this machine (2 cores): the base trains ~3,000 tokens/s; greedy evaluation of the
  *  shipped base takes ~0.057 s per task at batch 8 (cr-test: 7,378 tasks in 420 s). */
@@ -124,13 +124,10 @@ function finetuneStage(mode: FinetuneMode): NonNullable<MethodSpec['train']> {
         for (const s of summaries) {
           const repo = s.best.split('/').slice(-2, -1)[0] as string;
           cpSync(s.best, join(dir, 'repos', repo, 'adapter'), { recursive: true });
-          cpSync(join(work, 'repos', repo, 'training.json'), join(dir, 'repos', repo, 'training.json'));
+          copyTrainingRecord(join(work, 'repos', repo, 'training.json'), join(dir, 'repos', repo, 'training.json'), 'adapter');
         }
       } else {
-        const best = summaries[0]!;
-        cpSync(best.best, join(dir, mode_ === 'full-ft' ? 'model' : 'adapter'), { recursive: true });
-        for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg'])
-          if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+        copyTrainingArtefact(summaries[0]!.best, work, dir, mode_ === 'full-ft' ? 'model' : 'adapter');
       }
       return {
         runs: summaries.length,
@@ -237,9 +234,7 @@ function staticTrainStage(id: string, key: StaticVariant): NonNullable<MethodSpe
       });
       bar?.stop();
       if (!s) throw new Error(`${id}: training stopped early`);
-      cpSync(s.best, join(dir, 'hypernet'), { recursive: true });
-      for (const f of ['training.json', 'loss-curve.json', 'loss-curve.svg'])
-        if (existsSync(join(work, f))) cpSync(join(work, f), join(dir, f));
+      copyTrainingArtefact(s.best, work, dir, 'hypernet');
       return {
         runs: 1,
         bestValLoss: [s.bestValLoss],
