@@ -10,7 +10,7 @@ import { repoRelative } from '../util/repo-root.js';
 import { auditSetup, type AuditCondition, type AuditOptions } from './audit.js';
 import { bootstrapDiff, bootstrapGroupMean, bootstrapMean, type DiffInterval, type Interval } from './bootstrap.js';
 import { sampleTasksPerRepo } from './task-sample.js';
-import { taskTargetLosses } from './target-loss.js';
+import { encodeTasks, encodedTargetLosses } from './target-loss.js';
 
 export interface LossAuditOptions
   extends Pick<AuditOptions, 'hyperDir' | 'modelDir' | 'tasksDir' | 'split' | 'corpusDir' | 'cacheDir' | 'repos' | 'seed' | 'onProgress'> {
@@ -49,21 +49,20 @@ export function runLossAudit(o: LossAuditOptions): LossAuditReport {
     a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : ownKey(a) < ownKey(b) ? -1 : ownKey(a) > ownKey(b) ? 1 : 0,
   );
   const conds = ['own', ...o.conditions.filter((c) => c !== 'own')] as AuditCondition[];
+  // encoded once: every condition scores the same sequences
+  const encoded = encodeTasks(tok, tasks, o.maxTokens);
+  if (encoded.length === 0) throw new Error(`loss audit ${o.split}: no task fits in ${o.maxTokens} tokens`);
+  const kept = encoded.map((e) => e.t);
   const loss: Partial<Record<AuditCondition, number[]>> = {};
-  let kept: Task[] = [];
   for (const c of conds) {
-    const r = taskTargetLosses(s.model, tok, tasks, {
+    loss[c] = encodedTargetLosses(s.model, tok.padId, encoded, {
       adapterOf: (t) =>
         c === 'own' && s.ownForTask
           ? { key: s.ownForTask.key(t), adapter: s.ownForTask.adapter(t) }
           : { key: t.repo, adapter: s.pick[c](t.repo) },
-      maxTokens: o.maxTokens,
       batch: o.batch,
       onProgress: (d, n) => o.onProgress?.(`loss ${c}`, d, n),
     });
-    if (r.tasks.length === 0) throw new Error(`loss audit ${o.split}: no task fits in ${o.maxTokens} tokens`);
-    kept = r.tasks;
-    loss[c] = r.losses;
   }
   const groups = kept.map((t) => t.repo);
   const opts = { seed: o.seed, samples: o.bootstrapSamples };

@@ -48,19 +48,30 @@ export interface TaskLossOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The target loss of each task that fits in maxTokens (tasks whose target does not fit are left
- *  out), in the given order; consecutive tasks with the same adapter key share a batch. */
-export function taskTargetLosses(
-  model: LlamaModel,
-  tok: TextTokenizer,
-  tasks: readonly Task[],
-  o: TaskLossOptions,
-): { tasks: Task[]; losses: number[] } {
-  const kept: { t: Task; seq: TaskSequence; key: string; adapter: ProjectionAdapter | null }[] = [];
+/** A task with its training sequence (prefix cut from the left to fit). */
+export interface EncodedTask {
+  t: Task;
+  seq: TaskSequence;
+}
+
+/** The tasks whose target fits in maxTokens, encoded once, in the given order. */
+export function encodeTasks(tok: TextTokenizer, tasks: readonly Task[], maxTokens: number): EncodedTask[] {
+  const out: EncodedTask[] = [];
   for (const t of tasks) {
-    const seq = encodeTaskSequence(tok, t, o.maxTokens);
-    if (seq) kept.push({ t, seq, ...o.adapterOf(t) });
+    const seq = encodeTaskSequence(tok, t, maxTokens);
+    if (seq) out.push({ t, seq });
   }
+  return out;
+}
+
+/** The target loss of each encoded task, in order; consecutive tasks with the same adapter key share a batch. */
+export function encodedTargetLosses(
+  model: LlamaModel,
+  padId: number,
+  encoded: readonly EncodedTask[],
+  o: Omit<TaskLossOptions, 'maxTokens'>,
+): number[] {
+  const kept = encoded.map((e) => ({ ...e, ...o.adapterOf(e.t) }));
   const losses: number[] = [];
   let i = 0;
   while (i < kept.length) {
@@ -70,12 +81,24 @@ export function taskTargetLosses(
       ...targetLossPerSequence(
         model,
         kept.slice(i, j).map((e) => e.seq),
-        tok.padId,
+        padId,
         kept[i].adapter,
       ),
     );
     o.onProgress?.(j, kept.length);
     i = j;
   }
-  return { tasks: kept.map((e) => e.t), losses };
+  return losses;
+}
+
+/** The target loss of each task that fits in maxTokens (tasks whose target does not fit are left
+ *  out), in the given order; consecutive tasks with the same adapter key share a batch. */
+export function taskTargetLosses(
+  model: LlamaModel,
+  tok: TextTokenizer,
+  tasks: readonly Task[],
+  o: TaskLossOptions,
+): { tasks: Task[]; losses: number[] } {
+  const encoded = encodeTasks(tok, tasks, o.maxTokens);
+  return { tasks: encoded.map((e) => e.t), losses: encodedTargetLosses(model, tok.padId, encoded, o) };
 }
