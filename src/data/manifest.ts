@@ -1,5 +1,6 @@
 // The corpus manifest: what makes a corpus reproducible (the data itself is never committed).
 // <cache>/manifest.json, written atomically; one entry per project folder under <cache>/projects/.
+import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -111,4 +112,16 @@ export async function writeManifest(cacheDir: string, m: Manifest): Promise<stri
   };
   await writeFileAtomic(file, `${JSON.stringify(sorted, null, 2)}\n`);
   return file;
+}
+
+/** Identity of a corpus's content: which projects, at which version and tarball (or commit). Unlike the
+ *  manifest file's bytes it ignores when the corpus was fetched and which signed index vouched for it,
+ *  so re-fetching the same tarballs on a fresh machine keeps every cached benchmark stage valid. */
+export function corpusContentHash(m: Manifest): string {
+  const projects = [...m.projects]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((p) => [p.name, p.version, p.dir, p.sha256, p.source.kind === 'local' ? p.source.commit : null]);
+  return createHash('sha256')
+    .update(JSON.stringify({ format: m.format, version: m.version, projects }))
+    .digest('hex');
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTasks } from '../../eval/run-tasks.js';
+import { corpusContentHash, readManifestSync } from '../../data/manifest.js';
 import { resolveModelDir } from '../../model/default-model.js';
 import type { BenchStaticConfig } from './config.js';
 import { fileSha256 } from '../stage-cache.js';
@@ -59,7 +60,7 @@ export async function runStaticBench(o: BenchStaticOptions): Promise<BenchStatic
       get corpus() {
         if (!corpusDir || !existsSync(corpusManifest))
           throw new Error(`bench: the corpus for retrieval (${corpusManifest}) is missing; pass --corpus`);
-        return fileSha256(corpusManifest);
+        return corpusContentHash(readManifestSync(corpusDir));
       },
       split: memo((name) => fileSha256(join(o.tasksDir, `${name}.jsonl`))),
     },
