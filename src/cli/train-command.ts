@@ -3,6 +3,7 @@
 // validated) and the progress of a run that embeds its repositories before it trains.
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { mergeOverDefaults } from '../util/config-merge.js';
 import { intFlag, threadsOption } from './flags.js';
 import { progressBar, type Progress } from './progress.js';
 
@@ -39,9 +40,7 @@ export function effectiveTrainConfig<C extends { steps: number }, V>(
   if (o.config) {
     const { ...over } = JSON.parse(readFileSync(o.config, 'utf8')) as Record<string, unknown>;
     for (const k of ignored) delete over[k];
-    const merged: Record<string, unknown> = { ...defaults, ...over };
-    for (const k of nested) merged[k] = { ...(defaults[k] as object), ...((over[k] as object | undefined) ?? {}) };
-    cfg = merged as C;
+    cfg = mergeOverDefaults(defaults, over, nested);
   }
   if (o.steps) cfg = { ...cfg, steps: o.steps };
   const valid = validate(cfg, o.config ?? 'defaults');

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { defaultFinetuneConfig, tokenBudget, validateFinetuneConfig, type FinetuneConfig } from '../../train/finetune-tasks.js';
 import { defaultEvoTrainConfig, evoTokenBudget, type EvoTrainConfig } from '../../train/evo-train.js';
+import { mergeOverDefaults } from '../../util/config-merge.js';
 import { repoRoot } from '../../util/repo-root.js';
 
 export const EVO_AUDIT_CONDITIONS = ['mean', 'wrong', 'frozen'] as const;
@@ -124,17 +125,23 @@ export function loadBenchEvoConfig(file: string): Readonly<BenchEvoConfig> {
   } catch (e) {
     throw new Error(`bench evo-track config ${file}: not valid JSON (${(e as Error).message})`);
   }
-  const resolve = (key: 'evo' | 'sharedLora'): unknown => {
+  const resolve = (key: 'evo' | 'sharedLora'): Record<string, unknown> | undefined => {
     const v = raw[key];
-    if (typeof v !== 'string') return v;
+    if (typeof v !== 'string') return v as Record<string, unknown> | undefined;
     const { comment: _c, ...rest } = read(isAbsolute(v) ? v : join(dirname(file), v), key);
     return rest;
   };
+  // the Evo config reads over its defaults as `evo train --config` does (a file need not restate them)
+  const evoFile = resolve('evo');
+  const evo =
+    typeof evoFile === 'object' && evoFile !== null
+      ? mergeOverDefaults(defaultEvoTrainConfig(), evoFile, ['head', 'encoder', 'repo', 'diff'])
+      : evoFile;
   const sharedLora = resolve('sharedLora') as Record<string, unknown> | undefined;
   const over = raw.sharedLoraOverrides as Record<string, unknown> | undefined;
   const { comment: _c, sharedLoraOverrides: _o, ...rest } = raw;
   return validateBenchEvoConfig(
-    { ...rest, evo: resolve('evo'), sharedLora: sharedLora && over ? { ...sharedLora, ...over } : sharedLora } as unknown as BenchEvoConfig,
+    { ...rest, evo, sharedLora: sharedLora && over ? { ...sharedLora, ...over } : sharedLora } as unknown as BenchEvoConfig,
     file,
   );
 }

@@ -12,7 +12,7 @@ import { buildEvoTasks, defaultEvoConfig } from '../../data/evo/build.js';
 import { defaultFinetuneConfig } from '../../train/finetune-tasks.js';
 import { stageDir } from '../stage-cache.js';
 import { defaultBenchEvoConfig, loadBenchEvoConfig, validateBenchEvoConfig, type BenchEvoConfig } from './config.js';
-import { evoTokenBudget } from '../../train/evo-train.js';
+import { evoTokenBudget, validateEvoTrainConfig } from '../../train/evo-train.js';
 import { tokenBudget } from '../../train/finetune-tasks.js';
 import { repoRoot } from '../../util/repo-root.js';
 import { runEvoTrackBench } from './pipeline.js';
@@ -164,6 +164,11 @@ describe('bench evo-track', () => {
     expect(tokenBudget(c.sharedLora)).toBe(2_867_200);
     expect(evoTokenBudget(c.evo)).toBe(2_867_200);
     expect(c.audit.conditions).toEqual(['mean', 'wrong', 'frozen']);
+    // the file leaves head fields (targetModules, scales) to the defaults: the stage's validator must accept it
+    // with the shipped base's width and context
+    const v = validateEvoTrainConfig(c.evo, 'configs/evo.json', 256, 1024);
+    expect(v.head.targetModules.length).toBeGreaterThan(0);
+    expect(v.head.rank).toBe(16);
   });
 
   it('refuses a shared LoRA whose token budget is not Evo’s', () => {

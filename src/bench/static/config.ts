@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { defaultFinetuneConfig, validateFinetuneConfig, type FinetuneConfig } from '../../train/finetune-tasks.js';
 import { defaultRagConfig, validateRagConfig, type RagConfig } from '../../retrieval/rag.js';
 import { defaultHyperTrainConfig, type HyperTrainConfig } from '../../train/hyper-train.js';
+import { mergeOverDefaults } from '../../util/config-merge.js';
 
 export interface BenchStaticConfig {
   seed: number;
@@ -106,13 +107,8 @@ export function validateBenchStaticConfig(c: BenchStaticConfig, source: string):
     train[k] = v;
   }
   const dh = defaultHyperTrainConfig();
-  const merge = (h: Partial<HyperTrainConfig>, base: HyperTrainConfig): HyperTrainConfig => ({
-    ...base,
-    ...h,
-    head: { ...base.head, ...(h.head ?? {}) },
-    encoder: { ...base.encoder, ...(h.encoder ?? {}) },
-    repo: { ...base.repo, ...(h.repo ?? {}) },
-  });
+  const merge = (h: Partial<HyperTrainConfig>, base: HyperTrainConfig): HyperTrainConfig =>
+    mergeOverDefaults(base, h, ['head', 'encoder', 'repo']);
   const hyper = merge((c.hyper ?? {}) as Partial<HyperTrainConfig>, dh);
   const hyperTests = merge((c.hyperTests ?? {}) as Partial<HyperTrainConfig>, d.hyperTests);
   if (!(hyperTests.repo.maxTestFiles > 0)) fail('hyperTests.repo.maxTestFiles must be > 0 (the variant embeds test files)');
