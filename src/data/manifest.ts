@@ -120,7 +120,7 @@ export async function writeManifest(cacheDir: string, m: Manifest): Promise<stri
 export function corpusContentHash(m: Manifest): string {
   const projects = [...m.projects]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((p) => [p.name, p.version, p.dir, p.sha256, p.source.kind === 'local' ? p.source.commit : null]);
+    .map((p) => [p.name, p.version, p.dir, p.sha256, p.source?.kind === 'local' ? p.source.commit : null]);
   return createHash('sha256')
     .update(JSON.stringify({ format: m.format, version: m.version, projects }))
     .digest('hex');
