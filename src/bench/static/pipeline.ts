@@ -47,6 +47,7 @@ export async function runStaticBench(o: BenchStaticOptions): Promise<BenchStatic
   const corpusDir = o.corpusDir ?? (typeof stats.corpus === 'string' ? stats.corpus : '');
   const corpusManifest = join(corpusDir, 'manifest.json');
   let sample: string[] | undefined;
+  let corpusHash: string | undefined; // read once: every stage's inputs ask for it
   const ctx: BenchContext = {
     out: o.out,
     tasksDir: o.tasksDir,
@@ -60,7 +61,8 @@ export async function runStaticBench(o: BenchStaticOptions): Promise<BenchStatic
       get corpus() {
         if (!corpusDir || !existsSync(corpusManifest))
           throw new Error(`bench: the corpus for retrieval (${corpusManifest}) is missing; pass --corpus`);
-        return corpusContentHash(readManifestSync(corpusDir));
+        corpusHash ??= corpusContentHash(readManifestSync(corpusDir));
+        return corpusHash;
       },
       split: memo((name) => fileSha256(join(o.tasksDir, `${name}.jsonl`))),
     },
