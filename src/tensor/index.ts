@@ -1,4 +1,17 @@
-export { Tensor, zeros, empty, newArrayUninitialized, fromArray, newArray, shapeSize, expectShape, type DType } from './tensor.js';
+export {
+  Tensor,
+  zeros,
+  empty,
+  newArrayUninitialized,
+  fromArray,
+  newArray,
+  scratchArray,
+  BufferArena,
+  withArena,
+  shapeSize,
+  expectShape,
+  type DType,
+} from './tensor.js';
 export { Tape, needsGrad } from './tape.js';
 export { linear, matmul } from './ops/linear.js';
 export { add, scale, swiglu, gelu } from './ops/elementwise.js';

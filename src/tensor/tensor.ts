@@ -48,9 +48,13 @@ export class Tensor {
     return this.storage.data instanceof Float64Array ? 'f64' : 'f32';
   }
 
-  /** The gradient buffer, allocated (zeros) on first use. */
+  /** The gradient buffer, allocated (zeros) on first use. A gradient lives as long as its data:
+   *  step-scoped data (from the active arena) gets a step-scoped gradient, anything else a heap one. */
   gradBuffer(): FloatArray {
-    if (!this.storage.grad) this.storage.grad = newArray(this.dtype, this.size);
+    if (!this.storage.grad) {
+      const arena = activeArena;
+      this.storage.grad = arena?.owns(this.storage.data) ? arena.take(this.dtype, this.size, true) : newArray(this.dtype, this.size);
+    }
     return this.storage.grad;
   }
 
@@ -82,12 +86,80 @@ export function newArray(dtype: DType, n: number): FloatArray {
 }
 
 /** Uninitialised memory (Buffer.allocUnsafe: no zero fill), for outputs a kernel overwrites in full.
- *  With the addon's allocator tuning this skips both page faults and a memset per activation. */
+ *  With the addon's allocator tuning this skips both page faults and a memset per activation.
+ *  Inside `withArena` it comes from the arena instead. */
 export function newArrayUninitialized(dtype: DType, n: number): FloatArray {
+  if (activeArena) return activeArena.take(dtype, n, false);
   const bytes = n * (dtype === 'f64' ? 8 : 4);
   const buf = Buffer.allocUnsafe(bytes);
   // Large buffers own their memory at offset 0; small ones come from Node's 8-byte-aligned pool.
   return dtype === 'f64' ? new Float64Array(buf.buffer, buf.byteOffset, n) : new Float32Array(buf.buffer, buf.byteOffset, n);
+}
+
+/** A zeroed buffer that dies with the op's backward pass (saved statistics, temporaries): from the
+ *  active arena when there is one, else the heap. */
+export function scratchArray(dtype: DType, n: number): FloatArray {
+  return activeArena ? activeArena.take(dtype, n, true) : newArray(dtype, n);
+}
+
+/**
+ * Buffers for one training step, reused by the next. A step allocates the same sequence of
+ * activations, gradients and temporaries every time (hundreds of MB at seq 512); fresh typed
+ * arrays for each cost a zero fill, page faults and V8 garbage collection of external memory.
+ * `reset()` hands every buffer out again, so nothing taken before it may be read after it: only
+ * code that keeps no tensor across steps (a training step's forward and backward) runs inside.
+ * Parameters, their gradients and anything made outside `withArena` stay on the heap.
+ */
+export class BufferArena {
+  private readonly pools = new Map<string, FloatArray[]>();
+  private readonly next = new Map<string, number>();
+  private readonly mine = new WeakSet<FloatArray>();
+  private heldBytes = 0;
+
+  take(dtype: DType, n: number, zero: boolean): FloatArray {
+    const key = `${dtype}:${n}`;
+    let pool = this.pools.get(key);
+    if (!pool) this.pools.set(key, (pool = []));
+    const i = this.next.get(key) ?? 0;
+    this.next.set(key, i + 1);
+    if (i < pool.length) {
+      const buf = pool[i];
+      if (zero) buf.fill(0);
+      return buf;
+    }
+    const buf = newArray(dtype, n); // zeroed once, when the pool grows
+    pool.push(buf);
+    this.mine.add(buf);
+    this.heldBytes += buf.byteLength;
+    return buf;
+  }
+
+  owns(buf: FloatArray): boolean {
+    return this.mine.has(buf);
+  }
+
+  /** Every buffer is free again (the previous step's tensors must not be used after this). */
+  reset(): void {
+    this.next.clear();
+  }
+
+  /** Bytes the arena holds (its high-water mark). */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+}
+
+let activeArena: BufferArena | null = null;
+
+/** Runs fn with allocations of activations, their gradients and op temporaries drawn from arena. */
+export function withArena<T>(arena: BufferArena, fn: () => T): T {
+  const prev = activeArena;
+  activeArena = arena;
+  try {
+    return fn();
+  } finally {
+    activeArena = prev;
+  }
 }
 
 /** A tensor whose every element the caller's kernel will write (forward outputs). */

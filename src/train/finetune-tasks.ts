@@ -183,7 +183,11 @@ function trainOne(
     });
   const loop = trainLoop(
     one.params,
-    taskTrainLoopConfig(cfg, { accumulation: cfg.reposPerStep, checkpointPath: rec.statePath, stopAfter: run.stopAfter }),
+    // A micro-step keeps nothing (batch in, loss out), so its buffers can be reused.
+    {
+      ...taskTrainLoopConfig(cfg, { accumulation: cfg.reposPerStep, checkpointPath: rec.statePath, stopAfter: run.stopAfter }),
+      arena: true,
+    },
     {
       microStep(tape, rng) {
         const b = one.repo ? one.sampler.fromRepo(one.repo, rng, padId) : one.sampler.next(rng, padId);

@@ -29,7 +29,7 @@ const cfg = validateLlamaConfig(
   'test',
 );
 
-function run(steps: number, checkpointPath?: string, stopAfter?: number) {
+function run(steps: number, checkpointPath?: string, stopAfter?: number, arena = false) {
   const model = LlamaModel.init(cfg, new Rng(1).fork('init'));
   model.setTrainable(true);
   const params = new Map<string, Tensor>(model.params);
@@ -45,6 +45,7 @@ function run(steps: number, checkpointPath?: string, stopAfter?: number) {
     checkpointEvery: 4,
     checkpointPath,
     stopAfter,
+    arena,
   };
   const B = 2,
     T = 8;
@@ -83,5 +84,12 @@ describe('trainLoop', () => {
     expect(resumed.result.resumedFrom).toBe(3);
     expect(resumed.result.losses).toEqual(full.result.losses.slice(3));
     for (const [name, t] of full.model.params) expect([...resumed.model.param(name).data], name).toEqual([...t.data]);
+  });
+
+  it('gives bit-identical steps with the buffer arena (no buffer is reused while still needed)', () => {
+    const fresh = run(6),
+      pooled = run(6, undefined, undefined, true);
+    expect(pooled.result.losses).toEqual(fresh.result.losses);
+    for (const [name, t] of fresh.model.params) expect([...pooled.model.param(name).data], name).toEqual([...t.data]);
   });
 });

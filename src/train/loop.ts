@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { AdamW, clipGradNorm, type AdamWConfig } from '../nn/optim/adamw.js';
 import { cosineLr } from '../nn/optim/schedule.js';
-import { Tape, type Tensor } from '../tensor/index.js';
+import { BufferArena, Tape, withArena, type Tensor } from '../tensor/index.js';
 import { Rng } from '../util/rng.js';
 import { loadTrainingState, saveTrainingState } from './checkpoint.js';
 
@@ -24,6 +24,9 @@ export interface TrainLoopConfig {
   /** Stop (with a checkpoint) after this update, as an interrupted run would; the schedule still
    *  follows `steps`, so a later call resumes exactly. */
   stopAfter?: number;
+  /** Draw each micro-step's activations, gradients and temporaries from one reused BufferArena.
+   *  Only for micro-steps that keep no tensor from one call to the next. */
+  arena?: boolean;
 }
 
 export interface StepInfo {
@@ -68,16 +71,23 @@ export function trainLoop(params: Map<string, Tensor>, cfg: TrainLoopConfig, hoo
     hooks.onCheckpoint?.(step);
   };
   const tape = new Tape();
+  const arena = cfg.arena ? new BufferArena() : null;
   for (let step = start + 1; step <= cfg.steps; step++) {
     const t0 = performance.now();
     opt.zeroGrad();
     let lossSum = 0,
       tokens = 0;
     for (let micro = 0; micro < cfg.accumulation; micro++) {
-      const { loss, tokens: n } = hooks.microStep(tape, dataRng, step);
-      tape.backward(loss, 1 / cfg.accumulation);
-      lossSum += loss.data[0];
-      tokens += n;
+      const run = () => {
+        const { loss, tokens: n } = hooks.microStep(tape, dataRng, step);
+        tape.backward(loss, 1 / cfg.accumulation);
+        lossSum += loss.data[0];
+        tokens += n;
+      };
+      if (arena) {
+        arena.reset();
+        withArena(arena, run);
+      } else run();
     }
     const gradNorm = clipGradNorm(params.values(), cfg.clip);
     const lr = cosineLr(schedule, step);

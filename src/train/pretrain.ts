@@ -280,6 +280,7 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
       checkpointEvery: cfg.checkpointEvery,
       checkpointPath: statePath,
       stopAfter: run.stopAfter,
+      arena: true, // a micro-step keeps nothing: windows in, loss out
     },
     {
       microStep(tape, r) {

@@ -1,7 +1,7 @@
 // Mean softmax cross-entropy over rows whose target is not -1 (the loss mask).
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, newArray, zeros } from '../tensor.js';
+import { Tensor, newArrayUninitialized, zeros } from '../tensor.js';
 
 export interface CrossEntropyResult {
   loss: Tensor /** per-row losses (0 where ignored) */;
@@ -21,8 +21,9 @@ export function crossEntropy(tape: Tape | null, logits: Tensor, targets: Int32Ar
     count++;
   }
   const k = kernelsFor(logits.data);
-  const losses = newArray(logits.dtype, rows);
-  const lse = newArray(logits.dtype, rows);
+  // The forward kernel writes every row of both (0 loss for ignored targets).
+  const losses = newArrayUninitialized(logits.dtype, rows);
+  const lse = newArrayUninitialized(logits.dtype, rows);
   k.crossEntropyForward(losses, lse, logits.data, targets, rows, V);
   let sum = 0;
   for (let i = 0; i < rows; i++) sum += losses[i];
@@ -32,7 +33,7 @@ export function crossEntropy(tape: Tape | null, logits: Tensor, targets: Int32Ar
     loss.requiresGrad = true;
     tape.record(() => {
       if (!loss.grad) return;
-      const dl = newArray(logits.dtype, rows).fill(loss.grad[0] / count);
+      const dl = newArrayUninitialized(logits.dtype, rows).fill(loss.grad[0] / count);
       k.crossEntropyBackward(logits.gradBuffer(), dl, logits.data, lse, targets, rows, V);
     });
   }

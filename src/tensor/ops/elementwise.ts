@@ -1,7 +1,7 @@
 // add, scale and swiglu: elementwise ops, all on the kernel table (no JS loops on hot paths).
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, empty, zeros, expectShape, sameDtype } from '../tensor.js';
+import { Tensor, empty, expectShape, sameDtype, scratchArray } from '../tensor.js';
 
 /** out = a + b (same shapes). */
 export function add(tape: Tape | null, a: Tensor, b: Tensor): Tensor {
@@ -24,7 +24,7 @@ export function add(tape: Tape | null, a: Tensor, b: Tensor): Tensor {
 /** out = s * x. */
 export function scale(tape: Tape | null, x: Tensor, s: number): Tensor {
   const k = kernelsFor(x.data);
-  const out = zeros(x.shape, x.dtype);
+  const out = new Tensor(scratchArray(x.dtype, x.size), x.shape); // zeroed: axpy accumulates
   k.axpy(out.data, x.data, s, x.size);
   if (needsGrad(tape, x)) {
     out.requiresGrad = true;
@@ -47,8 +47,8 @@ export function swiglu(tape: Tape | null, gate: Tensor, up: Tensor): Tensor {
     tape.record(() => {
       if (!out.grad) return;
       // The kernel writes both gradients; a frozen input gets a scratch buffer.
-      const dg = gate.requiresGrad ? gate.gradBuffer() : zeros(gate.shape, gate.dtype).data;
-      const du = up.requiresGrad ? up.gradBuffer() : zeros(up.shape, up.dtype).data;
+      const dg = gate.requiresGrad ? gate.gradBuffer() : scratchArray(gate.dtype, gate.size);
+      const du = up.requiresGrad ? up.gradBuffer() : scratchArray(up.dtype, up.size);
       k.swigluBackward(dg, du, out.grad, gate.data, up.data, gate.size);
     });
   }

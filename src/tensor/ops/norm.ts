@@ -1,7 +1,7 @@
 // RMSNorm and LayerNorm over the last dimension.
 import { kernelsFor } from '../../native/index.js';
 import { Tape, needsGrad } from '../tape.js';
-import { Tensor, empty, newArray, sameDtype } from '../tensor.js';
+import { Tensor, empty, newArrayUninitialized, sameDtype, scratchArray } from '../tensor.js';
 
 function lastDim(op: string, x: Tensor, w: Tensor | null): [rows: number, C: number] {
   const C = x.shape[x.shape.length - 1];
@@ -16,13 +16,13 @@ export function rmsnorm(tape: Tape | null, x: Tensor, weight: Tensor, eps: numbe
   sameDtype('rmsnorm', x, weight);
   const k = kernelsFor(x.data);
   const out = empty(x.shape, x.dtype);
-  const rstd = newArray(x.dtype, rows);
+  const rstd = newArrayUninitialized(x.dtype, rows); // the forward kernel writes every row
   k.rmsnormForward(out.data, rstd, x.data, weight.data, rows, C, eps);
   if (needsGrad(tape, x, weight)) {
     out.requiresGrad = true;
     tape.record(() => {
       if (!out.grad) return;
-      const dx = x.requiresGrad ? x.gradBuffer() : newArray(x.dtype, x.size);
+      const dx = x.requiresGrad ? x.gradBuffer() : scratchArray(x.dtype, x.size);
       k.rmsnormBackward(dx, weight.requiresGrad ? weight.gradBuffer() : null, out.grad, x.data, weight.data, rstd, rows, C);
     });
   }
@@ -34,14 +34,14 @@ export function layernorm(tape: Tape | null, x: Tensor, weight: Tensor | null, b
   if (bias) lastDim('layernorm', x, bias);
   const k = kernelsFor(x.data);
   const out = empty(x.shape, x.dtype);
-  const mean = newArray(x.dtype, rows);
-  const rstd = newArray(x.dtype, rows);
+  const mean = newArrayUninitialized(x.dtype, rows); // the forward kernel writes every row
+  const rstd = newArrayUninitialized(x.dtype, rows);
   k.layernormForward(out.data, mean, rstd, x.data, weight?.data ?? null, bias?.data ?? null, rows, C, eps);
   if (needsGrad(tape, x, weight, bias)) {
     out.requiresGrad = true;
     tape.record(() => {
       if (!out.grad) return;
-      const dx = x.requiresGrad ? x.gradBuffer() : newArray(x.dtype, x.size);
+      const dx = x.requiresGrad ? x.gradBuffer() : scratchArray(x.dtype, x.size);
       k.layernormBackward(
         dx,
         weight?.requiresGrad ? weight.gradBuffer() : null,
