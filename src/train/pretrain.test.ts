@@ -7,7 +7,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WordCounter, trainBpe, validateBpeTrainConfig } from '../tokenizer/bpe-train.js';
 import { writeTokenizerDir } from '../tokenizer/tokenizer-json.js';
 import { loadTokenizer } from '../tokenizer/tokenizer.js';
-import { pretrain, tokenizeFiles, validatePretrainConfig, type PretrainConfig } from './pretrain.js';
+import { Rng } from '../util/rng.js';
+import { encodeTaskSequence } from './task-batch.js';
+import {
+  defaultPretrainConfig,
+  drawWindows,
+  meanTaskLoss,
+  pretrain,
+  tokenizeFiles,
+  validatePretrainConfig,
+  type PretrainConfig,
+} from './pretrain.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'c2l-pretrain-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,6 +67,7 @@ describe('pretrain', () => {
       evalEvery: 3,
       evalWindows: 2,
       checkpointEvery: 2,
+      testShare: null,
     },
     'test',
   ) as PretrainConfig;
@@ -72,6 +83,45 @@ describe('pretrain', () => {
       dataManifest: { files: files.length },
       stopAfter,
     });
+
+  it('refuses a test-file share without a stream of test files', () => {
+    expect(() =>
+      pretrain({
+        config: { ...config, testShare: 0.5 },
+        out: join(dir, 'no-tests'),
+        tokenizerPath,
+        tokenizer,
+        train,
+        val,
+        command: 'test',
+        dataManifest: {},
+      }),
+    ).toThrow(/testShare 0.5 needs a stream of test files/);
+  });
+
+  it('records the assertion-target loss of validation tasks at every evaluation', () => {
+    const seqs = ['f1(x)', 'C2'].map((text) => {
+      const t = encodeTaskSequence(tokenizer, { prefix: `${source(1)}\ndef test_x():\n    `, target: text }, config.seq);
+      if (!t) throw new Error('task does not fit');
+      return t;
+    });
+    const r = pretrain({
+      config,
+      out: join(dir, 'tasks'),
+      tokenizerPath,
+      tokenizer,
+      train,
+      val,
+      valTasks: { seqs, padId: tokenizer.padId },
+      command: 'test',
+      dataManifest: {},
+    })!;
+    const evals = r.curve.filter((c) => c.valLoss !== undefined);
+    expect(evals.map((c) => c.valTaskLoss !== undefined)).toEqual([true, true]);
+    expect(r.valTaskLoss).toBe(evals[1].valTaskLoss);
+    expect(r.valTaskLoss).toBeCloseTo(meanTaskLoss(r.model, { seqs, padId: tokenizer.padId }, 1), 5); // batching does not change it
+    expect(JSON.parse(readFileSync(join(dir, 'tasks', 'training.json'), 'utf8')).valTasks).toBe(2);
+  });
 
   it('skips files that are not UTF-8', () => {
     expect(train.files).toBe(6);
@@ -105,5 +155,34 @@ describe('pretraining run identity', () => {
     expect(() => checkRunFingerprint(file, fp, true)).not.toThrow();
     expect(() => checkRunFingerprint(file, { ...fp, config: { lr: 2e-3, steps: 10 } }, true)).toThrow(/config changed \(was \{"lr":0.001/);
     expect(() => checkRunFingerprint(file, { ...fp, extraProjects: ['a', 'b'] }, true)).toThrow(/extraProjects changed/);
+  });
+});
+
+describe('test-file share of the training windows', () => {
+  const train = new Int32Array(1000).fill(5),
+    tests = new Int32Array(1000).fill(7);
+
+  it('draws about testShare of the windows from the test files, reproducibly', () => {
+    const draw = () => drawWindows(train, tests, 0.3, new Rng(4), 400, 8).ids;
+    const ids = draw();
+    const fromTests = Array.from({ length: 400 }, (_, b) => ids[b * 8]).filter((t) => t === 7).length;
+    expect(fromTests / 400).toBeGreaterThan(0.25);
+    expect(fromTests / 400).toBeLessThan(0.35);
+    expect(draw()).toEqual(ids);
+  });
+
+  it('without a share draws exactly the windows it drew before the option existed', () => {
+    const stream = Int32Array.from({ length: 500 }, (_, i) => i);
+    const r = new Rng(9),
+      old = new Rng(9);
+    const { ids } = drawWindows(stream, null, null, r, 4, 6);
+    for (let b = 0; b < 4; b++) expect(ids[b * 6]).toBe(old.int(500 - 6 - 1));
+  });
+
+  it('refuses a share outside (0, 1)', () => {
+    for (const testShare of [0, 1, 1.5, Number.NaN])
+      expect(() => validatePretrainConfig({ ...defaultPretrainConfig(), testShare }, 'x.json')).toThrow(
+        /x.json: testShare must be null or between 0 and 1/,
+      );
   });
 });

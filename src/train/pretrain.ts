@@ -12,6 +12,8 @@ import { Rng } from '../util/rng.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import { lineChartSvg } from '../util/svg-plot.js';
 import { trainLoop, type StepInfo } from './loop.js';
+import type { TaskSequence } from './task-batch.js';
+import { targetLossPerSequence } from '../eval/target-loss.js';
 
 export interface PretrainConfig {
   model: LlamaConfigInput;
@@ -31,6 +33,10 @@ export interface PretrainConfig {
   /** held-out windows per evaluation */
   evalWindows: number;
   checkpointEvery: number;
+  /** Share of training windows drawn from the extra corpus's test files (the rest from all other
+   *  training code); null draws windows uniformly over all training tokens. Assertions live in
+   *  test files, so this is how much of the model's diet is assertion idiom. */
+  testShare: number | null;
 }
 
 export function defaultPretrainConfig(): PretrainConfig {
@@ -61,6 +67,7 @@ export function defaultPretrainConfig(): PretrainConfig {
     evalEvery: 100,
     evalWindows: 64,
     checkpointEvery: 100,
+    testShare: null,
   };
 }
 
@@ -73,6 +80,8 @@ export function validatePretrainConfig(c: PretrainConfig, source: string): Reado
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`pretrain config ${source}: ${k} must be a positive integer, got ${c[k]}`);
   }
   for (const k of ['lr', 'minLr', 'clip'] as const) if (!(c[k] > 0)) throw new Error(`pretrain config ${source}: ${k} must be > 0`);
+  if (c.testShare !== null && !(c.testShare > 0 && c.testShare < 1))
+    throw new Error(`pretrain config ${source}: testShare must be null or between 0 and 1 (exclusive), got ${c.testShare}`);
   const model = validateLlamaConfig(c.model, `${source} (model)`);
   if (c.seq > model.maxPositionEmbeddings) throw new Error(`pretrain config ${source}: seq ${c.seq} exceeds max_position_embeddings`);
   return Object.freeze({ ...c, model });
@@ -155,6 +164,26 @@ function window(stream: Int32Array, start: number, T: number, ids: Int32Array, t
   }
 }
 
+/** B training windows of T tokens (+1 for the targets) at seeded random offsets: from `tests` with
+ *  probability `testShare`, else from `train`. Without tests no extra draw is made, so runs made
+ *  before testShare existed resume and replay exactly. */
+export function drawWindows(
+  train: Int32Array,
+  tests: Int32Array | null,
+  testShare: number | null,
+  r: Rng,
+  B: number,
+  T: number,
+): { ids: Int32Array; targets: Int32Array } {
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const src = tests && r.next() < testShare! ? tests : train;
+    window(src, r.int(src.length - T - 1), T, ids, targets, b * T);
+  }
+  return { ids, targets };
+}
+
 /** Mean next-token loss (nats/token) over fixed, evenly spaced held-out windows. */
 export function heldOutLoss(model: LlamaModel, stream: Int32Array, T: number, windows: number, batch: number): number {
   const n = Math.min(windows, Math.floor((stream.length - 1) / T));
@@ -180,11 +209,16 @@ export interface PretrainRun {
   tokenizerPath: string;
   tokenizer: TextTokenizer;
   train: TokenStream;
+  /** test files, drawn from with probability config.testShare (required when it is set) */
+  trainTests?: TokenStream;
   val: TokenStream;
+  /** Assertion tasks of the cross-repo validation repositories (prefix + target, encoded): at every
+   *  evaluation, the mean loss of their target tokens, the benchmark's own quantity, is recorded. */
+  valTasks?: { seqs: TaskSequence[]; padId: number };
   /** recorded next to the checkpoint */
   command: string;
   dataManifest: unknown;
-  onStep?: (info: StepInfo & { valLoss?: number }) => void;
+  onStep?: (info: StepInfo & { valLoss?: number; valTaskLoss?: number }) => void;
   /** Start from these weights (same architecture) instead of a random init: a warm start. */
   init?: LlamaModel;
   /** Everything that defines the run (config, data, init); a resume with a different one refuses. */
@@ -225,7 +259,18 @@ export interface PretrainResult {
   model: LlamaModel;
   valLoss: number;
   valBitsPerByte: number;
-  curve: Array<{ step: number; loss: number; tokens: number; seconds: number; valLoss?: number }>;
+  /** mean target loss of the validation tasks at the end (nats/token), when valTasks was given */
+  valTaskLoss?: number;
+  curve: Array<{ step: number; loss: number; tokens: number; seconds: number; valLoss?: number; valTaskLoss?: number }>;
+}
+
+/** Mean over tasks of each task's mean target-token loss, in batches (inference only). */
+export function meanTaskLoss(model: LlamaModel, tasks: { seqs: TaskSequence[]; padId: number }, batch: number): number {
+  let sum = 0;
+  for (let i = 0; i < tasks.seqs.length; i += batch) {
+    for (const l of targetLossPerSequence(model, tasks.seqs.slice(i, i + batch), tasks.padId, null)) sum += l;
+  }
+  return sum / tasks.seqs.length;
 }
 
 export function pretrain(run: PretrainRun): PretrainResult | null {
@@ -244,6 +289,9 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   const train = run.train.tokens,
     val = run.val.tokens;
   if (train.length < T + 2) throw new Error(`pretrain: training stream has only ${train.length} tokens`);
+  const tests = cfg.testShare === null ? null : (run.trainTests?.tokens ?? null);
+  if (cfg.testShare !== null && (!tests || tests.length < T + 2))
+    throw new Error(`pretrain: testShare ${cfg.testShare} needs a stream of test files (--extra-corpus) longer than one window`);
   const curvePath = join(run.out, 'loss-curve.json');
   const curve: PretrainResult['curve'] = existsSync(curvePath) ? JSON.parse(readFileSync(curvePath, 'utf8')) : [];
   const bytesPerToken = run.val.bytes / Math.max(1, val.length);
@@ -255,12 +303,14 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
     writeFileAtomicSync(curvePath, JSON.stringify(curve));
     const trainPts = curve.map((c) => [c.tokens / 1e6, c.loss] as [number, number]);
     const valPts = curve.filter((c) => c.valLoss !== undefined).map((c) => [c.tokens / 1e6, c.valLoss!] as [number, number]);
+    const taskPts = curve.filter((c) => c.valTaskLoss !== undefined).map((c) => [c.tokens / 1e6, c.valTaskLoss!] as [number, number]);
     writeFileAtomicSync(
       join(run.out, 'loss-curve.svg'),
       lineChartSvg(
         [
           { label: 'train (per step)', points: trainPts },
           { label: 'held-out (validation repos)', points: valPts },
+          ...(taskPts.length ? [{ label: 'assertion targets (validation tasks)', points: taskPts }] : []),
         ],
         { title: 'code2lora base model: pretraining loss', xLabel: 'training tokens (millions)', yLabel: 'loss (nats/token)' },
       ),
@@ -284,18 +334,19 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
     },
     {
       microStep(tape, r) {
-        const ids = new Int32Array(B * T),
-          targets = new Int32Array(B * T);
-        for (let b = 0; b < B; b++) window(train, r.int(train.length - T - 1), T, ids, targets, b * T);
+        const { ids, targets } = drawWindows(train, tests, cfg.testShare, r, B, T);
         return { loss: model.loss(tape, { ids, B, T }, targets).loss, tokens: B * T };
       },
       onStep(info) {
         tokensSeen += info.tokens;
         seconds += info.seconds;
         const point: PretrainResult['curve'][number] = { step: info.step, loss: info.loss, tokens: tokensSeen, seconds };
-        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) point.valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
+        if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
+          point.valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
+          if (run.valTasks) point.valTaskLoss = meanTaskLoss(model, run.valTasks, B);
+        }
         curve.push(point);
-        run.onStep?.({ ...info, valLoss: point.valLoss });
+        run.onStep?.({ ...info, valLoss: point.valLoss, valTaskLoss: point.valTaskLoss });
       },
       // The curve is saved with each checkpoint, so a resumed run continues it.
       onCheckpoint: () => writeCurve(),
@@ -306,6 +357,7 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   // The last step always evaluates (see onStep); reuse it rather than run the same pass again.
   const valLoss = curve[curve.length - 1]?.valLoss ?? heldOutLoss(model, val, T, cfg.evalWindows, B);
   const valBitsPerByte = valLoss / Math.LN2 / bytesPerToken;
+  const valTaskLoss = curve[curve.length - 1]?.valTaskLoss;
   saveLlama(run.out, model, { tokenizerJson: readFileSync(run.tokenizerPath, 'utf8') });
   const tcfg = join(run.tokenizerPath, '..', 'tokenizer_config.json');
   if (existsSync(tcfg)) copyFileSync(tcfg, join(run.out, 'tokenizer_config.json'));
@@ -324,6 +376,8 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
         seconds,
         valLoss,
         valBitsPerByte,
+        valTaskLoss: valTaskLoss ?? null,
+        valTasks: run.valTasks?.seqs.length ?? null,
       },
       null,
       2,
@@ -331,5 +385,5 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
   );
   // The run is complete: the resumable state (3x the model's size) is no longer needed.
   rmSync(statePath, { force: true });
-  return { model, valLoss, valBitsPerByte, curve };
+  return { model, valLoss, valBitsPerByte, valTaskLoss, curve };
 }

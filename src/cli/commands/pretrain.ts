@@ -3,7 +3,14 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { corpusSourceFiles } from '../../data/corpus/source-files.js';
 import { readManifest } from '../../data/manifest.js';
-import { cachedTokenStream, defaultPretrainConfig, pretrain, validatePretrainConfig, type PretrainConfig } from '../../train/pretrain.js';
+import {
+  cachedTokenStream,
+  defaultPretrainConfig,
+  pretrain,
+  validatePretrainConfig,
+  type PretrainConfig,
+  type TokenStream,
+} from '../../train/pretrain.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -11,6 +18,9 @@ import { buildContaminationGuard, extraPretrainFiles, readNameList } from '../..
 import { loadLlama } from '../../model/llama/io.js';
 import { Rng } from '../../util/rng.js';
 import { progressBar } from '../progress.js';
+import { readTaskFile } from '../../data/tasks/format.js';
+import { sampleTasksPerRepo } from '../../eval/task-sample.js';
+import { encodeTaskSequence, type TaskSequence } from '../../train/task-batch.js';
 import { applyThreads, parseIntFlag } from '../flags.js';
 
 export function register(program: Command): void {
@@ -41,6 +51,10 @@ export function register(program: Command): void {
       'with --extra-corpus: at most this much Python per project (seeded file order), so no project dominates',
       '160',
     )
+    .option(
+      '--val-tasks <n>',
+      "at every evaluation, also the target loss of a seeded sample of N cross-repo validation tasks (--tasks' cr-val.jsonl), spread evenly over the repositories",
+    )
     .option('--init <dir>', 'warm start: initial weights from this Hugging Face model directory (same architecture)')
     .option('--print-config', 'print the effective config and exit')
     .action(async (o) => {
@@ -69,6 +83,9 @@ export function register(program: Command): void {
       let train = cachedTokenStream(cache, 'train', files.train, tok, o.tokenizer, (d) => tbar.update(d));
       tbar.stop();
       let extraRecord: Record<string, unknown> | null = null;
+      let trainTests: TokenStream | undefined;
+      if (cfg.testShare !== null && !o.extraCorpus)
+        throw new Error("pretrain: testShare draws from the extra corpus's test files: give --extra-corpus");
       if (o.extraCorpus) {
         const excluded = ((o.excludeNames ?? []) as string[]).flatMap((f) =>
           readNameList(f).map((name) => ({ name, why: `listed in ${f}` })),
@@ -79,9 +96,20 @@ export function register(program: Command): void {
           maxBytesPerProject: parseIntFlag('--max-extra-kb-per-project', o.maxExtraKbPerProject, 1) * 1024,
           order: (name, list) => orderRng.fork(name).shuffle([...list]),
         });
-        const ebar = progressBar('tokenize extra', extra.files.length);
-        const ex = cachedTokenStream(cache, 'extra', extra.files, tok, o.tokenizer, (d) => ebar.update(d));
+        // With testShare the test files are a stream of their own; otherwise one stream, as before.
+        const testSet = new Set(cfg.testShare === null ? [] : extra.testFiles);
+        const codeFiles = extra.files.filter((f) => !testSet.has(f));
+        const ebar = progressBar('tokenize extra', codeFiles.length);
+        const ex = cachedTokenStream(cache, testSet.size ? 'extra-code' : 'extra', codeFiles, tok, o.tokenizer, (d) => ebar.update(d));
         ebar.stop();
+        if (testSet.size) {
+          const tbar2 = progressBar('tokenize extra tests', testSet.size);
+          trainTests = cachedTokenStream(cache, 'extra-tests', [...testSet], tok, o.tokenizer, (d) => tbar2.update(d));
+          tbar2.stop();
+          console.error(
+            `pretrain: ${(100 * cfg.testShare!).toFixed(0)}% of windows from ${trainTests.files} extra test files (${trainTests.tokens.length} tokens), the rest from all other training code`,
+          );
+        }
         const joined = new Int32Array(train.tokens.length + ex.tokens.length);
         joined.set(train.tokens);
         joined.set(ex.tokens, train.tokens.length);
@@ -100,8 +128,11 @@ export function register(program: Command): void {
           excludedNameLists: o.excludeNames ?? [],
           guardNames: guard.names.size,
           guardFileHashes: guard.hashes.size,
-          tokens: ex.tokens.length,
-          files: ex.files,
+          tokens: ex.tokens.length + (trainTests?.tokens.length ?? 0),
+          files: ex.files + (trainTests?.files ?? 0),
+          testShare: cfg.testShare,
+          testTokens: trainTests?.tokens.length ?? null,
+          testFiles: trainTests?.files ?? null,
           droppedByHash: extra.droppedByHash,
           cappedFiles: extra.cappedFiles,
           projects: extra.projects,
@@ -111,7 +142,22 @@ export function register(program: Command): void {
       console.error(
         `pretrain: ${train.tokens.length} training tokens (${(train.bytes / train.tokens.length).toFixed(2)} bytes/token), ${val.tokens.length} held-out tokens`,
       );
-      const bar = progressBar('pretrain', cfg.steps, ['loss', 'val', 'tok_s']);
+      let valTasks: { seqs: TaskSequence[]; padId: number } | undefined;
+      let valTasksRecord: Record<string, unknown> | null = null;
+      if (o.valTasks) {
+        const n = parseIntFlag('--val-tasks', o.valTasks, 1);
+        const all = readTaskFile(join(o.tasks, 'cr-val.jsonl'));
+        const repos = new Set(all.map((t) => t.repo)).size;
+        const sample = new Rng(cfg.seed)
+          .fork('val-tasks')
+          .shuffle(sampleTasksPerRepo(all, Math.ceil(n / repos), cfg.seed))
+          .slice(0, n);
+        const seqs = sample.map((t) => encodeTaskSequence(tok, t, cfg.seq)).filter((s): s is TaskSequence => s !== null);
+        valTasks = { seqs, padId: tok.padId };
+        valTasksRecord = { split: 'cr-val', requested: n, used: seqs.length, repos, ids: sample.map((t) => t.id) };
+        console.error(`pretrain: ${seqs.length} cr-val tasks from ${repos} repositories for the assertion-target loss`);
+      }
+      const bar = progressBar('pretrain', cfg.steps, ['loss', 'val', 'tasks', 'tok_s']);
       const command = ['code2lora', ...process.argv.slice(2)].join(' ');
       let tokS = 0;
       const dataManifest = {
@@ -132,6 +178,7 @@ export function register(program: Command): void {
           .filter((p) => !files.testRepos.includes(p.name))
           .map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
         extra: extraRecord,
+        valTasks: valTasksRecord,
       };
       const init = o.init ? loadLlama(o.init).model : undefined;
       const initRecord = o.init
@@ -148,7 +195,9 @@ export function register(program: Command): void {
         tokenizerPath: o.tokenizer,
         tokenizer: tok,
         train,
+        trainTests,
         val,
+        valTasks,
         command,
         init,
         dataManifest: { ...dataManifest, init: initRecord },
@@ -156,6 +205,8 @@ export function register(program: Command): void {
         fingerprint: {
           config: { ...cfg, threads: undefined },
           trainTokens: train.tokens.length,
+          ...(trainTests ? { testTokens: trainTests.tokens.length } : {}),
+          ...(valTasksRecord ? { valTasks: valTasksRecord.ids } : {}),
           valTokens: val.tokens.length,
           trainRepos: files.trainRepos,
           valRepos: files.valRepos,
@@ -164,12 +215,22 @@ export function register(program: Command): void {
         },
         onStep(i) {
           tokS = tokS ? 0.9 * tokS + 0.1 * (i.tokens / i.seconds) : i.tokens / i.seconds;
-          bar.update(i.step, { loss: i.loss.toFixed(3), val: i.valLoss?.toFixed(3) ?? '', tok_s: tokS.toFixed(0) });
-          if (i.valLoss !== undefined && !process.stderr.isTTY) console.error(`step ${i.step}: held-out loss ${i.valLoss.toFixed(4)}`);
+          bar.update(i.step, {
+            loss: i.loss.toFixed(3),
+            val: i.valLoss?.toFixed(3) ?? '',
+            tasks: i.valTaskLoss?.toFixed(3) ?? '',
+            tok_s: tokS.toFixed(0),
+          });
+          if (i.valLoss !== undefined && !process.stderr.isTTY)
+            console.error(
+              `step ${i.step}: held-out loss ${i.valLoss.toFixed(4)}${i.valTaskLoss !== undefined ? `, cr-val assertion targets ${i.valTaskLoss.toFixed(4)}` : ''} (${tokS.toFixed(0)} tok/s)`,
+            );
         },
       });
       bar.stop();
       if (!r) return;
-      console.log(`held-out loss ${r.valLoss.toFixed(4)} nats/token, ${r.valBitsPerByte.toFixed(4)} bits/byte; model written to ${o.out}`);
+      console.log(
+        `held-out loss ${r.valLoss.toFixed(4)} nats/token, ${r.valBitsPerByte.toFixed(4)} bits/byte${r.valTaskLoss !== undefined ? `; cr-val assertion targets ${r.valTaskLoss.toFixed(4)} nats/token` : ''}; model written to ${o.out}`,
+      );
     });
 }

@@ -75,6 +75,7 @@ describe('contamination guard', () => {
     expect(r.droppedByHash.map((d) => d.file).sort()).toEqual(['other/vendor/t.py', 'other/vendor/test_core.py']);
     expect(r.droppedByHash.find((d) => d.file.endsWith('t.py'))!.copyOf).toBe('python-testy/testy/t.py');
     expect(r.files.map((f) => f.split('/projects/')[1]).sort()).toEqual(['other/tests/test_own.py', 'other/vendor/core.py']);
+    expect(r.testFiles.map((f) => f.split('/projects/')[1])).toEqual(['other/tests/test_own.py']); // the test-share stream
     expect(r.projects[0].files).toBe(2);
   });
 

@@ -81,6 +81,8 @@ export function forbiddenProjects(guard: ContaminationGuard, projects: readonly 
 
 export interface ExtraFiles {
   files: string[];
+  /** the subset of `files` that are test files (RepoPeftBench's rule, isTestFile) */
+  testFiles: string[];
   projects: Array<{ name: string; version: string; sha256: string | null; files: number; bytes: number }>;
   /** files dropped because their content equals a forbidden file */
   droppedByHash: Array<{ file: string; copyOf: string }>;
@@ -110,7 +112,7 @@ export async function extraPretrainFiles(
       `extra corpus ${extraCorpus} holds ${bad.length} forbidden project(s): ${list}${bad.length > 10 ? ', ...' : ''}; refetch it with \`corpus fetch --exclude-corpus\``,
     );
   }
-  const out: ExtraFiles = { files: [], projects: [], droppedByHash: [], cappedFiles: 0 };
+  const out: ExtraFiles = { files: [], testFiles: [], projects: [], droppedByHash: [], cappedFiles: 0 };
   for (const p of manifest.projects) {
     const root = path.join(extraCorpus, p.dir);
     let bytes = 0,
@@ -135,6 +137,7 @@ export async function extraPretrainFiles(
       bytes += data.length;
       kept++;
       out.files.push(file);
+      if (isTestFile(rel)) out.testFiles.push(file);
     }
     out.projects.push({ name: p.name, version: p.version, sha256: p.sha256, files: kept, bytes });
   }
