@@ -17,3 +17,14 @@ export function sampleTasksPerRepo<T extends { id: string; repo: string }>(tasks
   }
   return tasks.filter((t) => keep.has(t.id));
 }
+
+/** n tasks spread evenly over the repositories (at most ceil(n / repositories) each), in a seeded
+ *  order: the validation sample pretraining scores at every evaluation, and comparisons re-score. */
+export function sampleTasksEvenly<T extends { id: string; repo: string }>(tasks: readonly T[], n: number, seed: number): T[] {
+  const repos = new Set(tasks.map((t) => t.repo)).size;
+  if (repos === 0) throw new Error('sampleTasksEvenly: no tasks');
+  return new Rng(seed)
+    .fork('val-tasks')
+    .shuffle(sampleTasksPerRepo(tasks, Math.ceil(n / repos), seed))
+    .slice(0, n);
+}

@@ -19,7 +19,7 @@ import { loadLlama } from '../../model/llama/io.js';
 import { Rng } from '../../util/rng.js';
 import { progressBar } from '../progress.js';
 import { readTaskFile } from '../../data/tasks/format.js';
-import { sampleTasksPerRepo } from '../../eval/task-sample.js';
+import { sampleTasksEvenly } from '../../eval/task-sample.js';
 import { encodeTaskSequence, type TaskSequence } from '../../train/task-batch.js';
 import { applyThreads, parseIntFlag } from '../flags.js';
 
@@ -115,7 +115,7 @@ export function register(program: Command): void {
         joined.set(ex.tokens, train.tokens.length);
         train = { tokens: joined, bytes: train.bytes + ex.bytes, files: train.files + ex.files };
         console.error(
-          `pretrain: extra corpus ${extra.projects.length} projects, ${ex.files} files, ${ex.tokens.length} tokens; ${extra.droppedByHash.length} files dropped as copies of benchmark test / cross-repo files, ${extra.cappedFiles} left out by the per-project cap; guard: ${guard.names.size} names, ${guard.hashes.size} file hashes`,
+          `pretrain: extra corpus ${extra.projects.length} projects, ${ex.files + (trainTests?.files ?? 0)} files, ${ex.tokens.length + (trainTests?.tokens.length ?? 0)} tokens; ${extra.droppedByHash.length} files dropped as copies of benchmark test / cross-repo files, ${extra.cappedFiles} left out by the per-project cap; guard: ${guard.names.size} names, ${guard.hashes.size} file hashes`,
         );
         const emanifest = await readManifest(o.extraCorpus);
         extraRecord = {
@@ -148,10 +148,7 @@ export function register(program: Command): void {
         const n = parseIntFlag('--val-tasks', o.valTasks, 1);
         const all = readTaskFile(join(o.tasks, 'cr-val.jsonl'));
         const repos = new Set(all.map((t) => t.repo)).size;
-        const sample = new Rng(cfg.seed)
-          .fork('val-tasks')
-          .shuffle(sampleTasksPerRepo(all, Math.ceil(n / repos), cfg.seed))
-          .slice(0, n);
+        const sample = sampleTasksEvenly(all, n, cfg.seed);
         const seqs = sample.map((t) => encodeTaskSequence(tok, t, cfg.seq)).filter((s): s is TaskSequence => s !== null);
         valTasks = { seqs, padId: tok.padId };
         valTasksRecord = { split: 'cr-val', requested: n, used: seqs.length, repos, ids: sample.map((t) => t.id) };
