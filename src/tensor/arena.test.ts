@@ -19,6 +19,23 @@ describe('BufferArena', () => {
     expect(arena.bytes).toBe(8 * 4 * 2 + 8 * 8);
   });
 
+  it('reuses buffers across steps of varying shape and drops size classes no longer used', () => {
+    const arena = new BufferArena();
+    let largest = 0;
+    for (let step = 0; step < 200; step++) {
+      arena.reset();
+      const n = 1000 + ((step * 7919) % 3000); // padded lengths that change every step
+      const bufs = [arena.take('f32', n, true), arena.take('f32', n, false), arena.take('f32', 2 * n, true)];
+      expect(bufs.map((b) => b.length)).toEqual([n, n, 2 * n]);
+      expect(new Set(bufs.map((b) => b.buffer)).size).toBe(3); // live buffers never share memory
+      expect(bufs[0].every((x) => x === 0)).toBe(true);
+      bufs[0].fill(1);
+      largest = Math.max(largest, arena.bytes);
+    }
+    // one step needs at most 4 * 4 * 4000 * 1.125 bytes; classes of the last two steps are kept
+    expect(largest).toBeLessThanOrEqual(3 * 4 * 4 * 4000 * 1.125);
+  });
+
   it('draws activations and their gradients from the active arena, parameters stay on the heap', () => {
     const arena = new BufferArena();
     const step = (pooled: boolean) => {

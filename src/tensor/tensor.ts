@@ -109,29 +109,34 @@ export function scratchArray(dtype: DType, n: number): FloatArray {
  * `reset()` hands every buffer out again, so nothing taken before it may be read after it: only
  * code that keeps no tensor across steps (a training step's forward and backward) runs inside.
  * Parameters, their gradients and anything made outside `withArena` stay on the heap.
+ *
+ * Shapes may vary between steps (task batches are padded to their longest sequence), so buffers
+ * are pooled by size class (8 per octave, at most 1/8 unused) and handed out as exact-length views,
+ * and a class no step has used for KEEP_STEPS steps is dropped: memory stays near a few steps' worth.
  */
 export class BufferArena {
-  private readonly pools = new Map<string, FloatArray[]>();
-  private readonly next = new Map<string, number>();
+  private static readonly KEEP_STEPS = 2;
+  private readonly pools = new Map<string, { bufs: FloatArray[]; next: number; lastUsed: number }>();
   private readonly mine = new WeakSet<FloatArray>();
+  private step = 0;
   private heldBytes = 0;
 
   take(dtype: DType, n: number, zero: boolean): FloatArray {
-    const key = `${dtype}:${n}`;
+    const cap = sizeClass(n);
+    const key = `${dtype}:${cap}`;
     let pool = this.pools.get(key);
-    if (!pool) this.pools.set(key, (pool = []));
-    const i = this.next.get(key) ?? 0;
-    this.next.set(key, i + 1);
-    if (i < pool.length) {
-      const buf = pool[i];
-      if (zero) buf.fill(0);
-      return buf;
-    }
-    const buf = newArray(dtype, n); // zeroed once, when the pool grows
-    pool.push(buf);
-    this.mine.add(buf);
-    this.heldBytes += buf.byteLength;
-    return buf;
+    if (!pool) this.pools.set(key, (pool = { bufs: [], next: 0, lastUsed: this.step }));
+    pool.lastUsed = this.step;
+    let buf = pool.bufs[pool.next];
+    if (!buf) {
+      buf = newArray(dtype, cap); // zeroed once, when the pool grows
+      pool.bufs.push(buf);
+      this.heldBytes += buf.byteLength;
+    } else if (zero) buf.fill(0, 0, n);
+    pool.next++;
+    const view = buf.length === n ? buf : buf.subarray(0, n);
+    this.mine.add(view);
+    return view;
   }
 
   owns(buf: FloatArray): boolean {
@@ -140,13 +145,28 @@ export class BufferArena {
 
   /** Every buffer is free again (the previous step's tensors must not be used after this). */
   reset(): void {
-    this.next.clear();
+    this.step++;
+    for (const [key, pool] of this.pools) {
+      pool.next = 0;
+      if (this.step - pool.lastUsed > BufferArena.KEEP_STEPS) {
+        for (const b of pool.bufs) this.heldBytes -= b.byteLength;
+        this.pools.delete(key);
+      }
+    }
   }
 
-  /** Bytes the arena holds (its high-water mark). */
+  /** Bytes the arena holds now. */
   get bytes(): number {
     return this.heldBytes;
   }
+}
+
+/** n rounded up to m * 2^e with 8 <= m < 16: eight classes per octave. */
+function sizeClass(n: number): number {
+  if (n <= 16) return n;
+  const e = Math.floor(Math.log2(n)) - 3;
+  const unit = 2 ** e;
+  return Math.ceil(n / unit) * unit;
 }
 
 let activeArena: BufferArena | null = null;
