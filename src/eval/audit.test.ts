@@ -10,7 +10,7 @@ import { modelFileSha256 } from '../adapters/hyper/hypernet.js';
 import { defaultHyperTrainConfig, trainHypernetwork } from '../train/hyper-train.js';
 import { runAudit } from './audit.js';
 import { lossAuditLines, runLossAudit } from './audit-loss.js';
-import { targetLossPerSequence } from './target-loss.js';
+import { meanTargetLoss, targetLossPerSequence } from './target-loss.js';
 import { encodeTaskSequence, taskBatch } from '../train/task-batch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'c2l-audit-'));
@@ -85,6 +85,11 @@ describe('conditioning audit', () => {
       const tb = taskBatch([q], bench.tok.padId);
       expect(per[i]).toBeCloseTo(model.loss(null, tb.batch, tb.targets).loss.data[0], 4);
     }
+    // pretraining's validation-task measure: the same mean, whatever the batching
+    const mean = per.reduce((x, y) => x + y, 0) / per.length;
+    expect(meanTargetLoss(model, seqs, bench.tok.padId, 1)).toBeCloseTo(mean, 5);
+    expect(meanTargetLoss(model, seqs, bench.tok.padId, 2)).toBeCloseTo(mean, 5);
+    expect(() => meanTargetLoss(model, [], bench.tok.padId, 2)).toThrow(/no task sequences/);
     const r = runLossAudit({
       hyperDir,
       modelDir: bench.modelDir,

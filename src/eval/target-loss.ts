@@ -40,6 +40,16 @@ export function targetLossPerSequence(
   return out;
 }
 
+/** Mean over sequences of each one's mean target-token loss, in batches (no adapter). */
+export function meanTargetLoss(model: LlamaModel, seqs: readonly TaskSequence[], padId: number, batch: number): number {
+  if (seqs.length === 0) throw new Error('meanTargetLoss: no task sequences');
+  let sum = 0;
+  for (let i = 0; i < seqs.length; i += batch) {
+    for (const l of targetLossPerSequence(model, seqs.slice(i, i + batch), padId, null)) sum += l;
+  }
+  return sum / seqs.length;
+}
+
 export interface TaskLossOptions {
   /** the adapter of a task, and a key that is equal exactly when two tasks share that adapter */
   adapterOf: (t: Task) => { key: string; adapter: ProjectionAdapter | null };

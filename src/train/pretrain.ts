@@ -12,8 +12,6 @@ import { Rng } from '../util/rng.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import { lineChartSvg } from '../util/svg-plot.js';
 import { trainLoop, type StepInfo } from './loop.js';
-import type { TaskSequence } from './task-batch.js';
-import { targetLossPerSequence } from '../eval/target-loss.js';
 
 export interface PretrainConfig {
   model: LlamaConfigInput;
@@ -212,9 +210,10 @@ export interface PretrainRun {
   /** test files, drawn from with probability config.testShare (required when it is set) */
   trainTests?: TokenStream;
   val: TokenStream;
-  /** Assertion tasks of the cross-repo validation repositories (prefix + target, encoded): at every
-   *  evaluation, the mean loss of their target tokens, the benchmark's own quantity, is recorded. */
-  valTasks?: { seqs: TaskSequence[]; padId: number };
+  /** Assertion tasks of the cross-repo validation repositories: at every evaluation, `loss` (the
+   *  mean loss of their target tokens, the benchmark's own quantity; built by the caller from
+   *  eval/target-loss) is recorded. */
+  valTasks?: { count: number; loss: (model: LlamaModel) => number };
   /** recorded next to the checkpoint */
   command: string;
   dataManifest: unknown;
@@ -262,15 +261,6 @@ export interface PretrainResult {
   /** mean target loss of the validation tasks at the end (nats/token), when valTasks was given */
   valTaskLoss?: number;
   curve: Array<{ step: number; loss: number; tokens: number; seconds: number; valLoss?: number; valTaskLoss?: number }>;
-}
-
-/** Mean over tasks of each task's mean target-token loss, in batches (inference only). */
-export function meanTaskLoss(model: LlamaModel, tasks: { seqs: TaskSequence[]; padId: number }, batch: number): number {
-  let sum = 0;
-  for (let i = 0; i < tasks.seqs.length; i += batch) {
-    for (const l of targetLossPerSequence(model, tasks.seqs.slice(i, i + batch), tasks.padId, null)) sum += l;
-  }
-  return sum / tasks.seqs.length;
 }
 
 export function pretrain(run: PretrainRun): PretrainResult | null {
@@ -343,7 +333,7 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
         const point: PretrainResult['curve'][number] = { step: info.step, loss: info.loss, tokens: tokensSeen, seconds };
         if (info.step % cfg.evalEvery === 0 || info.step === cfg.steps) {
           point.valLoss = heldOutLoss(model, val, T, cfg.evalWindows, B);
-          if (run.valTasks) point.valTaskLoss = meanTaskLoss(model, run.valTasks, B);
+          if (run.valTasks) point.valTaskLoss = run.valTasks.loss(model);
         }
         curve.push(point);
         run.onStep?.({ ...info, valLoss: point.valLoss, valTaskLoss: point.valTaskLoss });
@@ -377,7 +367,7 @@ export function pretrain(run: PretrainRun): PretrainResult | null {
         valLoss,
         valBitsPerByte,
         valTaskLoss: valTaskLoss ?? null,
-        valTasks: run.valTasks?.seqs.length ?? null,
+        valTasks: run.valTasks?.count ?? null,
       },
       null,
       2,

@@ -1,5 +1,6 @@
-// The shipped base model: its weights match the recorded SHA256, it loads through the Hugging Face
-// path, and greedy completion is deterministic and equal to the completion recorded at training time.
+// The shipped base model (and the next version's candidate, models/code2lora-base-v3, until it
+// replaces it): weights match the recorded SHA256, they load through the Hugging Face path, and greedy
+// completion is deterministic and equal to the completion recorded at training time.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,9 +9,11 @@ import { defaultModelDir } from '../../src/model/default-model.js';
 import { completeText } from '../../src/eval/complete.js';
 import { repoRoot } from '../../src/util/repo-root.js';
 
-const dir = defaultModelDir();
+const candidate = join(repoRoot(), 'models', 'code2lora-base-v3');
+const dirs: Array<[string, string]> = [['models/code2lora-base', defaultModelDir()]];
+if (existsSync(candidate)) dirs.push(['models/code2lora-base-v3 (candidate)', candidate]);
 
-describe('shipped model models/code2lora-base', () => {
+describe.each(dirs)('shipped model %s', (_name, dir) => {
   it('exists with config, weights, tokenizer, loss curve and training record', () => {
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'SHA256SUMS', 'training.json', 'loss-curve.svg', 'README.md']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
@@ -29,8 +32,8 @@ describe('shipped model models/code2lora-base', () => {
 
   it('completes deterministically, as recorded', () => {
     const prompt = readFileSync(join(repoRoot(), 'examples', 'test_prompt.py'), 'utf8');
-    const a = completeText({ prompt, maxNewTokens: 32, stopStrings: ['\n'] });
-    const b = completeText({ prompt, maxNewTokens: 32, stopStrings: ['\n'] });
+    const a = completeText({ modelDir: dir, prompt, maxNewTokens: 32, stopStrings: ['\n'] });
+    const b = completeText({ modelDir: dir, prompt, maxNewTokens: 32, stopStrings: ['\n'] });
     expect(b.completion).toBe(a.completion);
     const recorded = JSON.parse(readFileSync(join(dir, 'example-completion.json'), 'utf8')) as { completion: string };
     expect(a.completion).toBe(recorded.completion);

@@ -9,6 +9,7 @@ import {
   pretrain,
   validatePretrainConfig,
   type PretrainConfig,
+  type PretrainRun,
   type TokenStream,
 } from '../../train/pretrain.js';
 import { loadTokenizer } from '../../tokenizer/tokenizer.js';
@@ -20,6 +21,7 @@ import { Rng } from '../../util/rng.js';
 import { progressBar } from '../progress.js';
 import { readTaskFile } from '../../data/tasks/format.js';
 import { sampleTasksEvenly } from '../../eval/task-sample.js';
+import { meanTargetLoss } from '../../eval/target-loss.js';
 import { encodeTaskSequence, type TaskSequence } from '../../train/task-batch.js';
 import { applyThreads, parseIntFlag } from '../flags.js';
 
@@ -142,7 +144,7 @@ export function register(program: Command): void {
       console.error(
         `pretrain: ${train.tokens.length} training tokens (${(train.bytes / train.tokens.length).toFixed(2)} bytes/token), ${val.tokens.length} held-out tokens`,
       );
-      let valTasks: { seqs: TaskSequence[]; padId: number } | undefined;
+      let valTasks: PretrainRun['valTasks'];
       let valTasksRecord: Record<string, unknown> | null = null;
       if (o.valTasks) {
         const n = parseIntFlag('--val-tasks', o.valTasks, 1);
@@ -150,7 +152,7 @@ export function register(program: Command): void {
         const repos = new Set(all.map((t) => t.repo)).size;
         const sample = sampleTasksEvenly(all, n, cfg.seed);
         const seqs = sample.map((t) => encodeTaskSequence(tok, t, cfg.seq)).filter((s): s is TaskSequence => s !== null);
-        valTasks = { seqs, padId: tok.padId };
+        valTasks = { count: seqs.length, loss: (model) => meanTargetLoss(model, seqs, tok.padId, cfg.batch) };
         valTasksRecord = { split: 'cr-val', requested: n, used: seqs.length, repos, ids: sample.map((t) => t.id) };
         console.error(`pretrain: ${seqs.length} cr-val tasks from ${repos} repositories for the assertion-target loss`);
       }
