@@ -108,7 +108,13 @@ describe('pretrain', () => {
       train,
       val,
       // the CLI scores real tasks (eval/target-loss); here the held-out loss of one window stands in
-      valTasks: { count: 2, loss: (model) => (scored.push(1), heldOutLoss(model, val.tokens, config.seq, 1, 1)) },
+      valTasks: {
+        count: 2,
+        loss: (model) => {
+          scored.push(1);
+          return heldOutLoss(model, val.tokens, config.seq, 1, 1);
+        },
+      },
       command: 'test',
       dataManifest: {},
     })!;

@@ -202,7 +202,8 @@ export function register(program: Command): void {
         dataManifest: { ...dataManifest, init: initRecord },
         // threads change speed, not the run: a resume may use another count
         fingerprint: {
-          config: { ...cfg, threads: undefined },
+          // testShare null is left out, so runs started before the option existed still resume
+          config: { ...cfg, threads: undefined, testShare: cfg.testShare ?? undefined },
           trainTokens: train.tokens.length,
           ...(trainTests ? { testTokens: trainTests.tokens.length } : {}),
           ...(valTasksRecord ? { valTasks: valTasksRecord.ids } : {}),
