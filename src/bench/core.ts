@@ -70,7 +70,7 @@ export function benchOursTrainStep(cfg: LlamaConfig, o: CoreBenchOptions, useAre
   for (let s = 0; s < o.warmup + o.steps; s++) {
     const t0 = performance.now();
     opt.zeroGrad();
-    arena.reset();
+    if (useArena) arena.reset();
     const step = () => {
       const l = model.loss(tape, { ids, B, T }, targets).loss;
       const t1 = performance.now();

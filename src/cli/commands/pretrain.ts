@@ -21,8 +21,8 @@ import { Rng } from '../../util/rng.js';
 import { progressBar } from '../progress.js';
 import { readTaskFile } from '../../data/tasks/format.js';
 import { sampleTasksEvenly } from '../../eval/task-sample.js';
-import { meanTargetLoss } from '../../eval/target-loss.js';
-import { encodeTaskSequence, type TaskSequence } from '../../train/task-batch.js';
+import { encodeTasks, meanTargetLoss } from '../../eval/target-loss.js';
+import { mergeOverDefaults } from '../../util/config-merge.js';
 import { applyThreads, parseIntFlag } from '../flags.js';
 
 export function register(program: Command): void {
@@ -62,8 +62,7 @@ export function register(program: Command): void {
     .action(async (o) => {
       let cfg: PretrainConfig = defaultPretrainConfig();
       if (o.config) {
-        const over = JSON.parse(readFileSync(o.config, 'utf8')) as Partial<PretrainConfig>;
-        cfg = { ...cfg, ...over, model: { ...cfg.model, ...(over.model ?? {}) } };
+        cfg = mergeOverDefaults(cfg, JSON.parse(readFileSync(o.config, 'utf8')) as Record<string, unknown>, ['model']);
       }
       if (o.steps) cfg.steps = parseIntFlag('--steps', o.steps, 1);
       if (o.seed) cfg.seed = parseIntFlag('--seed', o.seed);
@@ -151,7 +150,7 @@ export function register(program: Command): void {
         const all = readTaskFile(join(o.tasks, 'cr-val.jsonl'));
         const repos = new Set(all.map((t) => t.repo)).size;
         const sample = sampleTasksEvenly(all, n, cfg.seed);
-        const seqs = sample.map((t) => encodeTaskSequence(tok, t, cfg.seq)).filter((s): s is TaskSequence => s !== null);
+        const seqs = encodeTasks(tok, sample, cfg.seq).map((e) => e.seq);
         valTasks = { count: seqs.length, loss: (model) => meanTargetLoss(model, seqs, tok.padId, cfg.batch) };
         valTasksRecord = { split: 'cr-val', requested: n, used: seqs.length, repos, ids: sample.map((t) => t.id) };
         console.error(`pretrain: ${seqs.length} cr-val tasks from ${repos} repositories for the assertion-target loss`);
